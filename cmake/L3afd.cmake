@@ -1,0 +1,31 @@
+# l3afd_add_library(NAME SOURCES ... [DEPS ...])
+#   A static library l3afd_<NAME> with our warnings; include root is src/.
+function(l3afd_add_library name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(l3afd_${name} STATIC ${A_SOURCES})
+  target_compile_options(l3afd_${name} PRIVATE ${L3AFD_WARNINGS})
+  target_include_directories(l3afd_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  if(A_DEPS)
+    target_link_libraries(l3afd_${name} PUBLIC ${A_DEPS})
+  endif()
+endfunction()
+
+# l3afd_add_test(NAME SOURCES ... [DEPS ...] LABELS ... [TIMEOUT s] [WRAP cmd...])
+#   A GoogleTest binary registered with ctest (one ctest entry per test case).
+#   Tests with label kernel/e2e need root; they are given RUN_SERIAL so that they do not
+#   fight over the two cores with timing-sensitive traffic. Exit code 77 means "skipped".
+function(l3afd_add_test name)
+  cmake_parse_arguments(A "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 120)
+  endif()
+  add_executable(${name} ${A_SOURCES})
+  target_compile_options(${name} PRIVATE ${L3AFD_WARNINGS})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest GTest::gtest_main GTest::gmock Threads::Threads)
+  set(props LABELS "${A_LABELS}" TIMEOUT ${A_TIMEOUT} SKIP_RETURN_CODE 77)
+  if("kernel" IN_LIST A_LABELS OR "e2e" IN_LIST A_LABELS)
+    list(APPEND props RUN_SERIAL TRUE)
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
+endfunction()

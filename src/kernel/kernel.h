@@ -1,0 +1,130 @@
+// The kernel port: everything the engine asks of the kernel, as one abstract class.
+// Adapters: kernel/libbpf (the real kernel, libbpf + rtnetlink) and kernel/fake (a model with
+// failure injection, for component tests). The engine never includes libbpf headers.
+//
+// Objects are named by a `key` the engine chooses (unique per loaded instance, e.g.
+// "eth0/xdpingress/ratelimiting/1_0"). The adapter owns every kernel handle (object fds,
+// link fds) for as long as the key is loaded, so maps and prog arrays are never emptied
+// under a running program.
+//
+// Thread-safety: not thread-safe. Only the engine thread calls it (DESIGN.md §5), except
+// read_map_value(), which adapters make safe to call from the metrics thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "model/hook.h"
+#include "model/l3af_types.h"
+
+namespace l3afd::kernel {
+
+struct InterfaceInfo {
+  std::string name;
+  uint32_t ifindex = 0;
+  bool loopback = false;
+};
+
+/// What to load. Paths come from layout::BpffsLayout; the adapter creates missing
+/// directories with mode 0750.
+struct LoadSpec {
+  std::string key;
+  std::filesystem::path object_file;    ///< absolute path of the ELF object in the package dir
+  std::string entry_function;           ///< C function name of the program to attach/chain
+  model::Hook hook;                     ///< sets the entry program's type (XDP or SCHED_CLS)
+  std::filesystem::path map_pin_dir;    ///< pin root: by-name maps reused/pinned here, then every
+                                        ///< other map except .bss pinned here unless present
+  std::filesystem::path prog_pin_path;  ///< entry program pin (replaced if present)
+};
+
+struct MapInfo {
+  std::string name;
+  uint32_t id = 0;
+  uint32_t type = 0;  ///< kernel enum bpf_map_type
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  uint32_t max_entries = 0;
+  std::filesystem::path pin;  ///< where it is pinned (empty if not)
+  bool operator==(const MapInfo&) const = default;
+};
+
+struct LoadedObject {
+  uint32_t prog_id = 0;  ///< kernel id of the entry program
+  std::vector<MapInfo> maps;
+  /// Pins that load() created (those that already existed are not listed). discard() removes
+  /// exactly these.
+  std::vector<std::filesystem::path> pins_created;
+};
+
+enum class TcMode { Auto, Tcx, Classic };
+enum class AttachMode { XdpNative, XdpGeneric, Tcx, TcClassic };
+const char* attach_mode_name(AttachMode m) noexcept;
+
+struct AttachSpec {
+  std::string key;                     ///< a loaded object; its entry program is attached
+  std::string iface;
+  model::Hook hook;
+  std::filesystem::path link_pin_path; ///< where the link is pinned (XDP, TCX); unused for classic
+  TcMode tc_mode = TcMode::Auto;       ///< Auto: TCX when the kernel has it, classic otherwise
+  /// If set and a link is pinned there (or our classic filter exists on the hook), the attached
+  /// program is replaced atomically (BPF_LINK_UPDATE / filter replace) instead of attaching anew,
+  /// and the link pin moves to link_pin_path. Used to restore after a crash and to upgrade a
+  /// program without a gap (chaining.md §4.10).
+  std::optional<std::filesystem::path> replace_link_pin;
+};
+
+struct AttachInfo {
+  AttachMode mode = AttachMode::XdpNative;
+  uint32_t link_id = 0;  ///< 0 for classic TC
+  uint32_t ifindex = 0;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+
+  /// Looks up an interface. NotFound if it does not exist.
+  virtual Result<InterfaceInfo> interface(const std::string& name) = 0;
+
+  /// Loads `spec.object_file`, pins maps and the entry program. Errors: NotFound (object file,
+  /// entry function), Kernel (verifier, with the log tail in the message), Io (pinning).
+  /// On failure nothing remains (no pins, no fds). Conflict if `spec.key` is already loaded.
+  virtual Result<LoadedObject> load(const LoadSpec& spec) = 0;
+
+  /// Undo of load(): closes the object's fds and removes exactly the pins load() created
+  /// (and directories it created, if now empty). NotFound if `key` is not loaded.
+  virtual Status discard(const std::string& key) = 0;
+
+  /// Final removal of a program: closes fds and removes all of the object's pins (program pin,
+  /// map pins of its maps, empty directories up to the layout roots). NotFound if not loaded.
+  virtual Status unload(const std::string& key) = 0;
+
+  /// Creates `monitor_maps` entries (value 0 at the configured key, BPF_NOEXIST) and writes
+  /// `map_args` (l3af-compat.md §12.1, "Ours"): little-endian, sized to the map; values that do
+  /// not fit are InvalidPayload; unknown map is InvalidPayload; write errors are Kernel.
+  /// Hash-type maps are pruned of unlisted keys; arrays are never pruned.
+  virtual Status configure_maps(const std::string& key, const std::vector<model::MapArg>& map_args,
+                                const std::vector<model::MonitorMap>& monitor_maps) = 0;
+
+  /// Attaches the entry program of a loaded object (see AttachSpec). XDP: native link, generic
+  /// if native is refused. TC: TCX link or clsact + direct-action bpf filter.
+  virtual Result<AttachInfo> attach(const AttachSpec& spec) = 0;
+
+  /// Detaches what attach() made for `key` and removes its link pin; a classic filter is
+  /// deleted by its exact handle and priority. NotFound if `key` is not attached.
+  virtual Status detach(const std::string& key) = 0;
+
+  /// Reads `map_key` of a map of a loaded object as an unsigned integer of the map's value
+  /// size (summed over CPUs for per-CPU maps). Safe from any thread.
+  virtual Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
+                                          uint64_t map_key) = 0;
+
+  /// True if a program with this id is loaded in the kernel.
+  virtual bool program_exists(uint32_t prog_id) = 0;
+};
+
+}  // namespace l3afd::kernel

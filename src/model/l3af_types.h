@@ -1,0 +1,115 @@
+// The L3AF v1 data model (l3af-compat.md §4), mirroring Go's models/l3afd.go field by field.
+// These structs are the wire format, the stored format (§17) and the GET output at once,
+// because the contract requires GET and the store to echo the accepted payload byte-exactly
+// (null vs [] vs {} included). Runtime handles live elsewhere (engine records).
+//
+// std::optional<...> marks the nullable fields: nullopt is JSON null (or absent), an
+// engaged empty vector/map is [] / {}.
+// Pure, no I/O. Value types.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "json/value.h"
+
+namespace l3afd::model {
+
+/// `*_args` objects: any JSON member values, keys kept sorted (Go map order on output).
+using Args = std::optional<json::Object>;
+
+struct KeyValue {
+  int64_t key = 0;
+  int64_t value = 0;
+  bool operator==(const KeyValue&) const = default;
+};
+
+struct MapArg {  // L3afDMapArg
+  std::string name;
+  std::optional<std::vector<KeyValue>> args;
+  bool operator==(const MapArg&) const = default;
+};
+
+struct MonitorMap {  // L3afDNFMetricsMap
+  std::string name;
+  int64_t key = 0;
+  std::string aggregator;
+  bool operator==(const MonitorMap&) const = default;
+};
+
+struct BpfProgram {  // 31 keys, in serialization order
+  int64_t id = 0;
+  std::string name;
+  int64_t seq_id = 0;
+  std::string artifact;
+  std::string map_name;
+  std::string cmd_start;
+  std::string cmd_stop;
+  std::string cmd_status;
+  std::string cmd_config;
+  std::string cmd_update;
+  std::string version;
+  bool user_program_daemon = false;
+  bool is_plugin = false;
+  int64_t cpu = 0;
+  int64_t memory = 0;
+  std::string admin_status;
+  std::string prog_type;
+  std::string rules_file;
+  std::string rules;
+  std::string config_file_path;
+  int64_t cfg_version = 0;
+  Args start_args;
+  Args stop_args;
+  Args status_args;
+  Args update_args;
+  std::optional<std::vector<MapArg>> map_args;
+  Args config_args;
+  std::optional<std::vector<MonitorMap>> monitor_maps;
+  std::string ebpf_package_repo_url;
+  std::string object_file;
+  std::string entry_function_name;
+  bool operator==(const BpfProgram&) const = default;
+};
+
+struct BpfPrograms {
+  std::optional<std::vector<BpfProgram>> xdp_ingress;
+  std::optional<std::vector<BpfProgram>> tc_ingress;
+  std::optional<std::vector<BpfProgram>> tc_egress;
+  std::optional<std::vector<BpfProgram>> probes;
+  bool operator==(const BpfPrograms&) const = default;
+};
+
+struct L3afBpfPrograms {
+  std::string host_name;
+  std::string iface;
+  std::string ipv4_address;
+  std::optional<BpfPrograms> bpf_programs;
+  bool operator==(const L3afBpfPrograms&) const = default;
+};
+
+struct BpfProgramNames {
+  std::optional<std::vector<std::string>> xdp_ingress;
+  std::optional<std::vector<std::string>> tc_ingress;
+  std::optional<std::vector<std::string>> tc_egress;
+  std::optional<std::vector<std::string>> probes;
+  bool operator==(const BpfProgramNames&) const = default;
+};
+
+struct L3afBpfProgramNames {
+  std::string host_name;
+  std::string iface;
+  std::string ipv4_address;
+  std::optional<BpfProgramNames> bpf_programs;
+  bool operator==(const L3afBpfProgramNames&) const = default;
+};
+
+struct RestartConfig {
+  std::string hostname;
+  std::string version;
+  bool operator==(const RestartConfig&) const = default;
+};
+
+}  // namespace l3afd::model
