@@ -81,6 +81,9 @@ struct AttachInfo {
   AttachMode mode = AttachMode::XdpNative;
   uint32_t link_id = 0;  ///< 0 for classic TC
   uint32_t ifindex = 0;
+  /// True when an existing attachment (replace_link_pin) was switched to this program; the
+  /// previous program's key no longer owns an attachment.
+  bool replaced = false;
 };
 
 class Kernel {
@@ -100,7 +103,9 @@ class Kernel {
   virtual Status discard(const std::string& key) = 0;
 
   /// Final removal of a program: closes fds and removes all of the object's pins (program pin,
-  /// map pins of its maps, empty directories up to the layout roots). NotFound if not loaded.
+  /// map pins of its maps, empty directories up to the layout roots) EXCEPT pins that another
+  /// loaded object also uses (same path: a replacement of the same name and version shares its
+  /// map pins and re-pinned the program). NotFound if not loaded.
   virtual Status unload(const std::string& key) = 0;
 
   /// Creates `monitor_maps` entries (value 0 at the configured key, BPF_NOEXIST) and writes
