@@ -1,0 +1,78 @@
+// Plans are data (DESIGN.md §1.3): every kernel, file-system or store effect the engine makes
+// is one Action value, executed by Executor (one std::visit) under PlanRunner's undo stack.
+// Undo actions are produced by the executor from what a forward action actually did (for
+// example, a package taken from the cache is not removed on rollback), so rollback restores
+// exactly the state before the plan.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/ports.h"
+#include "kernel/kernel.h"
+#include "model/l3af_types.h"
+
+namespace l3afd::engine {
+
+/// Download/extract a package. Output: Package.
+struct FetchPackage {
+  PackageRef ref;
+};
+/// Remove a package from the cache (undo of a fresh fetch, or release of an unused one).
+struct RemovePackage {
+  PackageRef ref;
+};
+/// Load an object from the package fetched by step `package_step`. Output: LoadedObject.
+struct LoadObject {
+  kernel::LoadSpec spec;        ///< object_file is relative to the package dir here
+  std::size_t package_step = 0;
+};
+/// Undo of LoadObject: close and remove exactly what the load created.
+struct DiscardObject {
+  std::string key;
+};
+/// Final release of a program that left the data path.
+struct UnloadObject {
+  std::string key;
+};
+/// Write monitor_maps entries and map_args. `previous` (if set) is restored on rollback.
+struct ConfigureMaps {
+  std::string key;
+  std::vector<model::MapArg> map_args;
+  std::vector<model::MonitorMap> monitor_maps;
+  std::optional<std::vector<model::MapArg>> previous;
+};
+/// Attach (or atomically switch an existing attachment, see AttachSpec). Output: AttachInfo.
+struct Attach {
+  kernel::AttachSpec spec;
+  /// For a switch: how to put the previous program back on rollback.
+  std::optional<kernel::AttachSpec> previous;
+};
+/// Detach a program; `reattach` restores it on rollback.
+struct Detach {
+  std::string key;
+  kernel::AttachSpec reattach;
+};
+/// Persist the state. Always the last undoable step.
+struct CommitState {
+  std::vector<model::L3afBpfPrograms> contents;
+};
+
+using Action = std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
+                            ConfigureMaps, Attach, Detach, CommitState>;
+
+/// One-line description for logs and dry runs, e.g. "load eth0/xdpingress/x/1_0#3".
+std::string describe(const Action& a);
+
+struct Step {
+  std::string label;  ///< what the step does, named in errors ("attach xdp-counter to eth0 xdpingress")
+  Action forward;
+};
+
+/// Output of a step, referenced by later steps by index.
+using Output = std::variant<std::monostate, Package, kernel::LoadedObject, kernel::AttachInfo>;
+
+}  // namespace l3afd::engine

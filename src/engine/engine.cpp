@@ -1,0 +1,159 @@
+#include "engine/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include "engine/plan_runner.h"
+#include "model/validate.h"
+
+namespace l3afd::engine {
+
+Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages,
+               StateStore& store)
+    : cfg_(std::move(cfg)),
+      kernel_(kernel),
+      planner_(cfg_.planner),
+      executor_(Effects{kernel, packages, store}) {
+  publish();
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::start() { thread_ = std::thread([this] { loop(); }); }
+
+void Engine::stop() {
+  {
+    std::lock_guard lk(q_mu_);
+    stopping_ = true;
+  }
+  q_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::future<Status> Engine::submit(Command cmd) {
+  std::promise<Status> p;
+  auto f = p.get_future();
+  {
+    std::lock_guard lk(q_mu_);
+    if (stopping_) {
+      p.set_value(fail(Errc::Unavailable, "the daemon is shutting down"));
+      return f;
+    }
+    queue_.emplace_back(std::move(cmd), std::move(p));
+  }
+  q_cv_.notify_one();
+  return f;
+}
+
+std::shared_ptr<const Snapshot> Engine::snapshot() const {
+  std::lock_guard lk(snap_mu_);
+  return published_;
+}
+
+Status Engine::run_now(const Command& cmd) { return execute(cmd); }
+
+void Engine::loop() {
+  for (;;) {
+    std::pair<Command, std::promise<Status>> item;
+    {
+      std::unique_lock lk(q_mu_);
+      q_cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      item = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    Status st;
+    try {
+      st = execute(item.first);
+    } catch (const std::exception& e) {
+      st = fail(Errc::Internal, std::string("engine: unexpected exception: ") + e.what());
+    }
+    item.second.set_value(std::move(st));
+  }
+}
+
+void Engine::publish() {
+  auto snap = std::make_shared<Snapshot>(Snapshot{applied_, pending_});
+  std::lock_guard lk(snap_mu_);
+  published_ = std::move(snap);
+}
+
+Status Engine::validate(const std::vector<model::L3afBpfPrograms>& entries) const {
+  model::ValidationContext ctx;
+  ctx.host_name = cfg_.planner.host_name;
+  ctx.chaining = cfg_.chaining;
+  ctx.root_names = cfg_.root_names;
+  ctx.iface_state = [this](const std::string& name) {
+    auto i = kernel_.interface(name);
+    if (!i) return model::IfaceState::Missing;
+    return i->loopback ? model::IfaceState::Loopback : model::IfaceState::Ok;
+  };
+  return model::validate_programs(entries, ctx);
+}
+
+Status Engine::apply(Result<Plan> plan, bool commit) {
+  if (!plan) return fail(std::move(plan.error()));
+  if (plan->empty()) return ok();
+  if (!commit) {
+    std::erase_if(plan->steps, [](const Step& s) { return std::holds_alternative<CommitState>(s.forward); });
+  } else {
+    for (auto& s : plan->steps) {
+      if (auto* c = std::get_if<CommitState>(&s.forward)) {
+        c->contents.insert(c->contents.end(), pending_.begin(), pending_.end());
+      }
+    }
+  }
+  spdlog::info("applying plan: {} step(s), {} release step(s)", plan->steps.size(),
+               plan->release.size());
+  auto outputs = run_plan(plan->steps, executor_);
+  if (!outputs) return fail(std::move(outputs.error()));
+  auto release = std::move(plan->release);
+  applied_ = complete(std::move(*plan), *outputs);
+  publish();
+  run_release(release, executor_);
+  return ok();
+}
+
+Status Engine::execute(const Command& cmd) {
+  return std::visit(
+      [this](const auto& c) -> Status {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, AddPrograms>) {
+          if (auto v = validate(c.entries); !v) return v;
+          return apply(planner_.add(applied_, c.entries), true);
+        } else if constexpr (std::is_same_v<T, UpdatePrograms>) {
+          if (auto v = validate(c.entries); !v) return v;
+          auto saved = pending_;
+          pending_.clear();  // update is declarative: it replaces pending entries too
+          auto st = apply(planner_.update(applied_, c.entries), true);
+          if (!st) pending_ = std::move(saved);
+          publish();
+          return st;
+        } else if constexpr (std::is_same_v<T, DeletePrograms>) {
+          model::ValidationContext ctx;
+          ctx.host_name = cfg_.planner.host_name;
+          ctx.chaining = cfg_.chaining;
+          ctx.root_names = cfg_.root_names;
+          ctx.iface_state = [](const std::string&) { return model::IfaceState::Ok; };
+          if (auto v = model::validate_names(c.entries, ctx); !v) return v;
+          return apply(planner_.remove(applied_, c.entries), true);
+        } else if constexpr (std::is_same_v<T, RestoreState>) {
+          std::vector<model::L3afBpfPrograms> now;
+          for (const auto& e : c.entries) {
+            if (auto v = validate({e}); !v) {
+              spdlog::warn("restore: keeping interface {} pending: {}", e.iface, v.error().to_string());
+              pending_.push_back(e);
+            } else {
+              now.push_back(e);
+            }
+          }
+          auto st = apply(planner_.add(applied_, now), true);
+          publish();
+          return st;
+        } else {
+          return apply(planner_.update(applied_, {}), false);
+        }
+      },
+      cmd);
+}
+
+}  // namespace l3afd::engine

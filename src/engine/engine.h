@@ -1,0 +1,101 @@
+// Engine: the single writer (DESIGN.md §5).
+//
+// Concurrency contract:
+// - The engine thread owns AppliedState and, through the kernel port, every kernel handle.
+//   No other thread writes them.
+// - Other threads read only immutable snapshots (snapshot()), shared via shared_ptr.
+// - API handlers talk to the engine only through submit(); commands run one at a time, in
+//   submission order, each as one plan that either completes or is rolled back entirely.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "engine/executor.h"
+#include "engine/planner.h"
+#include "engine/ports.h"
+#include "engine/state.h"
+#include "kernel/kernel.h"
+
+namespace l3afd::engine {
+
+struct EngineConfig {
+  PlannerConfig planner;
+  std::vector<std::string> root_names;  ///< package names refused as program names
+  bool chaining = false;
+};
+
+struct AddPrograms { std::vector<model::L3afBpfPrograms> entries; };
+struct UpdatePrograms { std::vector<model::L3afBpfPrograms> entries; };
+struct DeletePrograms { std::vector<model::L3afBpfProgramNames> entries; };
+/// Restore at start: update semantics, but entries that cannot be applied now (another host,
+/// interface absent) are kept as pending instead of being dropped (D9).
+struct RestoreState { std::vector<model::L3afBpfPrograms> entries; };
+/// Shutdown: detach and unload everything; the store is left as it is, so the next start
+/// redeploys (l3af-compat.md §1.3).
+struct StopAll {};
+
+using Command = std::variant<AddPrograms, UpdatePrograms, DeletePrograms, RestoreState, StopAll>;
+
+/// Immutable view for readers.
+struct Snapshot {
+  AppliedState state;
+  std::vector<model::L3afBpfPrograms> pending;  ///< restored entries not applied yet
+};
+
+class Engine {
+ public:
+  Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Starts the engine thread. Call once.
+  void start();
+  /// Stops accepting commands, finishes the queue, joins the thread. Idempotent.
+  void stop();
+
+  /// Queues a command; the future holds its outcome. Errors: InvalidPayload, WrongHost,
+  /// UnknownInterface (validation), Conflict (planning), or the failing step's error after a
+  /// complete rollback. After stop(): Unavailable.
+  std::future<Status> submit(Command cmd);
+
+  /// The latest published state. Thread-safe, never null.
+  std::shared_ptr<const Snapshot> snapshot() const;
+
+  /// Runs a command on the caller's thread (tests, and start-up before start()).
+  Status run_now(const Command& cmd);
+
+ private:
+  Status execute(const Command& cmd);
+  Status apply(Result<Plan> plan, bool commit);
+  Status validate(const std::vector<model::L3afBpfPrograms>& entries) const;
+  void publish();
+  void loop();
+
+  EngineConfig cfg_;
+  kernel::Kernel& kernel_;
+  Planner planner_;
+  Executor executor_;
+  AppliedState applied_;
+  std::vector<model::L3afBpfPrograms> pending_;
+
+  mutable std::mutex snap_mu_;
+  std::shared_ptr<const Snapshot> published_;
+
+  std::mutex q_mu_;
+  std::condition_variable q_cv_;
+  std::deque<std::pair<Command, std::promise<Status>>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace l3afd::engine

@@ -1,0 +1,53 @@
+// What the engine has applied: per interface the interface-table entry and the programs on
+// each hook, with their kernel identities. Owned by the engine thread; published to readers
+// as an immutable snapshot (shared_ptr<const AppliedState>).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/kernel.h"
+#include "layout/bpffs_layout.h"
+#include "model/hook.h"
+#include "model/l3af_types.h"
+
+namespace l3afd::engine {
+
+/// One program instance running on a hook (spec + what the kernel gave us).
+struct ProgramRecord {
+  model::BpfProgram spec;        ///< exactly as accepted (echoed by GET, stored)
+  std::string object_key;        ///< kernel port key of the loaded object
+  layout::ProgramPaths paths;
+  std::filesystem::path package_dir;
+  uint32_t prog_id = 0;
+  std::vector<kernel::MapInfo> maps;
+  kernel::AttachInfo attach;
+  bool operator==(const ProgramRecord&) const = default;
+};
+
+struct InterfaceRecord {
+  std::string ipv4_address;
+  std::map<model::Hook, std::vector<ProgramRecord>> hooks;  ///< absent or empty = no programs
+  bool operator==(const InterfaceRecord&) const = default;
+};
+
+struct AppliedState {
+  std::map<std::string, InterfaceRecord> ifaces;  ///< the interface table, sorted by name
+  uint64_t revision = 0;                          ///< +1 per committed change
+  uint64_t next_instance = 1;                     ///< makes object keys unique
+  bool operator==(const AppliedState&) const = default;
+
+  const std::vector<ProgramRecord>* programs(const std::string& iface, model::Hook h) const;
+};
+
+/// GET body model of one interface (l3af-compat.md §6.5): unknown iface gives "" and nulls.
+model::L3afBpfPrograms view_of(const AppliedState& s, const std::string& host_name,
+                               const std::string& iface);
+/// One element per interface-table entry, ascending by name (GET all, and the store).
+std::vector<model::L3afBpfPrograms> view_all(const AppliedState& s, const std::string& host_name);
+
+}  // namespace l3afd::engine

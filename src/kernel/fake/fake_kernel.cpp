@@ -1,0 +1,194 @@
+#include "kernel/fake/fake_kernel.h"
+
+#include <algorithm>
+
+namespace l3afd::kernel::fake {
+
+void FakeKernel::add_interface(std::string name, uint32_t ifindex, bool loopback) {
+  ifaces_[name] = InterfaceInfo{name, ifindex, loopback};
+}
+
+void FakeKernel::define_object(std::string file_name, ObjectDef def) {
+  defs_[std::move(file_name)] = std::move(def);
+}
+
+std::string FakeKernel::hook_key(const std::string& iface, model::Hook h) {
+  return iface + "/" + std::string(model::direction(h));
+}
+
+FakeKernel::Model FakeKernel::model() const {
+  Model m;
+  for (const auto& [k, o] : objects_) {
+    auto& pins = m.objects[k];
+    pins.push_back(o.prog_pin.string());
+    pins.insert(pins.end(), o.map_pins.begin(), o.map_pins.end());
+  }
+  for (const auto& [hk, a] : attached_) m.attachments[hk] = a.key;
+  m.pins = pins_;
+  m.map_contents = maps_;
+  return m;
+}
+
+Result<InterfaceInfo> FakeKernel::interface(const std::string& name) {
+  auto it = ifaces_.find(name);
+  if (it == ifaces_.end()) return fail(Errc::NotFound, "interface " + name + " not found", ENODEV);
+  return it->second;
+}
+
+Result<LoadedObject> FakeKernel::load(const LoadSpec& spec) {
+  if (objects_.contains(spec.key)) return fail(Errc::Conflict, "object " + spec.key + " already loaded");
+  auto def = defs_.find(spec.object_file.filename().string());
+  if (def == defs_.end()) {
+    return fail(Errc::NotFound, "object file " + spec.object_file.string() + " not found", ENOENT);
+  }
+  if (def->second.entry_function != spec.entry_function) {
+    return fail(Errc::NotFound, "object has no function " + spec.entry_function);
+  }
+  if (auto s = inj_.hit("load " + spec.key); !s) return fail(std::move(s.error()));
+  Obj o;
+  o.prog_id = next_id_++;
+  o.prog_pin = spec.prog_pin_path;
+  if (pins_.insert(spec.prog_pin_path.string()).second) o.created.push_back(spec.prog_pin_path);
+  LoadedObject out;
+  for (auto m : def->second.maps) {
+    m.id = next_id_++;
+    m.pin = spec.map_pin_dir / m.name;
+    const std::string pin = m.pin.string();
+    o.map_pins.push_back(pin);
+    if (pins_.insert(pin).second) {
+      o.created.push_back(m.pin);
+      maps_[pin];  // empty map
+    }
+    o.maps.push_back(m);
+    out.maps.push_back(m);
+  }
+  out.prog_id = o.prog_id;
+  out.pins_created = o.created;
+  objects_[spec.key] = std::move(o);
+  return out;
+}
+
+bool FakeKernel::pin_in_use_by_other(const std::string& pin, const std::string& key) const {
+  for (const auto& [k, o] : objects_) {
+    if (k == key) continue;
+    if (o.prog_pin == pin) return true;
+    if (std::find(o.map_pins.begin(), o.map_pins.end(), pin) != o.map_pins.end()) return true;
+  }
+  return false;
+}
+
+Status FakeKernel::discard(const std::string& key) {
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
+  if (auto s = inj_.hit("discard " + key); !s) return s;
+  for (const auto& p : it->second.created) {
+    pins_.erase(p.string());
+    maps_.erase(p.string());
+  }
+  objects_.erase(it);
+  return ok();
+}
+
+Status FakeKernel::unload(const std::string& key) {
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
+  if (auto s = inj_.hit("unload " + key); !s) return s;
+  std::vector<std::string> all = it->second.map_pins;
+  all.push_back(it->second.prog_pin.string());
+  for (const auto& p : all) {
+    if (pin_in_use_by_other(p, key)) continue;
+    pins_.erase(p);
+    maps_.erase(p);
+  }
+  objects_.erase(it);
+  return ok();
+}
+
+Status FakeKernel::configure_maps(const std::string& key, const std::vector<model::MapArg>& map_args,
+                                  const std::vector<model::MonitorMap>& monitor_maps) {
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
+  auto pin_of = [&](const std::string& name) -> std::string {
+    for (const auto& m : it->second.maps) {
+      if (m.name == name) return m.pin.string();
+    }
+    return {};
+  };
+  // Validate everything before writing anything, like the real adapter.
+  for (const auto& a : map_args) {
+    if (pin_of(a.name).empty()) {
+      return fail(Errc::InvalidPayload, "map_args names map " + a.name + " which the object does not have");
+    }
+  }
+  if (auto s = inj_.hit("configure maps " + key); !s) return s;
+  for (const auto& mm : monitor_maps) {
+    auto pin = pin_of(mm.name);
+    if (!pin.empty()) maps_[pin].try_emplace(static_cast<uint64_t>(mm.key), 0);
+  }
+  for (const auto& a : map_args) {
+    auto& contents = maps_[pin_of(a.name)];
+    contents.clear();  // the fake models a hash map: unlisted keys are pruned
+    for (const auto& kv : a.args.value_or(std::vector<model::KeyValue>{})) {
+      contents[static_cast<uint64_t>(kv.key)] = static_cast<uint64_t>(kv.value);
+    }
+  }
+  return ok();
+}
+
+Result<AttachInfo> FakeKernel::attach(const AttachSpec& spec) {
+  if (!objects_.contains(spec.key)) return fail(Errc::NotFound, "object " + spec.key + " not loaded");
+  auto iface = ifaces_.find(spec.iface);
+  if (iface == ifaces_.end()) return fail(Errc::NotFound, "interface " + spec.iface + " not found", ENODEV);
+  const std::string hk = hook_key(spec.iface, spec.hook);
+  auto cur = attached_.find(hk);
+  const bool can_replace = cur != attached_.end() && spec.replace_link_pin &&
+                           cur->second.link_pin == *spec.replace_link_pin;
+  if (cur != attached_.end() && !can_replace) {
+    return fail(Errc::Kernel, "hook " + hk + " is busy", EBUSY);
+  }
+  if (auto s = inj_.hit("attach " + spec.key); !s) return fail(std::move(s.error()));
+  AttachInfo info;
+  info.ifindex = iface->second.ifindex;
+  info.mode = model::is_tc(spec.hook) ? AttachMode::Tcx : AttachMode::XdpNative;
+  if (can_replace) {
+    pins_.erase(cur->second.link_pin.string());
+    info.link_id = cur->second.link_id;
+    info.replaced = true;
+  } else {
+    info.link_id = next_id_++;
+  }
+  pins_.insert(spec.link_pin_path.string());
+  attached_[hk] = Att{spec.key, spec.link_pin_path, info.link_id};
+  return info;
+}
+
+Status FakeKernel::detach(const std::string& key) {
+  auto it = std::find_if(attached_.begin(), attached_.end(),
+                         [&](const auto& kv) { return kv.second.key == key; });
+  if (it == attached_.end()) return fail(Errc::NotFound, "object " + key + " is not attached");
+  if (auto s = inj_.hit("detach " + key); !s) return s;
+  pins_.erase(it->second.link_pin.string());
+  attached_.erase(it);
+  return ok();
+}
+
+Result<uint64_t> FakeKernel::read_map_value(const std::string& key, const std::string& map_name,
+                                            uint64_t map_key) {
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
+  for (const auto& m : it->second.maps) {
+    if (m.name != map_name) continue;
+    auto& contents = maps_[m.pin.string()];
+    auto v = contents.find(map_key);
+    if (v == contents.end()) return fail(Errc::NotFound, "no such key", ENOENT);
+    return v->second;
+  }
+  return fail(Errc::NotFound, "no map " + map_name);
+}
+
+bool FakeKernel::program_exists(uint32_t prog_id) {
+  return std::any_of(objects_.begin(), objects_.end(),
+                     [&](const auto& kv) { return kv.second.prog_id == prog_id; });
+}
+
+}  // namespace l3afd::kernel::fake

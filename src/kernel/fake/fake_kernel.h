@@ -1,0 +1,83 @@
+// FakeKernel: a model of the parts of the kernel the engine uses — loaded objects with their
+// maps, one attachment per (interface, hook), and bpffs pins — with failure injection.
+//
+// What a green component test with it proves: the engine's plans, undo actions and store
+// writes leave the *model* exactly as before when any step fails, and reach the requested
+// model when none does. It does NOT prove that the real kernel behaves like the model
+// (verifier, link semantics, pin reuse): the kernel tests in tests/kernel/ cover that.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kernel/fake/injector.h"
+#include "kernel/kernel.h"
+
+namespace l3afd::kernel::fake {
+
+/// What the fake knows about an object file (by file name): its entry function and maps.
+struct ObjectDef {
+  std::string entry_function;
+  std::vector<MapInfo> maps;  ///< name, type, key/value sizes; ids are assigned at load
+};
+
+class FakeKernel final : public Kernel {
+ public:
+  explicit FakeKernel(Injector& inj) : inj_(inj) {}
+
+  void add_interface(std::string name, uint32_t ifindex, bool loopback = false);
+  void define_object(std::string file_name, ObjectDef def);
+
+  /// The observable model: compared before/after a failed operation.
+  struct Model {
+    std::map<std::string, std::vector<std::string>> objects;  ///< key -> its pins
+    std::map<std::string, std::string> attachments;          ///< "iface/dir" -> key
+    std::set<std::string> pins;                              ///< bpffs
+    std::map<std::string, std::map<uint64_t, uint64_t>> map_contents;  ///< "pin" -> entries
+    bool operator==(const Model&) const = default;
+  };
+  Model model() const;
+  std::size_t live_programs() const { return objects_.size(); }
+
+  Result<InterfaceInfo> interface(const std::string& name) override;
+  Result<LoadedObject> load(const LoadSpec& spec) override;
+  Status discard(const std::string& key) override;
+  Status unload(const std::string& key) override;
+  Status configure_maps(const std::string& key, const std::vector<model::MapArg>& map_args,
+                        const std::vector<model::MonitorMap>& monitor_maps) override;
+  Result<AttachInfo> attach(const AttachSpec& spec) override;
+  Status detach(const std::string& key) override;
+  Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
+                                  uint64_t map_key) override;
+  bool program_exists(uint32_t prog_id) override;
+
+ private:
+  struct Obj {
+    uint32_t prog_id = 0;
+    std::filesystem::path prog_pin;
+    std::vector<std::string> map_pins;  ///< pins of its maps
+    std::vector<std::filesystem::path> created;
+    std::vector<MapInfo> maps;
+  };
+  struct Att {
+    std::string key;
+    std::filesystem::path link_pin;
+    uint32_t link_id = 0;
+  };
+  static std::string hook_key(const std::string& iface, model::Hook h);
+  bool pin_in_use_by_other(const std::string& pin, const std::string& key) const;
+
+  Injector& inj_;
+  std::map<std::string, InterfaceInfo> ifaces_;
+  std::map<std::string, ObjectDef> defs_;
+  std::map<std::string, Obj> objects_;
+  std::map<std::string, Att> attached_;  ///< hook_key -> attachment
+  std::set<std::string> pins_;
+  std::map<std::string, std::map<uint64_t, uint64_t>> maps_;  ///< map pin -> contents
+  uint32_t next_id_ = 100;
+};
+
+}  // namespace l3afd::kernel::fake
