@@ -1,0 +1,247 @@
+// RepositorySource: download into a staging directory, verify, extract, rename into the cache.
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <system_error>
+#include <utility>
+
+#include "artifact/artifact.h"
+#include "artifact/download.h"
+#include "artifact/error_context.h"
+#include "artifact/extract.h"
+#include "artifact/sha256.h"
+#include "artifact/url_parts.h"
+#include "core/log.h"
+
+namespace l3afd::artifact {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kLatest = "latest";
+constexpr uint64_t kMaxChecksumBytes = 4096;
+
+/// Runs a cleanup action on scope exit unless dismissed.
+class ScopeExit {
+ public:
+  explicit ScopeExit(std::function<void()> fn) : fn_(std::move(fn)) {}
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+  ~ScopeExit() {
+    if (fn_) fn_();
+  }
+  void dismiss() { fn_ = nullptr; }
+
+ private:
+  std::function<void()> fn_;
+};
+
+enum class Kind { Missing, Directory, Other };
+
+Result<Kind> lstat_kind(const fs::path& p) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Kind::Missing;
+    return fail(Errc::Io, "lstat " + p.string(), errno);
+  }
+  return S_ISDIR(st.st_mode) ? Kind::Directory : Kind::Other;
+}
+
+/// Creates `p` unless it exists; an existing entry must be a real directory (not a symlink).
+/// Sets `created` when this call made it.
+Status ensure_real_dir(const fs::path& p, bool& created) {
+  created = false;
+  if (::mkdir(p.c_str(), 0755) == 0) {
+    created = true;
+    return ok();
+  }
+  if (errno != EEXIST) return fail(Errc::Io, "create directory " + p.string(), errno);
+  auto kind = lstat_kind(p);
+  if (!kind) return fail(std::move(kind.error()));
+  if (*kind != Kind::Directory) {
+    return fail(Errc::Io, p.string() + " exists and is not a directory");
+  }
+  return ok();
+}
+
+void remove_tree_logged(const fs::path& p) {
+  std::error_code ec;
+  fs::remove_all(p, ec);
+  if (ec) spdlog::warn("artifact cleanup: cannot remove {}: {}", p.string(), ec.message());
+}
+
+void rmdir_if_empty(const fs::path& p) {
+  if (::rmdir(p.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT) {
+    spdlog::warn("artifact cleanup: cannot remove {}: {}", p.string(), std::strerror(errno));
+  }
+}
+
+Status validate_ref(const ArtifactRef& ref) {
+  if (auto st = validate_component("name", ref.name); !st) return st;
+  if (auto st = validate_component("version", ref.version); !st) return st;
+  return validate_component("artifact", ref.artifact);
+}
+
+/// Swaps the freshly extracted tree into `target`, which exists. The old tree ends up at
+/// `fresh` (exchange) or `aside` and is removed with the staging directory.
+Status swap_in(const fs::path& fresh, const fs::path& target, const fs::path& aside) {
+  if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    return ok();
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    return fail(Errc::Io, "exchange " + fresh.string() + " with " + target.string(), errno);
+  }
+  if (::rename(target.c_str(), aside.c_str()) != 0) {
+    return fail(Errc::Io, "move " + target.string() + " aside", errno);
+  }
+  if (::rename(fresh.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    if (::rename(aside.c_str(), target.c_str()) != 0) {
+      spdlog::error("artifact: cannot restore {} from {}: {}", target.string(), aside.string(),
+                    std::strerror(errno));
+    }
+    return fail(Errc::Io, "rename " + fresh.string() + " to " + target.string(), err);
+  }
+  return ok();
+}
+
+}  // namespace
+
+RepositorySource::RepositorySource(FetchOptions options) : options_(std::move(options)) {}
+
+Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
+  if (auto st = validate_ref(ref); !st) return fail(std::move(st.error()));
+  auto format = artifact_format(ref.artifact);
+  if (!format) return fail(std::move(format.error()));
+  auto stem = artifact_stem(ref.artifact);
+  if (!stem) return fail(std::move(stem.error()));
+  if (auto st = validate_component("platform", options_.platform); !st)
+    return fail(std::move(st.error()));
+  if (options_.cache_root.empty()) return fail(Errc::InvalidPayload, "empty cache root");
+  auto url = artifact_url(ref, options_.platform);
+  if (!url) return fail(std::move(url.error()));
+
+  const fs::path name_dir = options_.cache_root / ref.name;
+  const fs::path version_dir = name_dir / ref.version;
+  const fs::path target = version_dir / *stem;
+  const bool latest = ref.version == kLatest;
+
+  auto existing = lstat_kind(target);
+  if (!existing) return fail(std::move(existing.error()));
+  if (*existing == Kind::Other) return fail(Errc::Io, target.string() + " is not a directory");
+  if (*existing == Kind::Directory && !latest) return FetchedPackage{target, true};
+
+  std::error_code ec;
+  fs::create_directories(options_.cache_root, ec);
+  if (ec)
+    return fail(Errc::Io, "create " + options_.cache_root.string() + ": " + ec.message(),
+                ec.value());
+  bool made_name = false;
+  bool made_version = false;
+  if (auto st = ensure_real_dir(name_dir, made_name); !st) return fail(std::move(st.error()));
+  ScopeExit drop_name([&] {
+    if (made_name) rmdir_if_empty(name_dir);
+  });
+  if (auto st = ensure_real_dir(version_dir, made_version); !st) return fail(std::move(st.error()));
+  ScopeExit drop_version([&] {
+    if (made_version) rmdir_if_empty(version_dir);
+  });
+
+  std::string tmpl = (version_dir / ".staging-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return fail(Errc::Io, "mkdtemp " + tmpl, errno);
+  const fs::path staging = tmpl;
+  ScopeExit drop_staging([&] { remove_tree_logged(staging); });
+
+  const fs::path archive = staging / "download";
+  const detail::DownloadLimits dl{options_.timeout, options_.max_download_bytes};
+  auto bytes = detail::download_to_file(*url, archive, dl);
+  if (!bytes) return fail(std::move(bytes.error()));
+
+  ArtifactRef sum_ref = ref;
+  sum_ref.artifact += ".sha256";
+  auto sum_url = artifact_url(sum_ref, options_.platform);
+  if (!sum_url) return fail(std::move(sum_url.error()));
+  auto sum_text = detail::download_optional(*sum_url, {options_.timeout, kMaxChecksumBytes});
+  if (!sum_text) return fail(detail::add_context(std::move(sum_text.error()), "checksum"));
+  if (!sum_text->has_value()) {
+    if (options_.require_checksum) {
+      return fail(Errc::Unavailable,
+                  "checksum required but " + detail::redact_url(*sum_url) + " does not exist");
+    }
+    spdlog::debug("artifact: no checksum at {}", detail::redact_url(*sum_url));
+  } else {
+    auto want = detail::parse_sha256_file(**sum_text);
+    if (!want)
+      return fail(detail::add_context(std::move(want.error()), detail::redact_url(*sum_url)));
+    auto got = detail::sha256_file_hex(archive);
+    if (!got) return fail(std::move(got.error()));
+    if (*got != *want) {
+      return fail(Errc::Unavailable, "checksum mismatch for " + detail::redact_url(*url) +
+                                         ": expected " + *want + ", got " + *got);
+    }
+  }
+
+  const fs::path tree = staging / "tree";
+  if (::mkdir(tree.c_str(), 0700) != 0) return fail(Errc::Io, "create " + tree.string(), errno);
+  const detail::ExtractLimits xl{options_.max_entries, options_.max_extracted_bytes};
+  if (auto st = detail::extract_archive(archive, *format, tree, xl); !st) {
+    return fail(detail::add_context(std::move(st.error()), "extract " + detail::redact_url(*url)));
+  }
+  const fs::path fresh = tree / *stem;
+  auto top = lstat_kind(fresh);
+  if (!top) return fail(std::move(top.error()));
+  if (*top != Kind::Directory) {
+    return fail(Errc::Unavailable, "extract " + detail::redact_url(*url) +
+                                       ": archive does not contain the top-level directory '" +
+                                       *stem + "/'");
+  }
+
+  FetchedPackage out{target, false};
+  if (::rename(fresh.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    if (err != EEXIST && err != ENOTEMPTY) {
+      return fail(Errc::Io, "rename " + fresh.string() + " to " + target.string(), err);
+    }
+    if (latest) {
+      if (auto st = swap_in(fresh, target, staging / "old"); !st)
+        return fail(std::move(st.error()));
+    } else {
+      out.from_cache = true;  // a concurrent fetch of the same package installed it first
+    }
+  }
+  made_name = false;
+  made_version = false;
+  return out;
+}
+
+Status RepositorySource::remove(const ArtifactRef& ref) {
+  if (auto st = validate_component("name", ref.name); !st) return st;
+  if (auto st = validate_component("version", ref.version); !st) return st;
+  if (options_.cache_root.empty()) return fail(Errc::InvalidPayload, "empty cache root");
+  const fs::path name_dir = options_.cache_root / ref.name;
+  const fs::path version_dir = name_dir / ref.version;
+  if (version_dir.lexically_normal().lexically_relative(options_.cache_root.lexically_normal()) !=
+      fs::path(ref.name) / ref.version) {
+    return fail(Errc::InvalidPayload, version_dir.string() + " is not below the cache root");
+  }
+  auto name_kind = lstat_kind(name_dir);
+  if (!name_kind) return fail(std::move(name_kind.error()));
+  if (*name_kind == Kind::Missing) return ok();
+  if (*name_kind != Kind::Directory) {
+    return fail(Errc::Io, name_dir.string() + " is not a directory; refusing to remove below it");
+  }
+  std::error_code ec;
+  fs::remove_all(version_dir, ec);
+  if (ec) return fail(Errc::Io, "remove " + version_dir.string() + ": " + ec.message(), ec.value());
+  if (::rmdir(name_dir.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT) {
+    return fail(Errc::Io, "remove " + name_dir.string(), errno);
+  }
+  return ok();
+}
+
+}  // namespace l3afd::artifact
