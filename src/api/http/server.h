@@ -1,0 +1,80 @@
+// HTTP/1.1 server over Boost.Beast: one listening socket, a pool of io threads, request
+// limits and timeouts (l3afd-defects.md D48), one Router.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/http/router.h"
+#include "core/result.h"
+
+namespace l3afd::api::http {
+
+struct ServerOptions {
+  /// "host:port". "localhost" binds 127.0.0.1 only; "" or "0.0.0.0" all IPv4 addresses;
+  /// "[::]" / "[::1]" IPv6 literals; other names are resolved and the first address is
+  /// used. Port 0 picks a free port (see Server::port()). Ignored when listen_fd is set.
+  std::string address = "localhost:53000";
+  /// An already bound socket to adopt instead of binding `address` (graceful restart).
+  /// The server takes ownership and closes it on stop(). listen() is called if needed.
+  std::optional<int> listen_fd;
+  std::size_t max_body_bytes = 16 << 20;  ///< larger bodies get 413
+  std::size_t max_header_bytes = 16384;   ///< request line + headers; larger get 431
+  /// Deadline for receiving one whole request (header and body), counted from its first
+  /// byte (from the accept for the first request of a connection). Exceeded -> connection
+  /// closed without an answer.
+  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds write_timeout{30000};  ///< deadline for sending one response
+  /// How long a keep-alive connection may wait for the first byte of its next request.
+  std::chrono::milliseconds idle_timeout{60000};
+  int threads = 2;           ///< io threads; values below 2 are raised to 2
+  std::string name = "api";  ///< used in log lines
+};
+
+/// A running server. Created by start(); stop() or the destructor shut it down.
+///
+/// Behaviour: HTTP/1.1 with keep-alive and pipelining; each connection is served on its own
+/// strand, so requests of one connection are handled in order while different connections
+/// run in parallel on the io threads. Every response carries Content-Length and
+/// Content-Type. Errors answered by the server itself (then the connection is closed):
+///   400 {"code":"bad_request",...}         malformed request, missing Host on HTTP/1.1
+///   413 {"code":"payload_too_large",...}   body (declared or chunked) above max_body_bytes
+///   431 {"code":"header_too_large",...}    request line + headers above max_header_bytes
+///   505 {"code":"http_version_not_supported",...}  other than HTTP/1.0 and HTTP/1.1
+///   500 {"code":"internal",...}            the handler threw, or returned a bad status
+/// One debug log line per request: name, method, path, status, duration, remote.
+///
+/// Thread-safety: port() and listen_fd() may be called from any thread; stop() from any
+/// thread except an io thread of this server (i.e. not from a handler).
+class Server {
+ public:
+  /// Binds and listens on options.address (SO_REUSEADDR), or adopts options.listen_fd, and
+  /// starts the io threads. Errors: Errc::InvalidPayload for an unparsable address,
+  /// Errc::Io (with errno) when resolving, binding or listening fails.
+  static Result<std::unique_ptr<Server>> start(ServerOptions options, Router router);
+
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The local port of the listening socket (the chosen one when port 0 was requested).
+  uint16_t port() const;
+  /// The listening socket; owned by the server, valid until stop().
+  int listen_fd() const;
+
+  /// Stops accepting, closes the listening socket and every connection, waits for running
+  /// handlers to return and joins the io threads. Idempotent; also run by the destructor.
+  void stop();
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace l3afd::api::http

@@ -1,0 +1,81 @@
+#include "api/http/session.h"
+
+#include <algorithm>
+
+namespace l3afd::api::http::detail {
+
+bool ServerState::add(const std::shared_ptr<SessionBase>& s) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return false;
+  // Forget connections that ended, so the registry stays as small as the live set.
+  std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+  sessions_.push_back(s);
+  return true;
+}
+
+std::vector<std::shared_ptr<SessionBase>> ServerState::begin_stop() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+  std::vector<std::shared_ptr<SessionBase>> live;
+  for (const auto& w : sessions_) {
+    if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  sessions_.clear();
+  return live;
+}
+
+bool ServerState::is_stopping() const {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
+namespace {
+
+std::string endpoint_text(const net::ip::tcp::socket& socket) {
+  beast::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec) return "?";
+  const auto addr = ep.address();
+  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
+  return addr.to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+PlainSession::PlainSession(net::ip::tcp::socket&& socket, std::shared_ptr<ServerState> state)
+    : HttpSession<PlainSession>(std::move(state)), stream_(std::move(socket)) {
+  remote_ = endpoint_text(stream_.socket());
+}
+
+void PlainSession::run() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void PlainSession::close() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+}
+
+void PlainSession::close_now() {
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+void PlainSession::close_gracefully() {
+  beast::error_code ec;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return close_now();
+  stream_.expires_after(kDrainTimeout);
+  drain();
+}
+
+void PlainSession::drain() {
+  stream_.async_read_some(net::buffer(drain_buf_),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            self->drained_ += n;
+                            if (ec || self->drained_ > kMaxDrainBytes) return self->close_now();
+                            self->drain();
+                          });
+}
+
+}  // namespace l3afd::api::http::detail
