@@ -89,9 +89,6 @@ class HttpSession {
     const auto& req = parser_->get();
     method_ = std::string(req.method_string());
     target_ = std::string(req.target());
-    if (req.version() < 10 || req.version() > 11) {
-      return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
-    }
     if (req.version() == 11 && req.find(bhttp::field::host) == req.end()) {
       return send_error(400, "bad_request", "missing required Host header");
     }
@@ -127,6 +124,9 @@ class HttpSession {
           "request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes");
     }
     if (ec == bhttp::error::body_limit) return send_too_large();
+    if (ec == bhttp::error::bad_version) {  // the parser accepts HTTP/1.0 and HTTP/1.1 only
+      return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
+    }
     if (ec == beast::error::timeout) {
       spdlog::debug("{}: {} read timeout, closing connection", opts().name, remote_);
       return derived().close_now();

@@ -1,0 +1,517 @@
+// Server over real sockets on 127.0.0.1: routing, keep-alive, limits, timeouts, errors,
+// concurrency and shutdown.
+#include "api/http/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.h"
+
+namespace l3afd::api::http {
+namespace {
+
+using test::HttpConnection;
+using test::HttpResult;
+using test::RawSocket;
+
+constexpr const char* kHost = "127.0.0.1";
+
+/// Handlers used by every test; they count their calls.
+struct Handlers {
+  std::atomic<int> calls{0};
+  std::atomic<int> bodies{0};
+
+  Router router() {
+    Router r;
+    r.add("GET", "/l3af/configs/{version}/{iface}", [this](const Request& q) {
+      ++calls;
+      Response res;
+      res.body = "{\"version\":\"" + q.params.at("version") + "\",\"iface\":\"" +
+                 q.params.at("iface") + "\",\"remote\":\"" + q.remote + "\"}";
+      return res;
+    });
+    r.add("POST", "/l3af/configs/{version}/add", [this](const Request& q) {
+      ++calls;
+      ++bodies;
+      Response res;
+      res.body = q.body;
+      res.headers.emplace_back("X-Body-Size", std::to_string(q.body.size()));
+      res.headers.emplace_back("X-Echo", q.header("x-test"));
+      return res;
+    });
+    r.add("HEAD", "/l3af/configs/{version}", [this](const Request&) {
+      ++calls;
+      Response res;
+      res.body = "0123456789";
+      return res;
+    });
+    r.add("GET", "/boom", [this](const Request&) -> Response {
+      ++calls;
+      throw std::runtime_error("kaputt");
+    });
+    r.add("GET", "/status/{code}", [this](const Request& q) {
+      ++calls;
+      Response res;
+      res.status = std::stoi(q.params.at("code"));
+      res.content_type = "text/plain";
+      return res;
+    });
+    return r;
+  }
+};
+
+ServerOptions small_options() {
+  ServerOptions o;
+  o.address = "127.0.0.1:0";
+  o.max_body_bytes = 1024;
+  o.max_header_bytes = 1024;
+  o.name = "test";
+  return o;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(ServerOptions o = small_options()) {
+    auto s = Server::start(std::move(o), handlers_.router());
+    ASSERT_TRUE(s.has_value()) << s.error().to_string();
+    server_ = std::move(*s);
+    ASSERT_NE(server_->port(), 0);
+  }
+  void SetUp() override { start(); }
+  uint16_t port() const { return server_->port(); }
+
+  Handlers handlers_;
+  std::unique_ptr<Server> server_;
+};
+
+/// Content-Length and Content-Type are on every answer, and the length is right.
+void expect_framing(const HttpResult& r) {
+  EXPECT_FALSE(r.header("Content-Type").empty());
+  ASSERT_FALSE(r.header("Content-Length").empty());
+  EXPECT_EQ(r.header("Content-Length"), std::to_string(r.body.size()));
+}
+
+TEST_F(ServerTest, RoutesRequestsAndFramesEveryAnswer) {
+  HttpResult r = test::request(kHost, port(), "GET", "/l3af/configs/v1/eth%30");
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("Content-Type"), "application/json");
+  EXPECT_NE(r.body.find("\"version\":\"v1\",\"iface\":\"eth0\""), std::string::npos) << r.body;
+  expect_framing(r);
+
+  r = test::request(kHost, port(), "GET", "/l3af/configs/v1/add");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"iface\":\"add\""), std::string::npos) << r.body;
+
+  r = test::request(kHost, port(), "GET", "/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body, "404 page not found\n");
+  EXPECT_EQ(r.header("Content-Type").rfind("text/plain", 0), 0u);
+  expect_framing(r);
+
+  r = test::request(kHost, port(), "GET", "/l3af/configs/v1/");
+  EXPECT_EQ(r.status, 404);
+
+  r = test::request(kHost, port(), "PUT", "/l3af/configs/v1/add", "x");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_TRUE(r.body.empty());
+  expect_framing(r);
+
+  r = test::request(kHost, port(), "POST", "/l3af/configs/v1/add", "[1,2]", {{"X-Test", "t1"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "[1,2]");
+  EXPECT_EQ(r.header("X-Body-Size"), "5");
+  EXPECT_EQ(r.header("X-Echo"), "t1");
+}
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  HttpConnection c(kHost, port());
+  ASSERT_TRUE(c.connect_error().empty()) << c.connect_error();
+  const std::string remote = "127.0.0.1:" + std::to_string(c.local_port());
+  for (int i = 0; i < 5; ++i) {
+    const HttpResult r = c.request("GET", "/l3af/configs/v1/eth" + std::to_string(i));
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.keep_alive);
+    EXPECT_NE(r.body.find("\"iface\":\"eth" + std::to_string(i) + "\""), std::string::npos);
+    // Every request arrived over this very connection.
+    EXPECT_NE(r.body.find("\"remote\":\"" + remote + "\""), std::string::npos) << r.body;
+  }
+  const HttpResult posted = c.request("POST", "/l3af/configs/v2/add", "abc");
+  EXPECT_EQ(posted.status, 200);
+  EXPECT_EQ(posted.body, "abc");
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(s.connected());
+  ASSERT_TRUE(
+      s.send("GET /l3af/configs/v1/first HTTP/1.1\r\nHost: x\r\n\r\n"
+             "POST /l3af/configs/v1/add HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+             "GET /l3af/configs/v1/third HTTP/1.1\r\nHost: x\r\n\r\n"));
+  HttpResult r = s.read_response();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_NE(r.body.find("first"), std::string::npos);
+  r = s.read_response();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "abc");
+  r = s.read_response();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_NE(r.body.find("third"), std::string::npos);
+}
+
+TEST_F(ServerTest, HeadAnswerHasLengthButNoBody) {
+  HttpConnection c(kHost, port());
+  HttpResult r = c.request("HEAD", "/l3af/configs/v1");
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("Content-Length"), "10");
+  EXPECT_TRUE(r.body.empty());
+  // Had the body been sent, it would be read as the start of this answer.
+  r = c.request("GET", "/l3af/configs/v1/eth0");
+  EXPECT_EQ(r.status, 200) << r.error;
+}
+
+TEST_F(ServerTest, DeclaredBodyAboveLimitIs413WithoutCallingTheHandler) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(s.connected());
+  ASSERT_TRUE(
+      s.send("POST /l3af/configs/v1/add HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"));
+  const HttpResult r = s.read_response();
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.header("Content-Type"), "application/json");
+  EXPECT_EQ(r.body,
+            "{\"code\":\"payload_too_large\",\"message\":\"request body exceeds 1024 bytes\","
+            "\"errors\":[]}");
+  expect_framing(r);
+  EXPECT_TRUE(s.wait_closed());
+  EXPECT_EQ(handlers_.bodies.load(), 0);
+}
+
+TEST_F(ServerTest, BodyAtTheLimitIsAccepted) {
+  const std::string body(1024, 'b');
+  const HttpResult r = test::request(kHost, port(), "POST", "/l3af/configs/v1/add", body);
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, body);
+}
+
+TEST_F(ServerTest, ChunkedBodyIsReassembled) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(
+      s.send("POST /l3af/configs/v1/add HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"));
+  const HttpResult r = s.read_response();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "abcdefg");
+}
+
+TEST_F(ServerTest, ChunkedBodyAboveLimitIs413) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(s.send(
+      "POST /l3af/configs/v1/add HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  const std::string chunk = "200\r\n" + std::string(0x200, 'c') + "\r\n";  // 512 bytes each
+  for (int i = 0; i < 4; ++i) {
+    if (!s.send(chunk)) break;  // the server may already have answered and closed
+  }
+  s.send("0\r\n\r\n");
+  const HttpResult r = s.read_response();
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, 413);
+  EXPECT_NE(r.body.find("\"code\":\"payload_too_large\""), std::string::npos);
+  EXPECT_TRUE(s.wait_closed());
+  EXPECT_EQ(handlers_.bodies.load(), 0);
+}
+
+TEST_F(ServerTest, HeaderAboveLimitIsRejectedAndClosed) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(s.send("GET /l3af/configs/v1/eth0 HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                     std::string(2000, 'h') + "\r\n\r\n"));
+  const HttpResult r = s.read_response();
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, 431);
+  EXPECT_NE(r.body.find("\"code\":\"header_too_large\""), std::string::npos) << r.body;
+  expect_framing(r);
+  EXPECT_TRUE(s.wait_closed());
+  EXPECT_EQ(handlers_.calls.load(), 0);
+}
+
+TEST_F(ServerTest, MalformedRequestsAre400AndClosed) {
+  const std::vector<std::string> bad = {
+      "GARBAGE\r\n\r\n",
+      "GET /l3af/configs/v1/eth0 HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+      "GET /l3af/configs/v1/eth0 HTTP/1.1\r\nno colon here\r\n\r\n",
+      "GET /l3af/configs/v1/eth0 HTTP/1.1\r\n\r\n",  // HTTP/1.1 without Host
+      "GET /l3af/configs/v1/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+  };
+  for (const std::string& bytes : bad) {
+    RawSocket s(kHost, port());
+    ASSERT_TRUE(s.send(bytes));
+    const HttpResult r = s.read_response();
+    ASSERT_TRUE(r.error.empty()) << r.error << " for " << bytes;
+    EXPECT_EQ(r.status, 400) << bytes;
+    EXPECT_EQ(r.header("Content-Type"), "application/json");
+    EXPECT_NE(r.body.find("\"code\":\"bad_request\""), std::string::npos) << r.body;
+    expect_framing(r);
+  }
+  EXPECT_EQ(handlers_.calls.load(), 0);
+  // The server is still serving.
+  EXPECT_EQ(test::request(kHost, port(), "GET", "/l3af/configs/v1/eth0").status, 200);
+}
+
+TEST_F(ServerTest, UnsupportedHttpVersionIs505) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(s.send("GET /l3af/configs/v1/eth0 HTTP/2.0\r\nHost: x\r\n\r\n"));
+  const HttpResult r = s.read_response();
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, 505) << r.body;
+  EXPECT_NE(r.body.find("\"code\":\"http_version_not_supported\""), std::string::npos);
+  EXPECT_EQ(handlers_.calls.load(), 0);
+}
+
+TEST_F(ServerTest, HandlerExceptionIs500AndTheConnectionKeepsWorking) {
+  HttpConnection c(kHost, port());
+  HttpResult r = c.request("GET", "/boom");
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.header("Content-Type"), "application/json");
+  EXPECT_NE(r.body.find("\"code\":\"internal\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("kaputt"), std::string::npos) << r.body;
+  expect_framing(r);
+  r = c.request("GET", "/l3af/configs/v1/eth0");
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(test::request(kHost, port(), "GET", "/l3af/configs/v1/eth1").status, 200);
+}
+
+TEST_F(ServerTest, InvalidStatusFromHandlerIs500) {
+  EXPECT_EQ(test::request(kHost, port(), "GET", "/status/42").status, 500);
+  EXPECT_EQ(test::request(kHost, port(), "GET", "/status/1000").status, 500);
+  const HttpResult r = test::request(kHost, port(), "GET", "/status/418");
+  EXPECT_EQ(r.status, 418);
+  EXPECT_EQ(r.header("Content-Type"), "text/plain");
+  expect_framing(r);
+}
+
+TEST_F(ServerTest, ExpectContinueGetsInterimAnswer) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(
+      s.send("POST /l3af/configs/v1/add HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             "Expect: 100-continue\r\n\r\n"));
+  HttpResult r = s.read_response();
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, 100);
+  ASSERT_TRUE(s.send("hello"));
+  r = s.read_response();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "hello");
+}
+
+TEST_F(ServerTest, Http10WithoutKeepAliveIsClosedAfterTheAnswer) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(s.send("GET /l3af/configs/v1/eth0 HTTP/1.0\r\n\r\n"));
+  const HttpResult r = s.read_response();
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_TRUE(s.wait_closed());
+}
+
+TEST_F(ServerTest, ConcurrentClientsAreAllAnswered) {
+  constexpr int kThreads = 8;
+  constexpr int kRequests = 50;
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // Even threads reuse one connection, odd threads open one per request.
+      HttpConnection c(kHost, port());
+      for (int i = 0; i < kRequests; ++i) {
+        const std::string iface = "t" + std::to_string(t) + "r" + std::to_string(i);
+        const HttpResult r = t % 2 == 0
+                                 ? c.request("GET", "/l3af/configs/v1/" + iface)
+                                 : test::request(kHost, port(), "GET", "/l3af/configs/v1/" + iface);
+        if (r.status == 200 && r.body.find("\"iface\":\"" + iface + "\"") != std::string::npos) {
+          ++good;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(good.load(), kThreads * kRequests);
+  EXPECT_EQ(handlers_.calls.load(), kThreads * kRequests);
+}
+
+TEST_F(ServerTest, LogsOneDebugLinePerRequest) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger->set_level(spdlog::level::debug);
+  logger->set_pattern("%l %v");
+  spdlog::set_default_logger(logger);
+  HttpConnection c(kHost, port());
+  const HttpResult r = c.request("GET", "/l3af/configs/v1/eth%30");
+  const HttpResult missing = c.request("GET", "/missing");
+  spdlog::set_default_logger(previous);
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(missing.status, 404);
+  const std::string text = out.str();
+  const std::string remote = "127.0.0.1:" + std::to_string(c.local_port());
+  EXPECT_NE(text.find("debug test: GET /l3af/configs/v1/eth0 200 "), std::string::npos) << text;
+  EXPECT_NE(text.find("debug test: GET /missing 404 "), std::string::npos) << text;
+  EXPECT_NE(text.find(remote), std::string::npos) << text;
+}
+
+TEST_F(ServerTest, StopWithOpenConnectionsReturnsAndClosesThem) {
+  RawSocket stalled(kHost, port());
+  ASSERT_TRUE(stalled.send("GET /l3af/configs/v1/eth0 HTTP/1.1\r\nHost: x\r\n"));
+  HttpConnection idle(kHost, port());
+  ASSERT_EQ(idle.request("GET", "/l3af/configs/v1/eth0").status, 200);
+  const uint16_t p = port();
+  server_->stop();
+  EXPECT_TRUE(stalled.wait_closed());
+  EXPECT_NE(idle.request("GET", "/l3af/configs/v1/eth0").status, 200);
+  RawSocket after(kHost, p);
+  EXPECT_FALSE(after.connected());
+  server_->stop();  // idempotent
+  server_.reset();  // and the destructor after stop() is fine
+}
+
+class ShortTimeoutTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    ServerOptions o = small_options();
+    o.read_timeout = std::chrono::milliseconds(200);
+    o.idle_timeout = std::chrono::milliseconds(200);
+    start(o);
+  }
+};
+
+TEST_F(ShortTimeoutTest, StalledHeaderIsCutOff) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(s.send("GET /l3af/configs/v1/eth0 HTTP/1.1\r\nHost: x\r\n"));
+  std::string received;
+  EXPECT_TRUE(s.wait_closed(&received));
+  // Closed without an answer, or with a 408; never served.
+  EXPECT_TRUE(received.empty() || received.rfind("HTTP/1.1 408", 0) == 0) << received;
+  EXPECT_EQ(handlers_.calls.load(), 0);
+}
+
+TEST_F(ShortTimeoutTest, StalledBodyIsCutOff) {
+  RawSocket s(kHost, port());
+  ASSERT_TRUE(
+      s.send("POST /l3af/configs/v1/add HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"));
+  EXPECT_TRUE(s.wait_closed());
+  EXPECT_EQ(handlers_.bodies.load(), 0);
+}
+
+TEST_F(ShortTimeoutTest, SilentAndIdleConnectionsAreClosed) {
+  RawSocket silent(kHost, port());
+  ASSERT_TRUE(silent.connected());
+  EXPECT_TRUE(silent.wait_closed());
+
+  RawSocket idle(kHost, port());
+  ASSERT_TRUE(idle.send("GET /l3af/configs/v1/eth0 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(idle.read_response().status, 200);
+  EXPECT_TRUE(idle.wait_closed());
+}
+
+TEST(ServerStart, AdoptsAnInheritedListeningSocket) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+
+  Handlers h;
+  ServerOptions o = small_options();
+  o.address = "bogus";  // ignored when a socket is given
+  o.listen_fd = fd;
+  auto s = Server::start(o, h.router());
+  ASSERT_TRUE(s.has_value()) << s.error().to_string();
+  EXPECT_EQ((*s)->listen_fd(), fd);
+  EXPECT_EQ((*s)->port(), ntohs(sa.sin_port));
+  EXPECT_EQ(test::request(kHost, (*s)->port(), "GET", "/l3af/configs/v1/eth0").status, 200);
+  (*s)->stop();
+  // The server owned the socket and closed it.
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
+}
+
+TEST(ServerStart, BoundButNotListeningSocketIsPutIntoListen) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  Handlers h;
+  ServerOptions o = small_options();
+  o.listen_fd = fd;
+  auto s = Server::start(o, h.router());
+  ASSERT_TRUE(s.has_value()) << s.error().to_string();
+  EXPECT_EQ(test::request(kHost, (*s)->port(), "GET", "/l3af/configs/v1/eth0").status, 200);
+}
+
+TEST(ServerStart, RejectsNonSocketFdAndLeavesItOpen) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  Handlers h;
+  ServerOptions o = small_options();
+  o.listen_fd = pipe_fds[0];
+  auto s = Server::start(o, h.router());
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code, Errc::Io);
+  EXPECT_NE(::fcntl(pipe_fds[0], F_GETFD), -1);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
+TEST(ServerStart, LocalhostBindsLoopbackAndPortZeroPicksAPort) {
+  Handlers h;
+  ServerOptions o = small_options();
+  o.address = "localhost:0";
+  auto s = Server::start(o, h.router());
+  ASSERT_TRUE(s.has_value()) << s.error().to_string();
+  EXPECT_NE((*s)->port(), 0);
+  EXPECT_EQ(test::request(kHost, (*s)->port(), "GET", "/l3af/configs/v1/eth0").status, 200);
+}
+
+TEST(ServerStart, BadAddressesAndBusyPortsAreErrors) {
+  Handlers h;
+  for (const char* address :
+       {"", "nohost", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:x", "::1:80", "[::1"}) {
+    ServerOptions o = small_options();
+    o.address = address;
+    auto s = Server::start(o, h.router());
+    ASSERT_FALSE(s.has_value()) << address;
+    EXPECT_EQ(s.error().code, Errc::InvalidPayload) << address;
+    EXPECT_NE(s.error().message.find(address), std::string::npos) << s.error().message;
+  }
+  auto first = Server::start(small_options(), h.router());
+  ASSERT_TRUE(first.has_value());
+  ServerOptions o = small_options();
+  o.address = "127.0.0.1:" + std::to_string((*first)->port());
+  auto second = Server::start(o, h.router());
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, Errc::Io);
+  EXPECT_EQ(second.error().sys_errno, EADDRINUSE);
+}
+
+}  // namespace
+}  // namespace l3afd::api::http
