@@ -141,8 +141,10 @@ std::vector<std::string> split_rules(std::string_view text) {
   while (true) {
     const std::size_t comma = text.find(',');
     std::string_view rule = text.substr(0, comma);
-    while (!rule.empty() && (rule.front() == ' ' || rule.front() == '\t')) rule.remove_prefix(1);
-    while (!rule.empty() && (rule.back() == ' ' || rule.back() == '\t')) rule.remove_suffix(1);
+    // Continuation lines put newlines into the value; they separate nothing but are not kept.
+    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n'; };
+    while (!rule.empty() && space(rule.front())) rule.remove_prefix(1);
+    while (!rule.empty() && space(rule.back())) rule.remove_suffix(1);
     if (!rule.empty()) rules.emplace_back(rule);
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);

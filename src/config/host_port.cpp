@@ -1,5 +1,10 @@
 #include "config/host_port.h"
 
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstring>
+
 namespace l3afd::config {
 
 Result<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view addr) {
@@ -38,6 +43,28 @@ Result<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view a
   }
   return std::pair<std::string, std::uint16_t>{std::string(host),
                                                static_cast<std::uint16_t>(value)};
+}
+
+HostKind classify_host(std::string_view host) {
+  if (host.empty()) return HostKind::Wildcard;
+  std::string text(host.substr(0, host.find('%')));
+  if (text.find('\0') != std::string::npos) return HostKind::Name;
+  std::array<unsigned char, 16> addr{};
+  if (inet_pton(AF_INET, text.c_str(), addr.data()) == 1) {
+    return addr[0] == 127 ? HostKind::LoopbackIp : HostKind::OtherIp;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), addr.data()) == 1) {
+    static constexpr std::array<unsigned char, 16> kLoopback6{0, 0, 0, 0, 0, 0, 0, 0,
+                                                              0, 0, 0, 0, 0, 0, 0, 1};
+    static constexpr std::array<unsigned char, 12> kV4Mapped{0, 0, 0, 0, 0,    0,
+                                                             0, 0, 0, 0, 0xff, 0xff};
+    if (addr == kLoopback6) return HostKind::LoopbackIp;
+    if (std::memcmp(addr.data(), kV4Mapped.data(), kV4Mapped.size()) == 0) {
+      return addr[12] == 127 ? HostKind::LoopbackIp : HostKind::OtherIp;
+    }
+    return HostKind::OtherIp;
+  }
+  return HostKind::Name;
 }
 
 }  // namespace l3afd::config

@@ -120,6 +120,9 @@ TEST(ConfigMtls, SanRulesEmptyOrUnsetMeanNoRestriction) {
   EXPECT_TRUE(parse_ok("[mtls]\nsan-match-rules: , ,\n").mtls.san_match_rules.empty());
   EXPECT_EQ(parse_ok("[mtls]\nsan-match-rules: ^.*l3af.io$\n").mtls.san_match_rules,
             (std::vector<std::string>{"^.*l3af.io$"}));
+  // Rules continued over several lines.
+  EXPECT_EQ(parse_ok("[mtls]\nsan-match-rules: a.example,\n  b.example\n").mtls.san_match_rules,
+            (std::vector<std::string>{"a.example", "b.example"}));
 }
 
 TEST(ConfigLegacy, NonEmptyLegacyRootValuesOverride) {

@@ -31,3 +31,32 @@ TEST(SplitHostPort, RejectsMalformedAddresses) {
 
 }  // namespace
 }  // namespace l3afd::config
+
+namespace l3afd::config {
+namespace {
+
+TEST(ClassifyHost, RecognisesLiteralLoopbackAddresses) {
+  for (const char* h : {"127.0.0.1", "127.1.2.3", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"}) {
+    EXPECT_EQ(classify_host(h), HostKind::LoopbackIp) << h;
+  }
+}
+
+TEST(ClassifyHost, OtherLiteralsWildcardAndNames) {
+  for (const char* h :
+       {"0.0.0.0", "10.0.0.1", "::", "fe80::1%eth0", "::ffff:10.0.0.1", "2001:db8::1"}) {
+    EXPECT_EQ(classify_host(h), HostKind::OtherIp) << h;
+  }
+  EXPECT_EQ(classify_host(""), HostKind::Wildcard);
+  for (const char* h : {"localhost", "example.com", "[::1]", "127.0.0.1.nip.io", "1.2.3"}) {
+    EXPECT_EQ(classify_host(h), HostKind::Name) << h;
+  }
+}
+
+TEST(ClassifyHost, WorksOnSplitHostPortOutput) {
+  EXPECT_EQ(classify_host(split_host_port("[::1]:53000")->first), HostKind::LoopbackIp);
+  EXPECT_EQ(classify_host(split_host_port("localhost:53000")->first), HostKind::Name);
+  EXPECT_EQ(classify_host(split_host_port(":53000")->first), HostKind::Wildcard);
+}
+
+}  // namespace
+}  // namespace l3afd::config
