@@ -1,0 +1,88 @@
+// The kernel port implemented with libbpf 1.1 and rtnetlink (see README.md).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/kernel.h"
+
+struct bpf_object;
+struct bpf_program;
+struct bpf_map;
+
+namespace l3afd::kernel::libbpf {
+
+struct LibbpfKernelOptions {
+  /// Attach XDP in generic (skb) mode only, never native. For hosts whose drivers misbehave in
+  /// native mode, and for tests of the generic path.
+  bool xdp_generic_only = false;
+};
+
+/// The real kernel. Owns, per loaded key, the libbpf object (program and map fds) and the link
+/// fd of its attachment, so nothing is released while the key is loaded.
+///
+/// Thread-safety: every method takes one internal mutex, so read_map_value() may be called from
+/// another thread while the engine thread mutates; the other methods are meant for one thread.
+class LibbpfKernel final : public Kernel {
+ public:
+  explicit LibbpfKernel(LibbpfKernelOptions options = {});
+  ~LibbpfKernel() override;
+  LibbpfKernel(const LibbpfKernel&) = delete;
+  LibbpfKernel& operator=(const LibbpfKernel&) = delete;
+
+  Result<InterfaceInfo> interface(const std::string& name) override;
+  Result<LoadedObject> load(const LoadSpec& spec) override;
+  Status discard(const std::string& key) override;
+  Status unload(const std::string& key) override;
+  Status configure_maps(const std::string& key, const std::vector<model::MapArg>& map_args,
+                        const std::vector<model::MonitorMap>& monitor_maps) override;
+  Result<AttachInfo> attach(const AttachSpec& spec) override;
+  Status detach(const std::string& key) override;
+  Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
+                                  uint64_t map_key) override;
+  bool program_exists(uint32_t prog_id) override;
+
+  /// What attach() made for a key.
+  struct Attachment {
+    AttachMode mode = AttachMode::XdpNative;
+    uint32_t ifindex = 0;
+    uint32_t link_id = 0;
+    int link_fd = -1;                ///< owned; -1 for classic
+    std::filesystem::path link_pin;  ///< empty for classic
+    uint32_t tc_parent = 0;          ///< classic only
+    std::vector<std::filesystem::path> dirs_created;
+  };
+
+  /// One loaded key.
+  struct Entry {
+    LoadSpec spec;
+    bpf_object* object = nullptr;  ///< owned
+    bpf_program* entry = nullptr;
+    LoadedObject loaded;
+    std::vector<std::filesystem::path> dirs_created;
+    std::optional<Attachment> attachment;
+  };
+
+ private:
+  Entry* find(const std::string& key);
+  Status drop_attachment(Entry& e);
+  Result<AttachInfo> attach_xdp(Entry& e, const AttachSpec& spec, uint32_t ifindex);
+  Result<AttachInfo> attach_tcx(Entry& e, const AttachSpec& spec, uint32_t ifindex);
+  Result<AttachInfo> attach_classic(Entry& e, const AttachSpec& spec, uint32_t ifindex,
+                                    bool replace);
+  Result<AttachInfo> replace_link(Entry& e, const AttachSpec& spec, int link_fd);
+  Result<bool> tcx_supported(uint32_t ifindex);
+  /// Forgets the attachment record of any other key that owns the same link or filter.
+  void release_previous_owner(const Entry& self, const Attachment& a);
+
+  LibbpfKernelOptions options_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  std::optional<bool> tcx_supported_;
+};
+
+}  // namespace l3afd::kernel::libbpf
