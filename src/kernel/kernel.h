@@ -84,6 +84,7 @@ struct AttachInfo {
   /// True when an existing attachment (replace_link_pin) was switched to this program; the
   /// previous program's key no longer owns an attachment.
   bool replaced = false;
+  bool operator==(const AttachInfo&) const = default;
 };
 
 class Kernel {

@@ -28,6 +28,7 @@ struct ProgramPaths {
   std::filesystem::path prog_pin;   ///< B/progs/<iface>/<name>/V/<entry>_<xdp|tc>
   std::filesystem::path link_pin;   ///< B/links/<iface>/<name>/V/<name>_xdp | <name>_tc_<dir>
   std::filesystem::path map_name_path;  ///< map_dir/<map_name> (empty when map_name is empty)
+  bool operator==(const ProgramPaths&) const = default;
 };
 
 class BpffsLayout {

@@ -1,0 +1,20 @@
+// The metrics listener: GET /metrics in the Prometheus text format 0.0.4 (l3af-compat.md §13).
+// This version exports l3afd_BPFRunning (1 per program attached) and l3afd_BPFMonitorMap
+// (monitor_maps entries, scalar aggregator, read on each scrape) with the reference's names
+// and label sets; the other counters of §13 are not exported yet.
+#pragma once
+
+#include "api/http/router.h"
+#include "engine/engine.h"
+#include "kernel/kernel.h"
+
+namespace l3afd::api {
+
+/// Renders the exposition for a snapshot. `kernel.read_map_value` must be thread-safe.
+std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
+                           const std::string& host_name);
+
+http::Router make_metrics_router(engine::Engine& engine, kernel::Kernel& kernel,
+                                 std::string host_name);
+
+}  // namespace l3afd::api

@@ -1,0 +1,116 @@
+#include "api/routes.h"
+
+#include <spdlog/spdlog.h>
+
+#include "api/status.h"
+#include "model/l3af_json.h"
+
+namespace l3afd::api {
+
+namespace {
+
+http::Response not_ready() {
+  return error_response(Error{Errc::NotReady, 0, "the daemon is restoring its state", {}, {}, {}});
+}
+
+template <class Decode, class MakeCommand>
+http::Handler write_handler(const ApiDeps& deps, const char* op, Decode decode, MakeCommand make) {
+  return [&deps, op, decode, make](const http::Request& req) -> http::Response {
+    if (!deps.ready.load()) return not_ready();
+    auto body = decode(req.body);
+    if (!body) return error_response(body.error());
+    auto st = deps.engine.submit(make(std::move(*body))).get();
+    if (!st) {
+      spdlog::warn("{} {} failed: {}", op, req.path, st.error().to_string());
+      return error_response(st.error());
+    }
+    spdlog::info("{} {} applied", op, req.path);
+    http::Response r;
+    r.status = 200;
+    return r;
+  };
+}
+
+}  // namespace
+
+http::Router make_api_router(const ApiDeps& deps) {
+  http::Router r;
+  r.add("POST", "/l3af/configs/{version}/add",
+        write_handler(deps, "add", model::decode_programs,
+                      [](auto v) { return engine::Command{engine::AddPrograms{std::move(v)}}; }));
+  r.add("POST", "/l3af/configs/{version}/update",
+        write_handler(deps, "update", model::decode_programs,
+                      [](auto v) { return engine::Command{engine::UpdatePrograms{std::move(v)}}; }));
+  r.add("POST", "/l3af/configs/{version}/delete",
+        write_handler(deps, "delete", model::decode_names,
+                      [](auto v) { return engine::Command{engine::DeletePrograms{std::move(v)}}; }));
+  r.add("GET", "/l3af/configs/{version}/{iface}", [&deps](const http::Request& req) {
+    if (!deps.ready.load()) return not_ready();
+    auto snap = deps.engine.snapshot();
+    http::Response out;
+    out.body = model::encode(engine::view_of(snap->state, deps.host_name, req.params.at("iface")));
+    return out;
+  });
+  r.add("GET", "/l3af/configs/{version}", [&deps](const http::Request&) {
+    if (!deps.ready.load()) return not_ready();
+    auto snap = deps.engine.snapshot();
+    http::Response out;
+    out.body = model::encode(engine::view_all(snap->state, deps.host_name));
+    return out;
+  });
+  return r;
+}
+
+std::string debug_listing(const engine::Snapshot& snap, const std::string& iface) {
+  std::string out = "[";
+  bool first = true;
+  auto it = snap.state.ifaces.find(iface);
+  if (it != snap.state.ifaces.end()) {
+    for (model::Hook h : model::kAllHooks) {
+      auto hit = it->second.hooks.find(h);
+      if (hit == it->second.hooks.end()) continue;
+      for (const auto& rec : hit->second) {
+        if (!first) out += ',';
+        first = false;
+        out += "{\"Program\":" + model::encode_compact(rec.spec);
+        out += ",\"FilePath\":";
+        http::append_json_string(out, rec.package_dir.string());
+        out += ",\"RestartCount\":0,\"PrevMapNamePath\":\"\",\"MapNamePath\":";
+        http::append_json_string(out, rec.paths.map_name_path.string());
+        out += ",\"ProgID\":" + std::to_string(rec.prog_id);
+        out += ",\"BpfMaps\":{";
+        bool fm = true;
+        uint32_t own_array_id = 0;
+        for (const auto& m : rec.maps) {
+          if (m.name == rec.spec.map_name) own_array_id = m.id;
+          if (!fm) out += ',';
+          fm = false;
+          http::append_json_string(out, m.name);
+          out += ":{\"Name\":";
+          http::append_json_string(out, m.name);
+          out += ",\"MapID\":" + std::to_string(m.id) + ",\"Type\":" + std::to_string(m.type) + "}";
+        }
+        out += "},\"ProgMapID\":" + std::to_string(own_array_id) + ",\"PrevProgMapID\":0";
+        out += ",\"AttachMode\":";
+        http::append_json_string(out, kernel::attach_mode_name(rec.attach.mode));
+        out += ",\"LinkID\":" + std::to_string(rec.attach.link_id);
+        out += ",\"ProbeLinks\":null}";
+      }
+    }
+  }
+  out += "]\n";
+  return out;
+}
+
+http::Router make_debug_router(const ApiDeps& deps) {
+  http::Router r;
+  auto h = [&deps](const http::Request& req) {
+    http::Response out;
+    out.body = debug_listing(*deps.engine.snapshot(), req.params.at("iface"));
+    return out;
+  };
+  for (const char* m : {"GET", "POST", "PUT", "DELETE", "HEAD"}) r.add(m, "/bpfs/{iface}", h);
+  return r;
+}
+
+}  // namespace l3afd::api

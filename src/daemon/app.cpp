@@ -1,0 +1,214 @@
+// Start-up sequence (l3af-compat.md §1.2, Ours):
+//  1. read and validate the config (one line naming file, section, key on error)
+//  2. logging (L3AF_LOG_LEVEL, json-format-logs, file-log-location)
+//  3. PID file + single-instance lock
+//  4. kernel gate
+//  5. adapters: kernel (libbpf), package repository, state store; engine
+//  6. listeners: API (503 not_ready until 8), metrics, debug
+//  7. signals blocked in every thread, handled by sigwait on the main thread
+//  8. restore the persisted state through the planner, then mark ready and start the engine
+//  9. wait for a signal; SIGHUP is logged and ignored (D44)
+// 10. stop: listeners closed, engine drained, every program detached and unloaded within
+//     shutdown-timeout (the store is kept, so the next start redeploys), PID file removed
+#include "daemon/app.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
+#include "api/http/server.h"
+#include "api/metrics_routes.h"
+#include "api/routes.h"
+#include "artifact/artifact.h"
+#include "config/config.h"
+#include "config/host_port.h"
+#include "core/log.h"
+#include "daemon/package_bridge.h"
+#include "daemon/pid_file.h"
+#include "engine/engine.h"
+#include "kernel/libbpf/libbpf_kernel.h"
+#include "store/json_file_store.h"
+
+namespace l3afd::daemon {
+
+namespace {
+
+int fatal(const std::string& msg) {
+  std::fprintf(stderr, "l3afd: %s\n", msg.c_str());
+  spdlog::critical("{}", msg);
+  return 1;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+kernel::TcMode tc_mode(config::TcAttachMode m) {
+  switch (m) {
+    case config::TcAttachMode::Tcx: return kernel::TcMode::Tcx;
+    case config::TcAttachMode::Classic: return kernel::TcMode::Classic;
+    case config::TcAttachMode::Auto: break;
+  }
+  return kernel::TcMode::Auto;
+}
+
+api::http::ServerOptions server_options(const config::DaemonConfig& cfg, std::string address,
+                                        const char* name) {
+  api::http::ServerOptions o;
+  o.address = std::move(address);
+  o.max_body_bytes = cfg.l3af_configs.max_body_size;
+  o.max_header_bytes = cfg.l3af_configs.max_header_size;
+  o.read_timeout = cfg.l3af_configs.read_timeout;
+  o.write_timeout = cfg.l3af_configs.write_timeout;
+  o.name = name;
+  return o;
+}
+
+}  // namespace
+
+int run(const std::filesystem::path& config_path) {
+  // 1. config
+  auto cfg_r = config::load_config(config_path);
+  if (!cfg_r) return fatal(cfg_r.error().to_string());
+  const config::DaemonConfig cfg = std::move(*cfg_r);
+
+  // 2. logging
+  const char* lvl = std::getenv("L3AF_LOG_LEVEL");
+  log::setup(cfg.l3afd.json_format_logs ? log::Format::Json : log::Format::Console,
+             lvl != nullptr ? lvl : "info", cfg.l3afd.file_log_location);
+  for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
+  spdlog::info("l3afd {} starting with config {}", L3AFD_VERSION, config_path.string());
+
+  if (cfg.mtls.enabled) {
+    return fatal(config_path.string() +
+                 ": [mtls] enabled: mTLS is not supported by this version of l3afd yet; set "
+                 "'enabled: false' and keep the API listener on loopback");
+  }
+  if (cfg.l3afd.bpf_chaining_enabled) {
+    return fatal(config_path.string() +
+                 ": [l3afd] bpf-chaining-enabled: chaining is not supported by this version of "
+                 "l3afd yet; set it to false");
+  }
+
+  // 3. PID file and single-instance lock
+  auto pid = PidFile::acquire(cfg.l3afd.pid_file);
+  if (!pid) return fatal(pid.error().to_string());
+
+  // 4. kernel gate
+  auto gate = kernel_at_least(cfg.l3afd.kernel_major_version, cfg.l3afd.kernel_minor_version);
+  if (!gate) return fatal(gate.error().to_string());
+  if (!*gate) {
+    return fatal("kernel is older than the configured minimum " +
+                 std::to_string(cfg.l3afd.kernel_major_version) + "." +
+                 std::to_string(cfg.l3afd.kernel_minor_version));
+  }
+
+  // 7 (early). Block the stop signals before any thread starts, so that only sigwait sees them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&sigs, s);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  // 5. adapters and engine
+  auto platform = artifact::detect_platform();
+  if (!platform) return fatal(platform.error().to_string());
+  artifact::FetchOptions fo;
+  fo.cache_root = cfg.l3afd.bpf_dir;
+  fo.platform = *platform;
+  fo.timeout = cfg.l3afd.http_client_timeout;
+  fo.max_download_bytes = cfg.l3afd.download_max_size;
+  artifact::RepositorySource repo(fo);
+  PackageBridge packages(repo);
+  kernel::LibbpfKernel kern;
+  store::JsonFileStore store(cfg.l3af_config_store.filename);
+
+  const std::string host = host_name();
+  engine::EngineConfig ec;
+  ec.planner.default_repo_url = cfg.ebpf_repo.url;
+  ec.planner.layout = layout::BpffsLayout(cfg.l3afd.bpf_map_default_path);
+  ec.planner.tc_mode = tc_mode(cfg.l3afd.tc_attach_mode);
+  ec.planner.host_name = host;
+  ec.root_names = {cfg.xdp_root.package_name, cfg.tc_root.package_name};
+  ec.chaining = cfg.l3afd.bpf_chaining_enabled;
+  engine::Engine engine(ec, kern, packages, store);
+
+  // 6. listeners
+  std::atomic<bool> ready{false};
+  api::ApiDeps deps{engine, host, ready};
+  auto api_srv = api::http::Server::start(server_options(cfg, cfg.l3af_configs.restapi_addr, "api"),
+                                          api::make_api_router(deps));
+  if (!api_srv) return fatal("[l3af-configs] restapi-addr: " + api_srv.error().to_string());
+  auto metrics_srv = api::http::Server::start(server_options(cfg, cfg.web.metrics_addr, "metrics"),
+                                              api::make_metrics_router(engine, kern, host));
+  if (!metrics_srv) return fatal("[web] metrics-addr: " + metrics_srv.error().to_string());
+  std::unique_ptr<api::http::Server> debug_srv;
+  if (cfg.ebpf_chain_debug.enabled) {
+    auto d = api::http::Server::start(server_options(cfg, cfg.ebpf_chain_debug.addr, "debug"),
+                                      api::make_debug_router(deps));
+    if (!d) return fatal("[ebpf-chain-debug] addr: " + d.error().to_string());
+    debug_srv = std::move(*d);
+  }
+  spdlog::info("listening: api {} (port {}), metrics {} (port {}){}", cfg.l3af_configs.restapi_addr,
+               (*api_srv)->port(), cfg.web.metrics_addr, (*metrics_srv)->port(),
+               debug_srv ? ", debug " + cfg.ebpf_chain_debug.addr : std::string());
+
+  // 8. restore
+  auto saved = store.load();
+  if (!saved) {
+    return fatal(saved.error().to_string() +
+                 " (the file was left untouched; fix or move it away to start empty)");
+  }
+  if (!saved->empty()) {
+    spdlog::info("restoring {} interface(s) from {}", saved->size(), store.path().string());
+    if (auto st = engine.run_now(engine::RestoreState{*saved}); !st) {
+      spdlog::error("restore failed, starting with nothing applied: {}", st.error().to_string());
+    }
+  }
+  engine.start();
+  ready = true;
+  spdlog::info("ready");
+
+  // 9. wait for a stop signal
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP received: ignored (programs keep running)");
+      continue;
+    }
+    spdlog::info("signal {} received: stopping", sig);
+    break;
+  }
+
+  // 10. stop
+  ready = false;
+  (*api_srv)->stop();
+  (*metrics_srv)->stop();
+  if (debug_srv) debug_srv->stop();
+  auto stopped = engine.submit(engine::StopAll{});
+  int rc = 0;
+  if (stopped.wait_for(cfg.l3afd.shutdown_timeout) != std::future_status::ready) {
+    spdlog::error("programs not stopped within shutdown-timeout ({} ms)",
+                  cfg.l3afd.shutdown_timeout.count());
+    pid->remove();
+    std::_Exit(1);  // the engine thread is still busy; do not wait for it
+  }
+  if (auto st = stopped.get(); !st) {
+    spdlog::error("stopping programs failed: {}", st.error().to_string());
+    rc = 1;
+  }
+  engine.stop();
+  pid->remove();
+  spdlog::info("stopped");
+  return rc;
+}
+
+}  // namespace l3afd::daemon
