@@ -21,6 +21,9 @@
 
 namespace l3afd::config {
 
+/// Config file used when `--config` is not given (relative to the working directory).
+inline constexpr std::string_view kDefaultConfigPath = "config/l3afd.cfg";
+
 /// How TC programs are attached ([l3afd] tc-attach-mode, our extension).
 enum class TcAttachMode {
   Auto,     ///< TCX links when the kernel has them, else classic clsact filters
@@ -35,27 +38,29 @@ struct DaemonConfig {
   using Duration = std::chrono::milliseconds;  ///< Go durations, truncated to milliseconds
 
   struct L3afd {
-    std::string pid_file;                     ///< pid-file (required, non-empty)
-    std::string datacenter;                   ///< datacenter (Original: required; ours: "")
-    std::string bpf_dir;                      ///< bpf-dir (required, non-empty)
-    std::string bpf_log_dir;                  ///< bpf-log-dir
-    std::int64_t kernel_major_version = 5;    ///< kernel-major-version
-    std::int64_t kernel_minor_version = 15;   ///< kernel-minor-version
-    Duration shutdown_timeout{25000};         ///< shutdown-timeout (>= 0)
-    Duration http_client_timeout{30000};      ///< http-client-timeout (>= 0, 0 = no limit)
-    std::int64_t max_ebpf_restart_count = 3;  ///< max-ebpf-restart-count (>= 0)
-    bool bpf_chaining_enabled = false;        ///< bpf-chaining-enabled (required)
-    bool swagger_api_enabled = false;         ///< swagger-api-enabled
-    std::string environment = "PROD";         ///< environment
-    std::string bpf_map_default_path;         ///< BpfMapDefaultPath (required, non-empty)
-    std::string file_log_location;            ///< file-log-location ("" = console only)
-    std::int64_t file_log_max_size = 100;     ///< file-log-max-size, MB
-    std::int64_t file_log_max_backups = 10;   ///< file-log-max-backups
-    std::int64_t file_log_max_age = 60;       ///< file-log-max-age, days
-    bool json_format_logs = false;            ///< json-format-logs
+    std::string pid_file;                    ///< pid-file (required, non-empty)
+    std::string datacenter;                  ///< datacenter (Original: required; ours: "")
+    std::string bpf_dir;                     ///< bpf-dir (required, non-empty)
+    std::string bpf_log_dir;                 ///< bpf-log-dir
+    std::int64_t kernel_major_version = 5;   ///< kernel-major-version
+    std::int64_t kernel_minor_version = 15;  ///< kernel-minor-version
+    Duration shutdown_timeout = std::chrono::seconds(25);  ///< shutdown-timeout (>= 0)
+    /// http-client-timeout (>= 0, 0 = no limit)
+    Duration http_client_timeout = std::chrono::seconds(30);
+    std::int64_t max_ebpf_restart_count = 3;           ///< max-ebpf-restart-count (>= 0)
+    bool bpf_chaining_enabled = false;                 ///< bpf-chaining-enabled (required)
+    bool swagger_api_enabled = false;                  ///< swagger-api-enabled
+    std::string environment = "PROD";                  ///< environment
+    std::string bpf_map_default_path;                  ///< BpfMapDefaultPath (required, non-empty)
+    std::string file_log_location;                     ///< file-log-location ("" = console only)
+    std::int64_t file_log_max_size = 100;              ///< file-log-max-size, MB
+    std::int64_t file_log_max_backups = 10;            ///< file-log-max-backups
+    std::int64_t file_log_max_age = 60;                ///< file-log-max-age, days
+    bool json_format_logs = false;                     ///< json-format-logs
     TcAttachMode tc_attach_mode = TcAttachMode::Auto;  ///< tc-attach-mode (extension)
-    Duration user_program_timeout{60000};              ///< user-program-timeout (ext., > 0)
-    std::uint64_t download_max_size = 256ULL << 20;    ///< download-max-size (ext., bytes, > 0)
+    /// user-program-timeout (extension, > 0)
+    Duration user_program_timeout = std::chrono::seconds(60);
+    std::uint64_t download_max_size = 256ULL << 20;  ///< download-max-size (ext., bytes, > 0)
   } l3afd;
 
   struct EbpfRepo {
@@ -63,9 +68,9 @@ struct DaemonConfig {
   } ebpf_repo;
 
   struct Web {
-    std::string metrics_addr = "localhost:8898";  ///< metrics-addr (valid host:port)
-    Duration ebpf_poll_interval{30000};           ///< ebpf-poll-interval (> 0)
-    std::int64_t n_metric_samples = 20;           ///< n-metric-samples (> 0)
+    std::string metrics_addr = "localhost:8898";             ///< metrics-addr (valid host:port)
+    Duration ebpf_poll_interval = std::chrono::seconds(30);  ///< ebpf-poll-interval (> 0)
+    std::int64_t n_metric_samples = 20;                      ///< n-metric-samples (> 0)
   } web;
 
   struct XdpRoot {
@@ -97,11 +102,11 @@ struct DaemonConfig {
   } ebpf_chain_debug;
 
   struct L3afConfigs {
-    std::string restapi_addr = "localhost:53000";  ///< restapi-addr (valid host:port)
-    std::uint64_t max_body_size = 16777216;        ///< max-body-size (ext., bytes, > 0)
-    Duration read_timeout{30000};                  ///< read-timeout (ext., > 0)
-    Duration write_timeout{30000};                 ///< write-timeout (ext., > 0)
-    std::uint64_t max_header_size = 16384;         ///< max-header-size (ext., bytes, > 0)
+    std::string restapi_addr = "localhost:53000";       ///< restapi-addr (valid host:port)
+    std::uint64_t max_body_size = 16777216;             ///< max-body-size (ext., bytes, > 0)
+    Duration read_timeout = std::chrono::seconds(30);   ///< read-timeout (ext., > 0)
+    Duration write_timeout = std::chrono::seconds(30);  ///< write-timeout (ext., > 0)
+    std::uint64_t max_header_size = 16384;              ///< max-header-size (ext., bytes, > 0)
   } l3af_configs;
 
   struct L3afConfigStore {
