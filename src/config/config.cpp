@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <limits>
 #include <optional>
 #include <utility>
 
