@@ -70,9 +70,8 @@ class Server {
   /// handlers to return and joins the io threads. Idempotent; also run by the destructor.
   void stop();
 
-  struct Impl;
-
  private:
+  struct Impl;
   explicit Server(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
