@@ -10,6 +10,7 @@
 //                   status other than 200, curl error, size cap, checksum mismatch, malicious or
 //                   malformed archive, missing top-level directory);
 //   Timeout         the download exceeded FetchOptions::timeout;
+//   NotFound        the repository has no such artifact (HTTP 404, missing local file);
 //   Io              a local file system or process operation failed (errno attached).
 #pragma once
 
@@ -66,7 +67,8 @@ Result<std::string> artifact_url(const ArtifactRef& ref, std::string_view platfo
 /// The platform name: VERSION_CODENAME from `os_release`; if the file or the key is absent or
 /// empty, the trimmed stdout of `<lsb_release> -cs` (posix_spawnp, no shell, PATH searched when
 /// the name has no '/'). The result is validated as a path component.
-/// Errors: Io when neither source yields a name (message names both causes).
+/// Errors: Io when neither source yields a name (message names both causes); InvalidPayload
+/// when the name found is not a safe path component.
 /// Thread-safe (spawns a child process when falling back).
 Result<std::string> detect_platform(const std::filesystem::path& os_release = "/etc/os-release",
                                     const std::string& lsb_release = "lsb_release");
@@ -90,9 +92,13 @@ class ArtifactSource {
   virtual ~ArtifactSource() = default;
   /// Returns the package directory <cache_root>/<name>/<version>/<stem>, downloading and
   /// extracting if needed. On error nothing new is left in the cache.
+  /// Errors: see the list at the top of this header; NotFound when the repository has no
+  /// such artifact (HTTP 404, missing local file).
   virtual Result<FetchedPackage> fetch(const ArtifactRef& ref) = 0;
   /// Removes <cache_root>/<name>/<version>/ (and <name>/ if then empty). Succeeds when absent.
-  /// Errors: InvalidPayload for unsafe components, Io for file system failures.
+  /// Only name and version are used (and validated); the artifact may be empty.
+  /// Errors: InvalidPayload for unsafe components, Io for file system failures (also when
+  /// <cache_root>/<name> is not a real directory, e.g. a symlink).
   virtual Status remove(const ArtifactRef& ref) = 0;
 };
 
