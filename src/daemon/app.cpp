@@ -12,6 +12,7 @@
 //     shutdown-timeout (the store is kept, so the next start redeploys), PID file removed
 #include "daemon/app.h"
 
+#include <csignal>
 #include <signal.h>
 #include <unistd.h>
 
@@ -115,7 +116,7 @@ int run(const std::filesystem::path& config_path) {
   sigemptyset(&sigs);
   for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
 
   // 5. adapters and engine
   auto platform = artifact::detect_platform();
@@ -127,7 +128,7 @@ int run(const std::filesystem::path& config_path) {
   fo.max_download_bytes = cfg.l3afd.download_max_size;
   artifact::RepositorySource repo(fo);
   PackageBridge packages(repo);
-  kernel::LibbpfKernel kern;
+  kernel::libbpf::LibbpfKernel kern;
   store::JsonFileStore store(cfg.l3af_config_store.filename);
 
   const std::string host = host_name();
