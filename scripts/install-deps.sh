@@ -12,7 +12,7 @@ pkgs=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
   libarchive-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev googletest
-  iproute2 ethtool curl procps util-linux tar gzip zip
+  iproute2 iputils-ping ethtool curl procps util-linux tar gzip zip
 )
 
 missing=()

@@ -2,7 +2,7 @@
 //  1. read and validate the config (one line naming file, section, key on error)
 //  2. logging (L3AF_LOG_LEVEL, json-format-logs, file-log-location)
 //  3. PID file + single-instance lock
-//  4. kernel gate
+//  4. kernel gate; bpffs mounted at BpfMapDefaultPath if it is not
 //  5. adapters: kernel (libbpf), package repository, state store; engine
 //  6. listeners: API (503 not_ready until 8), metrics, debug
 //  7. signals blocked in every thread, handled by sigwait on the main thread
@@ -29,6 +29,7 @@
 #include "config/config.h"
 #include "config/host_port.h"
 #include "core/log.h"
+#include "daemon/bpffs.h"
 #include "daemon/package_bridge.h"
 #include "daemon/pid_file.h"
 #include "engine/engine.h"
@@ -109,6 +110,10 @@ int run(const std::filesystem::path& config_path) {
     return fatal("kernel is older than the configured minimum " +
                  std::to_string(cfg.l3afd.kernel_major_version) + "." +
                  std::to_string(cfg.l3afd.kernel_minor_version));
+  }
+
+  if (auto st = ensure_bpffs(cfg.l3afd.bpf_map_default_path); !st) {
+    return fatal("[l3afd] BpfMapDefaultPath: " + st.error().to_string());
   }
 
   // 7 (early). Block the stop signals before any thread starts, so that only sigwait sees them.

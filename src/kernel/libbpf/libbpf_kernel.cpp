@@ -10,6 +10,7 @@
 #include <cstdarg>
 #include <cstring>
 #include <deque>
+#include <set>
 #include <sstream>
 
 #include "core/log.h"
@@ -205,10 +206,27 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
   std::vector<char> log(kVerifierLogSize, '\0');
   (void)bpf_program__set_log_buf(e.entry, log.data(), log.size());
 
-  // By-name maps that already exist are reused by libbpf; remember them so that only pins this
-  // load creates are listed as created.
-  std::vector<std::string> preexisting;
+  // Every map except internal ones (.bss/.data/.rodata: bpffs refuses dotted names) is
+  // treated as pinned by name in the map directory, so that a map pinned by an earlier load
+  // (a restart after a crash, another instance of the same version) is reused instead of
+  // being replaced by a fresh, empty copy behind the back of the pin. libbpf refuses a pinned
+  // map whose definition differs, which fails the load with a clear error.
   bpf_map* map = nullptr;
+  std::map<const bpf_map*, std::string> elf_name;
+  bpf_object__for_each_map(map, e.object) {
+    elf_name[map] = bpf_map__name(map);
+    e.maps_by_name[bpf_map__name(map)] = map;
+  }
+  bpf_object__for_each_map(map, e.object) {
+    if (bpf_map__pin_path(map) != nullptr || pin_name(map).find('.') != std::string::npos) continue;
+    const fs::path path = spec.map_pin_dir / pin_name(map);
+    if (bpf_map__set_pin_path(map, path.c_str()) != 0) {
+      return fail(Errc::Internal, "set pin path of map " + pin_name(map), errno);
+    }
+  }
+  // Maps that already exist are reused by libbpf; remember them so that only pins this load
+  // creates are listed as created.
+  std::vector<std::string> preexisting;
   bpf_object__for_each_map(map, e.object) {
     const char* pp = bpf_map__pin_path(map);
     if (pp != nullptr && fs::exists(pp, ec)) preexisting.emplace_back(pp);
@@ -233,7 +251,7 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
     const int fd = bpf_map__fd(map);
     if (fd < 0) continue;
     MapInfo info;
-    info.name = bpf_map__name(map);
+    info.name = elf_name[map];
     bpf_map_info kinfo{};
     uint32_t len = sizeof(kinfo);
     if (bpf_obj_get_info_by_fd(fd, &kinfo, &len) != 0) {
@@ -324,11 +342,20 @@ Status LibbpfKernel::unload(const std::string& key) {
   e->object = nullptr;
   entries_.erase(key);
 
+  // Pins another loaded object also uses stay (TC ingress and egress of one package share
+  // their map directory; a replacement of the same version shares maps and program pin).
+  std::set<fs::path> shared;
+  for (const auto& [k, other] : entries_) {
+    shared.insert(other->spec.prog_pin_path);
+    for (const auto& m : other->loaded.maps) {
+      if (!m.pin.empty()) shared.insert(m.pin);
+    }
+  }
   // Pins stay valid after the fds are closed, so identities can still be compared. Only the
   // program pin and pins directly in the map directory are candidates.
-  unpin_if(spec.prog_pin_path, loaded.prog_id);
+  if (!shared.contains(spec.prog_pin_path)) unpin_if(spec.prog_pin_path, loaded.prog_id);
   for (const auto& m : loaded.maps) {
-    if (m.pin.empty() || m.pin.parent_path() != spec.map_pin_dir) continue;
+    if (m.pin.empty() || m.pin.parent_path() != spec.map_pin_dir || shared.contains(m.pin)) continue;
     unpin_if(m.pin, m.id);
   }
   remove_empty_ancestors(spec.map_pin_dir);

@@ -63,6 +63,9 @@ class LibbpfKernel final : public Kernel {
     bpf_object* object = nullptr;  ///< owned
     bpf_program* entry = nullptr;
     LoadedObject loaded;
+    /// Maps by their ELF name, captured before load: libbpf 1.1's bpf_map__reuse_fd renames a
+    /// reused map to the kernel's truncated object name, so bpf_map__name() cannot be trusted.
+    std::map<std::string, bpf_map*> maps_by_name;
     std::vector<std::filesystem::path> dirs_created;
     std::optional<Attachment> attachment;
   };

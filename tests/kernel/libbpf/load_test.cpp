@@ -94,25 +94,48 @@ TEST_F(KernelTest, ByNameMapIsReusedAndNotListedAsCreated) {
   EXPECT_TRUE(fs::exists(a.prog_pin_path));
 }
 
-TEST_F(KernelTest, DiscardRemovesExactlyTheCreatedPins) {
+TEST_F(KernelTest, CompatiblePinnedMapIsReusedAndDiscardKeepsIt) {
+  // A map pinned by an earlier run (crash, restart) is reused, so its state survives and the
+  // pin keeps naming the live map.
   const LoadSpec spec = xdp_spec("k1");
   fs::create_directories(spec.map_pin_dir);
-  UniqueFd foreign(bpf_map_create(BPF_MAP_TYPE_ARRAY, "foreign", 4, 8, 1, nullptr));
-  ASSERT_TRUE(foreign.valid());
-  const fs::path foreign_pin = spec.map_pin_dir / "xdp_counter_bytes";
-  ASSERT_EQ(bpf_obj_pin(foreign.get(), foreign_pin.c_str()), 0);
+  UniqueFd earlier(bpf_map_create(BPF_MAP_TYPE_ARRAY, "earlier", 4, 8, 1, nullptr));
+  ASSERT_TRUE(earlier.valid());
+  const fs::path earlier_pin = spec.map_pin_dir / "xdp_counter_bytes";
+  ASSERT_EQ(bpf_obj_pin(earlier.get(), earlier_pin.c_str()), 0);
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(earlier.get(), &info, &len), 0);
 
   auto loaded = kernel_->load(spec);
   ASSERT_TRUE(loaded) << loaded.error().to_string();
-  EXPECT_TRUE(find_map(*loaded, "xdp_counter_bytes")->pin.empty());
-  EXPECT_EQ(loaded->pins_created.size(), 4u);
+  const auto* bytes = find_map(*loaded, "xdp_counter_bytes");
+  ASSERT_NE(bytes, nullptr);
+  EXPECT_EQ(bytes->id, info.id) << "the pinned map is reused, not replaced";
+  EXPECT_EQ(bytes->pin, earlier_pin);
+  EXPECT_EQ(std::count(loaded->pins_created.begin(), loaded->pins_created.end(), earlier_pin), 0);
   const uint32_t prog_id = loaded->prog_id;
 
   ASSERT_TRUE(kernel_->discard("k1"));
   for (const auto& p : loaded->pins_created) EXPECT_FALSE(fs::exists(p)) << p;
-  EXPECT_TRUE(fs::exists(foreign_pin));
+  EXPECT_TRUE(fs::exists(earlier_pin)) << "discard removes only what the load created";
   EXPECT_TRUE(eventually([&] { return !kernel_->program_exists(prog_id); }));
   EXPECT_EQ(kernel_->discard("k1").error().code, Errc::NotFound);
+}
+
+TEST_F(KernelTest, IncompatiblePinnedMapFailsTheLoadAndLeavesNothing) {
+  const LoadSpec spec = xdp_spec("k1");
+  fs::create_directories(spec.map_pin_dir);
+  UniqueFd other(bpf_map_create(BPF_MAP_TYPE_ARRAY, "other", 4, 8, 16, nullptr));
+  ASSERT_TRUE(other.valid());
+  const fs::path pin = spec.map_pin_dir / "xdp_counter_bytes";
+  ASSERT_EQ(bpf_obj_pin(other.get(), pin.c_str()), 0);
+  const auto before = pins_under_base();
+
+  auto loaded = kernel_->load(spec);
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(pins_under_base(), before) << "no pin created or removed";
+  EXPECT_TRUE(fs::exists(pin));
 }
 
 TEST_F(KernelTest, UnloadRemovesAllPinsAndEmptyDirectories) {
