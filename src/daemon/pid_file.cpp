@@ -37,7 +37,7 @@ Result<PidFile> PidFile::acquire(const std::filesystem::path& path) {
   return PidFile(path, std::move(fd));
 }
 
-PidFile::~PidFile() = default;
+PidFile::~PidFile() { remove(); }
 
 void PidFile::remove() {
   if (fd_) {

@@ -15,8 +15,9 @@ class PidFile {
   /// Locks and writes `path`. Conflict if another live process holds the lock (the message
   /// names its PID); Io on file errors.
   static Result<PidFile> acquire(const std::filesystem::path& path);
-  PidFile(PidFile&&) = default;
-  PidFile& operator=(PidFile&&) = default;
+  PidFile(PidFile&&) noexcept = default;
+  PidFile& operator=(PidFile&&) noexcept = default;
+  /// Removes the file too: every exit path after acquire() leaves no stale PID file.
   ~PidFile();
   /// Removes the file (D40) and releases the lock.
   void remove();
