@@ -1,5 +1,6 @@
 #include "core/log.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -8,6 +9,39 @@
 #include <vector>
 
 namespace l3afd::log {
+
+namespace {
+
+/// %j: the message as the contents of a JSON string (quotes, backslashes and control
+/// characters escaped), so every JSON log line is valid JSON whatever the message holds.
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (char ch : std::string_view(msg.payload.data(), msg.payload.size())) {
+      const auto c = static_cast<unsigned char>(ch);
+      switch (c) {
+        case '"': dest.append(std::string_view("\\\"")); break;
+        case '\\': dest.append(std::string_view("\\\\")); break;
+        case '\n': dest.append(std::string_view("\\n")); break;
+        case '\r': dest.append(std::string_view("\\r")); break;
+        case '\t': dest.append(std::string_view("\\t")); break;
+        default:
+          if (c < 0x20) {
+            const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+            dest.append(esc, esc + sizeof(esc));
+          } else {
+            dest.push_back(ch);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+}  // namespace
 
 bool parse_level(std::string_view name, spdlog::level::level_enum& out) {
   std::string n(name);
@@ -30,8 +64,11 @@ void setup(Format format, std::string_view level, const std::string& file_path) 
   }
   auto logger = std::make_shared<spdlog::logger>("l3afd", sinks.begin(), sinks.end());
   if (format == Format::Json) {
-    // One JSON object per line; the message is emitted as-is (callers avoid raw quotes).
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
+    // One JSON object per line (zerolog-like field names).
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<JsonMessageFlag>('j').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%j"})");
+    logger->set_formatter(std::move(f));
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%-5l%$ %v");
   }

@@ -53,8 +53,9 @@ struct Error {
   std::vector<ErrorItem> items;      ///< per-field details for API errors
   std::string step;                  ///< label of the plan step that failed, if any
 
-  /// Adds an outer context ("load ratelimiting", ...) and returns the error.
-  Error&& with_context(std::string c) && {
+  /// Adds an outer context ("load ratelimiting", ...) and returns the error by value, so that
+  /// `e = std::move(e).with_context(..)` is safe (no self-move).
+  Error with_context(std::string c) && {
     context.insert(context.begin(), std::move(c));
     return std::move(*this);
   }

@@ -6,7 +6,8 @@
 //  5. adapters: kernel (libbpf), package repository, state store; engine
 //  6. listeners: API (503 not_ready until 8), metrics, debug
 //  7. signals blocked in every thread, handled by sigwait on the main thread
-//  8. restore the persisted state through the planner, then mark ready and start the engine
+//  8. restore the persisted state through the planner, sweep residue of unfinished changes
+//     (daemon/residue.h), then mark ready and start the engine
 //  9. wait for a signal; SIGHUP is logged and ignored (D44)
 // 10. stop: listeners closed, engine drained, every program detached and unloaded within
 //     shutdown-timeout (the store is kept, so the next start redeploys), PID file removed
@@ -32,6 +33,7 @@
 #include "daemon/bpffs.h"
 #include "daemon/package_bridge.h"
 #include "daemon/pid_file.h"
+#include "daemon/residue.h"
 #include "engine/engine.h"
 #include "kernel/libbpf/libbpf_kernel.h"
 #include "store/json_file_store.h"
@@ -178,6 +180,8 @@ int run(const std::filesystem::path& config_path) {
       spdlog::error("restore failed, starting with nothing applied: {}", st.error().to_string());
     }
   }
+  // A change applied but never committed (crash before the state was written) is undone here.
+  sweep_residue(ec.planner.layout, *engine.snapshot());
   engine.start();
   ready = true;
   spdlog::info("ready");

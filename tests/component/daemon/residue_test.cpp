@@ -1,0 +1,98 @@
+// sweep_residue on a real directory tree standing in for bpffs (pins are plain files here;
+// the kernel side of removing a link pin is covered by the e2e crash test).
+#include "daemon/residue.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace fs = std::filesystem;
+using namespace l3afd;
+
+namespace {
+
+class ResidueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = fs::temp_directory_path() / ("l3afd-residue-" + std::to_string(::getpid()));
+    fs::remove_all(base_);
+    fs::create_directories(base_);
+  }
+  void TearDown() override { fs::remove_all(base_); }
+  void touch(const fs::path& p) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << "x";
+  }
+  /// Creates every pin of an instance the way the daemon lays it out.
+  void make_instance(const std::string& iface, model::Hook h, const std::string& name,
+                     const std::string& version) {
+    layout::BpffsLayout l(base_);
+    auto p = l.program(iface, h, name, version, "fn", "");
+    ASSERT_TRUE(p);
+    touch(p->prog_pin);
+    touch(p->link_pin);
+    touch(p->map_dir / "counter");
+  }
+  engine::Snapshot keep_one(const std::string& iface, model::Hook h, const std::string& name,
+                            const std::string& version) {
+    engine::Snapshot s;
+    engine::ProgramRecord r;
+    r.spec.name = name;
+    r.spec.version = version;
+    s.state.ifaces[iface].hooks[h].push_back(r);
+    return s;
+  }
+  fs::path base_;
+};
+
+TEST_F(ResidueTest, RemovesInstancesNotInTheStateAndKeepsTheOthers) {
+  make_instance("eth0", model::Hook::XdpIngress, "kept", "1.0");
+  make_instance("eth0", model::Hook::TcIngress, "stale", "2.0");
+  make_instance("eth1", model::Hook::XdpIngress, "stale", "2.0");
+  touch(base_ / "eth0" / "foreign-tool" / "map");  // not ours: never touched
+  layout::BpffsLayout l(base_);
+  auto removed = daemon::sweep_residue(l, keep_one("eth0", model::Hook::XdpIngress, "kept", "1.0"));
+  EXPECT_FALSE(removed.empty());
+  EXPECT_TRUE(fs::exists(base_ / "progs/eth0/kept/1_0/fn_xdp"));
+  EXPECT_TRUE(fs::exists(base_ / "links/eth0/kept/1_0/kept_xdp"));
+  EXPECT_TRUE(fs::exists(base_ / "eth0/kept/1_0/counter"));
+  EXPECT_FALSE(fs::exists(base_ / "progs/eth0/stale"));
+  EXPECT_FALSE(fs::exists(base_ / "links/eth0/stale"));
+  EXPECT_FALSE(fs::exists(base_ / "tc/globals/eth0/stale/2_0"));
+  EXPECT_FALSE(fs::exists(base_ / "eth1/stale/2_0"));
+  EXPECT_FALSE(fs::exists(base_ / "links/eth1")) << "empty directories go too";
+  EXPECT_TRUE(fs::exists(base_ / "eth0/foreign-tool/map"));
+}
+
+TEST_F(ResidueTest, SameNameOnAnotherHookKindIsNotKeptByAccident) {
+  make_instance("eth0", model::Hook::XdpIngress, "p", "1.0");
+  make_instance("eth0", model::Hook::TcEgress, "p", "1.0");
+  layout::BpffsLayout l(base_);
+  daemon::sweep_residue(l, keep_one("eth0", model::Hook::XdpIngress, "p", "1.0"));
+  EXPECT_TRUE(fs::exists(base_ / "eth0/p/1_0/counter"));
+  EXPECT_FALSE(fs::exists(base_ / "tc/globals/eth0/p/1_0"));
+  EXPECT_FALSE(fs::exists(base_ / "links/eth0/p/1_0/p_tc_egress"));
+  EXPECT_TRUE(fs::exists(base_ / "links/eth0/p/1_0/p_xdp"));
+}
+
+TEST_F(ResidueTest, PendingEntriesAreKept) {
+  make_instance("eth9", model::Hook::XdpIngress, "waiting", "1.0");
+  engine::Snapshot s;
+  model::L3afBpfPrograms e;
+  e.iface = "eth9";
+  model::BpfProgram p;
+  p.name = "waiting";
+  p.version = "1.0";
+  e.bpf_programs = model::BpfPrograms{std::vector<model::BpfProgram>{p}, {}, {}, {}};
+  s.pending.push_back(e);
+  layout::BpffsLayout l(base_);
+  EXPECT_TRUE(daemon::sweep_residue(l, s).empty());
+  EXPECT_TRUE(fs::exists(base_ / "eth9/waiting/1_0/counter"));
+}
+
+TEST_F(ResidueTest, NothingToDoOnAnEmptyBase) {
+  layout::BpffsLayout l(base_ / "does-not-exist");
+  EXPECT_TRUE(daemon::sweep_residue(l, engine::Snapshot{}).empty());
+}
+
+}  // namespace
