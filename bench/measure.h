@@ -1,0 +1,62 @@
+// The three measurements of the bench, each against a running real daemon. Every function
+// returns "" on success or a one-line reason (a failed request names its status and body), in
+// which case the rows it adds are incomplete and the caller stops the bench.
+// Not thread-safe: call from the main thread (the throughput measurement starts and joins its
+// own client threads).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "daemon.h"
+#include "interfaces.h"
+#include "report.h"
+#include "support/http_client.h"
+
+namespace l3afd::bench {
+
+/// Repetition counts; all bounded so that a run stays well under 10 minutes on 2 cores.
+struct BenchSizes {
+  int latency_warmup = 5;    ///< add/delete cycles run first and not recorded
+  int latency_cycles = 200;  ///< recorded add/delete cycles
+  int get_requests = 20000;  ///< requests per throughput run, split evenly over the clients
+  int get_reps = 5;          ///< throughput runs per configuration
+  int rss_reps = 3;          ///< fresh daemons per memory scenario
+};
+
+/// What every measurement needs: the host name the daemon expects, the daemon options (whose
+/// work_dir is replaced per instance by a directory under `workspace`) and the interfaces.
+struct BenchEnv {
+  std::string host;
+  DaemonOptions daemon;
+  std::filesystem::path workspace;
+  const Interfaces* ifaces = nullptr;
+};
+
+/// Starts a daemon with a fresh work directory under env.workspace.
+std::unique_ptr<Daemon> start_daemon(const BenchEnv& env, std::string& error);
+
+/// POSTs `body` to `target` on `conn` and checks for 200 (reconnecting first when the server
+/// closed the previous exchange). Returns "" or the failure.
+std::string post_ok(std::unique_ptr<test::HttpConnection>& conn, std::uint16_t port,
+                    const std::string& target, const std::string& body);
+
+/// §1: `warmup` + `cycles` add/delete cycles of xdp-counter on `iface`, each timed from the
+/// request write to the 200; rows add_latency and delete_latency (with p90). The first recorded
+/// add is checked to have really attached XDP (ip link shows it).
+std::string measure_add_delete(const BenchEnv& env, Daemon& d, const std::string& iface,
+                               const BenchSizes& sizes, Table& out);
+
+/// §2: requests per second of GET …/<iface> and GET … (all) with 1 and 4 keep-alive clients,
+/// with programs on all three hooks of the first 4 interfaces; `get_reps` runs each.
+std::string measure_get_throughput(const BenchEnv& env, Daemon& d, const BenchSizes& sizes,
+                                   Table& out);
+
+/// §3: VmRSS of fresh daemons: idle, with 60 programs on 20 interfaces and with 100 programs on
+/// 34 interfaces (and again after deleting them), plus the time to deploy them. `idle_samples`
+/// may already hold idle readings from other daemons; they are included in rss_idle.
+std::string measure_memory(const BenchEnv& env, const BenchSizes& sizes,
+                           std::vector<double> idle_samples, Table& out);
+
+}  // namespace l3afd::bench

@@ -1,0 +1,75 @@
+#include "payloads.h"
+
+#include <cstdio>
+
+namespace l3afd::bench {
+
+namespace {
+
+const char* hook_key(Hook h) {
+  switch (h) {
+    case Hook::XdpIngress: return "xdp_ingress";
+    case Hook::TcIngress: return "tc_ingress";
+    case Hook::TcEgress: return "tc_egress";
+  }
+  return "";
+}
+
+const char* package_of(Hook h) {
+  return h == Hook::XdpIngress ? "xdp-counter" : "tc-counter";
+}
+
+std::string program(Hook h) {
+  const bool xdp = h == Hook::XdpIngress;
+  const std::string stem = xdp ? "xdp_counter" : "tc_counter";
+  return std::string("{\"name\":\"") + package_of(h) + "\",\"seq_id\":1,\"artifact\":\"l3af_" +
+         stem + ".tar.gz\",\"map_name\":\"" + stem + "_next_prog\",\"version\":\"latest\"," +
+         "\"admin_status\":\"enabled\",\"prog_type\":\"" + (xdp ? "xdp" : "tc") +
+         "\",\"object_file\":\"" + stem + ".bpf.o\",\"entry_function_name\":\"" + stem + "\"}";
+}
+
+template <typename PerHook>
+std::string build(const std::string& host, const std::vector<IfaceHooks>& entries, PerHook item) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out += ",";
+    out += "{\"host_name\":" + json_string(host) + ",\"iface\":" + json_string(entries[i].iface) +
+           ",\"bpf_programs\":{";
+    for (std::size_t j = 0; j < entries[i].hooks.size(); ++j) {
+      const Hook h = entries[i].hooks[j];
+      if (j > 0) out += ",";
+      out += std::string("\"") + hook_key(h) + "\":[" + item(h) + "]";
+    }
+    out += "}}";
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string add_payload(const std::string& host, const std::vector<IfaceHooks>& entries) {
+  return build(host, entries, program);
+}
+
+std::string delete_payload(const std::string& host, const std::vector<IfaceHooks>& entries) {
+  return build(host, entries, [](Hook h) { return std::string("\"") + package_of(h) + "\""; });
+}
+
+}  // namespace l3afd::bench
