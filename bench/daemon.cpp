@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -37,6 +38,8 @@ struct CleanupRegistry {
   pid_t daemon_pid = -1;
   std::filesystem::path workspace;
 };
+
+std::atomic<bool> g_interrupted{false};
 
 CleanupRegistry& registry() {
   static CleanupRegistry r;
@@ -139,6 +142,10 @@ std::string remove_workspace(const std::filesystem::path& root) {
   return err;
 }
 
+bool interrupted() {
+  return g_interrupted;
+}
+
 void install_signal_cleanup() {
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -148,6 +155,7 @@ void install_signal_cleanup() {
     int sig = 0;
     while (sigwait(&sigs, &sig) != 0) {
     }
+    g_interrupted = true;
     std::fprintf(stderr, "\nbench: signal %d: stopping the daemon and removing the workspace\n",
                  sig);
     auto& r = registry();
@@ -244,8 +252,10 @@ std::unique_ptr<Daemon> Daemon::start(const DaemonOptions& opts, std::string& er
         registry().daemon_pid = -1;
       }
       d->pid_ = -1;
-      error = "l3afd exited during start-up (status " + std::to_string(status) + "); log:\n" +
-              d->log_tail(20);
+      std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                          : "signal " + std::to_string(WTERMSIG(status));
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 127) how += ", could not execute " + bin;
+      error = "l3afd exited during start-up (" + how + "); log:\n" + d->log_tail(20);
       (void)remove_workspace(dir);
       return nullptr;
     }

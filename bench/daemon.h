@@ -31,6 +31,10 @@ std::string remove_workspace(const std::filesystem::path& root);
 /// the workspace and exits with 128 + signal. Call before starting any other thread.
 void install_signal_cleanup();
 
+/// True once the cleanup thread has received a signal (the bench is being torn down; failures
+/// seen by other threads from then on are consequences of it and need no report).
+bool interrupted();
+
 struct DaemonOptions {
   std::filesystem::path binary;       ///< the l3afd executable
   std::string repo_url;               ///< [ebpf-repo] url, e.g. file:///…/build/repo

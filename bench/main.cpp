@@ -135,7 +135,8 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   env.ifaces = ifaces.get();
 
   auto fail = [](const std::string& what) {
-    std::fprintf(stderr, "bench: FAILED: %s\n", what.c_str());
+    // After an interrupt, failures are consequences of the teardown: nothing to report.
+    if (!interrupted()) std::fprintf(stderr, "bench: FAILED: %s\n", what.c_str());
     return 1;
   };
   std::vector<Table> tables(3);
@@ -210,6 +211,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int rc = run(o, workspace);
+  // The cleanup thread owns the teardown after an interrupt and ends the process itself.
+  while (interrupted()) std::this_thread::sleep_for(std::chrono::seconds(1));
   if (auto e = remove_workspace(workspace); !e.empty()) {
     std::fprintf(stderr, "bench: cleanup: %s\n", e.c_str());
   }
