@@ -81,7 +81,12 @@ int run(const std::filesystem::path& config_path) {
   // 1. config
   auto cfg_r = config::load_config(config_path);
   if (!cfg_r) return fatal(cfg_r.error().to_string());
-  const config::DaemonConfig cfg = std::move(*cfg_r);
+  config::DaemonConfig cfg = std::move(*cfg_r);
+  // Paths are made absolute once, so that FilePath in the debug listing, logs and the PID file
+  // name the same file whatever the working directory of a reader.
+  for (std::string* p : {&cfg.l3afd.pid_file, &cfg.l3afd.bpf_dir, &cfg.l3af_config_store.filename}) {
+    if (!p->empty()) *p = std::filesystem::absolute(*p).lexically_normal().string();
+  }
 
   // 2. logging
   const char* lvl = std::getenv("L3AF_LOG_LEVEL");
