@@ -121,6 +121,8 @@ std::string host_name() {
 
 /// The whole bench inside `workspace`; returns the process exit status.
 int run(const Options& o, const std::filesystem::path& workspace) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string machine = machine_line();  // the start of the run
   std::string err;
   auto ifaces = Interfaces::create("bnch", 34, workspace, err);
   if (!ifaces) {
@@ -166,7 +168,7 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   std::vector<std::string> warnings;
   const Baseline base = o.baseline.empty() ? Baseline{} : load_baseline(o.baseline, warnings);
   for (const auto& w : warnings) std::fprintf(stderr, "bench: baseline: %s\n", w.c_str());
-  std::printf("l3afd bench: %s\n", machine_line().c_str());
+  std::printf("l3afd bench: %s\n", machine.c_str());
   std::printf("daemon %s, repository %s\n", env.daemon.binary.c_str(), env.daemon.repo_url.c_str());
   std::printf("baseline: %s\n", base.empty()
                                     ? "none (n/a)"
@@ -174,11 +176,13 @@ int run(const Options& o, const std::filesystem::path& workspace) {
                                        " metrics); ratio = current median / baseline median")
                                           .c_str());
   print_tables(tables, base);
+  std::printf("\nbench run took %.0f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (o.save_baseline) {
-    err = save_baseline(
-        o.baseline, tables,
-        {"l3afd bench baseline, written by scripts/bench.sh --save-baseline", machine_line(),
-         "compare only with runs on the same machine; see bench/README.md"});
+    err =
+        save_baseline(o.baseline, tables,
+                      {"l3afd bench baseline, written by scripts/bench.sh --save-baseline", machine,
+                       "compare only with runs on the same machine; see bench/README.md"});
     if (!err.empty()) return fail(err);
     std::printf("\nbaseline written to %s\n", o.baseline.c_str());
   }

@@ -21,7 +21,7 @@ struct BenchSizes {
   int latency_warmup = 5;    ///< add/delete cycles run first and not recorded
   int latency_cycles = 200;  ///< recorded add/delete cycles
   int get_requests = 20000;  ///< requests per throughput run, split evenly over the clients
-  int get_reps = 5;          ///< throughput runs per configuration
+  int get_reps = 3;          ///< throughput runs per configuration
   int rss_reps = 3;          ///< fresh daemons per memory scenario
 };
 
