@@ -11,7 +11,7 @@ namespace {
 /// Decimals shown for a unit: sub-millisecond detail for latencies, whole requests per second.
 int decimals_for(const std::string& unit) {
   if (unit == "ms") return 2;
-  if (unit == "MiB") return 1;
+  if (unit == "MiB" || unit == "us/req") return 1;
   return 0;
 }
 
