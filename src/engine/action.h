@@ -70,6 +70,9 @@ std::string describe(const Action& a);
 struct Step {
   std::string label;  ///< what the step does, named in errors ("attach xdp-counter to eth0 xdpingress")
   Action forward;
+  /// The program the step works for (iface, direction, program); copied into the error items
+  /// of a failure so that the API error names what failed.
+  ErrorItem subject{};
 };
 
 /// Output of a step, referenced by later steps by index.

@@ -7,6 +7,34 @@
 
 namespace l3afd::engine {
 
+namespace {
+
+/// Completes error items whose `field` is a bare key ("object_file") into the JSON pointer of
+/// that key in the request, by finding the program by interface, direction and name.
+void locate(Error& e, const std::vector<model::L3afBpfPrograms>& req) {
+  for (auto& item : e.items) {
+    if (item.field.empty() || item.field.front() == '/') continue;
+    for (std::size_t i = 0; i < req.size(); ++i) {
+      if (req[i].iface != item.iface || !req[i].bpf_programs) continue;
+      for (model::Hook h : model::kAllHooks) {
+        if (model::direction(h) != item.direction) continue;
+        const auto& bp = *req[i].bpf_programs;
+        const auto& list = h == model::Hook::XdpIngress  ? bp.xdp_ingress
+                           : h == model::Hook::TcIngress ? bp.tc_ingress
+                                                         : bp.tc_egress;
+        if (!list) continue;
+        for (std::size_t j = 0; j < list->size(); ++j) {
+          if ((*list)[j].name != item.program) continue;
+          item.field = "/" + std::to_string(i) + "/bpf_programs/" + std::string(model::json_key(h)) +
+                       "/" + std::to_string(j) + "/" + item.field;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages,
                StateStore& store)
     : cfg_(std::move(cfg)),
@@ -119,13 +147,18 @@ Status Engine::execute(const Command& cmd) {
         using T = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<T, AddPrograms>) {
           if (auto v = validate(c.entries); !v) return v;
-          return apply(planner_.add(applied_, c.entries), true);
+          auto st = apply(planner_.add(applied_, c.entries), true);
+          if (!st) locate(st.error(), c.entries);
+          return st;
         } else if constexpr (std::is_same_v<T, UpdatePrograms>) {
           if (auto v = validate(c.entries); !v) return v;
           auto saved = pending_;
           pending_.clear();  // update is declarative: it replaces pending entries too
           auto st = apply(planner_.update(applied_, c.entries), true);
-          if (!st) pending_ = std::move(saved);
+          if (!st) {
+            pending_ = std::move(saved);
+            locate(st.error(), c.entries);
+          }
           publish();
           return st;
         } else if constexpr (std::is_same_v<T, DeletePrograms>) {

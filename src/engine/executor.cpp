@@ -1,10 +1,21 @@
 #include "engine/executor.h"
 
+#include <filesystem>
 #include <type_traits>
+
+#include "layout/bpffs_layout.h"
 
 namespace l3afd::engine {
 
 namespace {
+
+/// Turns an error caused by the request (a package, object or function that does not exist)
+/// into InvalidPayload naming the payload field; the engine completes the JSON pointer.
+Error blame(Error e, const char* field) {
+  e.code = Errc::InvalidPayload;
+  if (e.items.empty()) e.items.push_back(ErrorItem{"", "", "", field, e.message});
+  return e;
+}
 
 struct Visitor {
   Effects& fx;
@@ -13,7 +24,10 @@ struct Visitor {
 
   R operator()(const FetchPackage& a) {
     auto p = fx.packages.fetch(a.ref);
-    if (!p) return fail(std::move(p.error()));
+    if (!p) {
+      if (p.error().code == Errc::NotFound) return fail(blame(std::move(p.error()), "artifact"));
+      return fail(std::move(p.error()));
+    }
     Executor::Done d{*p, {}};
     if (p->fresh) d.undo.push_back(RemovePackage{a.ref});
     return d;
@@ -27,9 +41,19 @@ struct Visitor {
       return fail(Errc::Internal, "load step refers to a step without a package");
     }
     kernel::LoadSpec spec = a.spec;
-    spec.object_file = std::get<Package>(outputs[a.package_step]).dir / a.spec.object_file;
+    const auto& dir = std::get<Package>(outputs[a.package_step]).dir;
+    spec.object_file = dir / a.spec.object_file;
+    if (!layout::is_within(dir, spec.object_file)) {  // defence in depth: validated before
+      return fail(blame(Error{Errc::InvalidPayload, 0,
+                              "object_file " + a.spec.object_file.string() + " leaves the package",
+                              {}, {}, {}},
+                        "object_file"));
+    }
     auto o = fx.kernel.load(spec);
-    if (!o) return fail(std::move(o.error()));
+    if (!o) {
+      if (o.error().code == Errc::NotFound) return fail(blame(std::move(o.error()), "entry_function_name"));
+      return fail(std::move(o.error()));
+    }
     return Executor::Done{*o, {DiscardObject{a.spec.key}}};
   }
   R operator()(const DiscardObject& a) {
@@ -42,6 +66,7 @@ struct Visitor {
   }
   R operator()(const ConfigureMaps& a) {
     if (auto s = fx.kernel.configure_maps(a.key, a.map_args, a.monitor_maps); !s) {
+      if (s.error().code == Errc::InvalidPayload) return fail(blame(std::move(s.error()), "map_args"));
       return fail(std::move(s.error()));
     }
     Executor::Done d;

@@ -14,6 +14,11 @@ Result<std::vector<Output>> run_plan(const std::vector<Step>& steps, Executor& e
     if (!done) {
       Error err = std::move(done.error());
       err.step = step.label;
+      for (auto& item : err.items) {
+        if (item.iface.empty()) item.iface = step.subject.iface;
+        if (item.direction.empty()) item.direction = step.subject.direction;
+        if (item.program.empty()) item.program = step.subject.program;
+      }
       spdlog::warn("step '{}' failed: {}; rolling back {} step(s)", step.label, err.to_string(),
                    undo_stack.size());
       for (auto it = undo_stack.rbegin(); it != undo_stack.rend(); ++it) {

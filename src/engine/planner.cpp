@@ -273,11 +273,12 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t) const {
     rec.object_key = iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
                      layout::version_dir(p.version) + "#" + std::to_string(plan.next.next_instance++);
     const std::string where = " on " + iface + " " + std::string(model::direction(h));
+    const ErrorItem subject{iface, std::string(model::direction(h)), p.name, "", ""};
 
     Plan::Fill fill{iface, h, 0, 0, 0, 0};
     fill.fetch_step = plan.steps.size();
     plan.steps.push_back({"fetch package " + p.name + "@" + p.version,
-                          FetchPackage{package_of(p, cfg_.default_repo_url)}});
+                          FetchPackage{package_of(p, cfg_.default_repo_url)}, subject});
     kernel::LoadSpec ls;
     ls.key = rec.object_key;
     ls.object_file = p.object_file;
@@ -286,12 +287,12 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t) const {
     ls.map_pin_dir = paths->map_dir;
     ls.prog_pin_path = paths->prog_pin;
     fill.load_step = plan.steps.size();
-    plan.steps.push_back({"load " + p.name + where, LoadObject{ls, fill.fetch_step}});
+    plan.steps.push_back({"load " + p.name + where, LoadObject{ls, fill.fetch_step}, subject});
     std::vector<model::MapArg> args = p.map_args.value_or(std::vector<model::MapArg>{});
     std::vector<model::MonitorMap> mons = p.monitor_maps.value_or(std::vector<model::MonitorMap>{});
     if (!args.empty() || !mons.empty()) {
       plan.steps.push_back({"write maps of " + p.name + where,
-                            ConfigureMaps{rec.object_key, args, mons, std::nullopt}});
+                            ConfigureMaps{rec.object_key, args, mons, std::nullopt}, subject});
     }
     Attach at{attach_spec(rec.object_key, iface, h, rec.paths), std::nullopt};
     if (replacing != nullptr) {
@@ -303,7 +304,7 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t) const {
       at.spec.replace_link_pin = rec.paths.link_pin;
     }
     fill.attach_step = plan.steps.size();
-    plan.steps.push_back({(replacing ? "switch " : "attach ") + p.name + where, at});
+    plan.steps.push_back({(replacing ? "switch " : "attach ") + p.name + where, at, subject});
     plan.fills.push_back(fill);
     return rec;
   };
@@ -354,7 +355,8 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t) const {
               {"write maps of " + neu->name + where,
                ConfigureMaps{old->object_key, neu->map_args.value_or(std::vector<model::MapArg>{}),
                              neu->monitor_maps.value_or(std::vector<model::MonitorMap>{}),
-                             old->spec.map_args.value_or(std::vector<model::MapArg>{})}});
+                             old->spec.map_args.value_or(std::vector<model::MapArg>{})},
+               ErrorItem{iface, std::string(model::direction(h)), neu->name, "", ""}});
         }
         out.hooks[h].push_back(std::move(rec));
         continue;

@@ -94,8 +94,9 @@ class Kernel {
   /// Looks up an interface. NotFound if it does not exist.
   virtual Result<InterfaceInfo> interface(const std::string& name) = 0;
 
-  /// Loads `spec.object_file`, pins maps and the entry program. Errors: NotFound (object file,
-  /// entry function), Kernel (verifier, with the log tail in the message), Io (pinning).
+  /// Loads `spec.object_file`, pins maps and the entry program. Errors: NotFound (object file —
+  /// with an ErrorItem whose field is "object_file" —, or entry function), Kernel (verifier, with
+  /// the log tail in the message), Io (pinning, unreadable object).
   /// On failure nothing remains (no pins, no fds). Conflict if `spec.key` is already loaded.
   virtual Result<LoadedObject> load(const LoadSpec& spec) = 0;
 

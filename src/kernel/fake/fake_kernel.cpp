@@ -39,7 +39,9 @@ Result<LoadedObject> FakeKernel::load(const LoadSpec& spec) {
   if (objects_.contains(spec.key)) return fail(Errc::Conflict, "object " + spec.key + " already loaded");
   auto def = defs_.find(spec.object_file.filename().string());
   if (def == defs_.end()) {
-    return fail(Errc::NotFound, "object file " + spec.object_file.string() + " not found", ENOENT);
+    Error err{Errc::NotFound, ENOENT, "object file " + spec.object_file.string() + " not found", {}, {}, {}};
+    err.items.push_back(ErrorItem{"", "", "", "object_file", err.message});
+    return fail(std::move(err));
   }
   if (def->second.entry_function != spec.entry_function) {
     return fail(Errc::NotFound, "object has no function " + spec.entry_function);

@@ -161,7 +161,12 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
     return fail(Errc::Conflict, "key " + spec.key + " is already loaded");
   std::error_code ec;
   if (!fs::is_regular_file(spec.object_file, ec)) {
-    return fail(Errc::NotFound, "object file " + spec.object_file.string() + " does not exist");
+    Error err{Errc::NotFound, 0,
+              "object_file " + spec.object_file.filename().string() + " is not in the package (" +
+                  spec.object_file.parent_path().string() + ")",
+              {}, {}, {}};
+    err.items.push_back(ErrorItem{"", "", "", "object_file", err.message});
+    return fail(std::move(err));
   }
   auto entry = std::make_unique<Entry>();
   Entry& e = *entry;

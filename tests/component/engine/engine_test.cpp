@@ -319,3 +319,39 @@ TEST(EngineRollback, EveryStepOfEveryPlanRollsBackExactly) {
 
 }  // namespace
 }  // namespace l3afd
+
+namespace l3afd {
+namespace {
+
+TEST_F(EngineTest, InputErrorsFoundWhileApplyingNameTheFieldAndChangeNothing) {
+  auto bad_obj = prog("counter");
+  bad_obj.object_file = "missing.bpf.o";
+  auto st = run(AddPrograms{{entry("eth1", prog("other")), entry("eth0", bad_obj)}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::InvalidPayload);
+  ASSERT_EQ(st.error().items.size(), 1u);
+  EXPECT_EQ(st.error().items[0].field, "/1/bpf_programs/xdp_ingress/0/object_file");
+  EXPECT_EQ(st.error().items[0].iface, "eth0");
+  EXPECT_EQ(st.error().items[0].program, "counter");
+  EXPECT_EQ(kernel_.model(), FakeKernel::Model{});
+
+  auto bad_fn = prog("counter");
+  bad_fn.entry_function_name = "nope";
+  st = run(AddPrograms{{entry("eth0", bad_fn)}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::InvalidPayload);
+  ASSERT_EQ(st.error().items.size(), 1u);
+  EXPECT_EQ(st.error().items[0].field, "/0/bpf_programs/xdp_ingress/0/entry_function_name");
+
+  auto bad_map = prog("counter");
+  bad_map.map_args = std::vector<model::MapArg>{{"nomap", std::vector<model::KeyValue>{{1, 1}}}};
+  st = run(UpdatePrograms{{entry("eth0", bad_map)}});
+  ASSERT_FALSE(st);
+  ASSERT_EQ(st.error().items.size(), 1u);
+  EXPECT_EQ(st.error().items[0].field, "/0/bpf_programs/xdp_ingress/0/map_args");
+  EXPECT_EQ(kernel_.model(), FakeKernel::Model{});
+  EXPECT_TRUE(store_.state().empty());
+}
+
+}  // namespace
+}  // namespace l3afd
