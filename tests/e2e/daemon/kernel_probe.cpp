@@ -112,7 +112,8 @@ std::vector<std::string> bpffs_files() {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(kBpffs, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    if (!it->is_directory()) out.push_back(it->path().string());
+    const std::string p = it->path().string();
+    if (!it->is_directory() && !p.ends_with(".debug")) out.push_back(p);
   }
   std::sort(out.begin(), out.end());
   return out;

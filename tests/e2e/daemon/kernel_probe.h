@@ -31,7 +31,7 @@ bool prog_alive(uint32_t id);
 bool prog_gone_eventually(uint32_t id);
 /// Programs attached to `iface` (XDP, TCX, classic clsact).
 AttachedPrograms attached_programs(const std::string& iface);
-/// Regular files under /sys/fs/bpf (sorted).
+/// Regular files under /sys/fs/bpf (sorted), except the kernel's own *.debug iterators.
 std::vector<std::string> bpffs_files();
 /// Every entry under /sys/fs/bpf except *.debug: path -> "dir" or "<prog|map|link>:ID".
 std::map<std::string, std::string> pin_listing();
