@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <functional>
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -112,6 +114,30 @@ Status swap_in(const fs::path& fresh, const fs::path& target, const fs::path& as
 
 }  // namespace
 
+namespace {
+
+/// The source URL recorded for a cache entry, or "" when there is none.
+std::string read_stamp(const fs::path& stamp) {
+  std::ifstream in(stamp, std::ios::binary);
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
+/// Records `url` as the source of a cache entry (temporary file + rename).
+Status write_stamp(const fs::path& stamp, const std::string& url) {
+  const fs::path tmp = stamp.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << url << '\n';
+    if (!out) return fail(Errc::Io, "write " + tmp.string());
+  }
+  if (::rename(tmp.c_str(), stamp.c_str()) != 0) return fail(Errc::Io, "rename " + tmp.string(), errno);
+  return ok();
+}
+
+}  // namespace
+
 RepositorySource::RepositorySource(FetchOptions options) : options_(std::move(options)) {}
 
 Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
@@ -131,10 +157,17 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
   const fs::path target = version_dir / *stem;
   const bool latest = ref.version == kLatest;
 
+  // Each cache entry records the URL it was fetched from: an entry is only reused for the same
+  // source, so a package from another (or a missing) repository is never substituted for it.
+  const fs::path stamp = version_dir / (".source-" + *stem);
   auto existing = lstat_kind(target);
   if (!existing) return fail(std::move(existing.error()));
   if (*existing == Kind::Other) return fail(Errc::Io, target.string() + " is not a directory");
-  if (*existing == Kind::Directory && !latest) return FetchedPackage{target, true};
+  if (*existing == Kind::Directory && !latest && read_stamp(stamp) == *url) {
+    return FetchedPackage{target, true};
+  }
+  // Re-fetched and swapped in: "latest" always, any version whose source differs.
+  const bool refresh = latest || *existing == Kind::Directory;
 
   std::error_code ec;
   fs::create_directories(options_.cache_root, ec);
@@ -207,13 +240,14 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
     if (err != EEXIST && err != ENOTEMPTY) {
       return fail(Errc::Io, "rename " + fresh.string() + " to " + target.string(), err);
     }
-    if (latest) {
+    if (refresh) {
       if (auto st = swap_in(fresh, target, staging / "old"); !st)
         return fail(std::move(st.error()));
     } else {
       out.from_cache = true;  // a concurrent fetch of the same package installed it first
     }
   }
+  if (auto st = write_stamp(stamp, *url); !st) return fail(std::move(st.error()));
   made_name = false;
   made_version = false;
   return out;

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -72,6 +74,8 @@ api::http::ServerOptions server_options(const config::DaemonConfig& cfg, std::st
   o.read_timeout = cfg.l3af_configs.read_timeout;
   o.write_timeout = cfg.l3af_configs.write_timeout;
   o.name = name;
+  // Write handlers wait for the engine; extra threads keep GETs answered meanwhile.
+  o.threads = 4;
   return o;
 }
 
@@ -191,10 +195,18 @@ int run(const std::filesystem::path& config_path) {
   ready = true;
   spdlog::info("ready");
 
-  // 9. wait for a stop signal
+  // 9. wait for a stop signal; meanwhile retry restored entries whose interface was absent,
+  //    so they are applied once it appears (D9: restore never drops desired state).
   for (;;) {
-    int sig = 0;
-    if (sigwait(&sigs, &sig) != 0) continue;
+    const timespec retry_every{5, 0};
+    const int sig = sigtimedwait(&sigs, nullptr, &retry_every);
+    if (sig < 0) {
+      if (errno == EAGAIN && !engine.snapshot()->pending.empty()) {
+        auto st = engine.submit(engine::RetryPending{}).get();
+        if (!st) spdlog::warn("applying pending entries failed: {}", st.error().to_string());
+      }
+      continue;
+    }
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP received: ignored (programs keep running)");
       continue;

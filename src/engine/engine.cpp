@@ -169,21 +169,46 @@ Status Engine::execute(const Command& cmd) {
           ctx.iface_state = [](const std::string&) { return model::IfaceState::Ok; };
           if (auto v = model::validate_names(c.entries, ctx); !v) return v;
           return apply(planner_.remove(applied_, c.entries), true);
-        } else if constexpr (std::is_same_v<T, RestoreState>) {
+        } else if constexpr (std::is_same_v<T, RestoreState> || std::is_same_v<T, RetryPending>) {
+          std::vector<model::L3afBpfPrograms> entries;
+          if constexpr (std::is_same_v<T, RestoreState>) {
+            entries = c.entries;
+          } else {
+            if (pending_.empty()) return ok();
+            entries = std::exchange(pending_, {});
+          }
+          const auto saved = pending_;
           std::vector<model::L3afBpfPrograms> now;
-          for (const auto& e : c.entries) {
+          for (const auto& e : entries) {
             if (auto v = validate({e}); !v) {
-              spdlog::warn("restore: keeping interface {} pending: {}", e.iface, v.error().to_string());
+              if constexpr (std::is_same_v<T, RestoreState>) {
+                spdlog::warn("restore: keeping interface {} pending: {}", e.iface,
+                             v.error().to_string());
+              } else {
+                spdlog::debug("interface {} still pending: {}", e.iface, v.error().to_string());
+              }
               pending_.push_back(e);
             } else {
               now.push_back(e);
             }
           }
+          if (now.empty()) {
+            publish();
+            return ok();
+          }
           auto st = apply(planner_.add(applied_, now), true);
+          if (!st && std::is_same_v<T, RetryPending>) {
+            // Keep them pending; the next retry tries again.
+            pending_ = saved;
+            pending_.insert(pending_.end(), now.begin(), now.end());
+          }
           publish();
           return st;
-        } else {
+        } else if constexpr (std::is_same_v<T, StopAll>) {
           return apply(planner_.update(applied_, {}), false);
+        } else {
+          static_assert(std::is_same_v<T, T>, "every command is handled");
+          return ok();
         }
       },
       cmd);

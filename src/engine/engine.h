@@ -42,8 +42,12 @@ struct RestoreState { std::vector<model::L3afBpfPrograms> entries; };
 /// Shutdown: detach and unload everything; the store is left as it is, so the next start
 /// redeploys (l3af-compat.md §1.3).
 struct StopAll {};
+/// Applies the pending entries that can be applied now (their interface has appeared);
+/// the others stay pending. Sent periodically by the daemon while entries are pending.
+struct RetryPending {};
 
-using Command = std::variant<AddPrograms, UpdatePrograms, DeletePrograms, RestoreState, StopAll>;
+using Command =
+    std::variant<AddPrograms, UpdatePrograms, DeletePrograms, RestoreState, StopAll, RetryPending>;
 
 /// Immutable view for readers.
 struct Snapshot {

@@ -165,6 +165,11 @@ class Checker {
     if (!valid_artifact(p.artifact)) {
       bad("artifact", "artifact must be a file name (no '/') ending in .tar.gz or .zip");
     }
+    if (const auto& u = p.ebpf_package_repo_url;
+        !u.empty() && !u.starts_with("file://") && !u.starts_with("http://") &&
+        !u.starts_with("https://")) {
+      bad("ebpf_package_repo_url", "unknown url scheme: the repository must be file://, http:// or https://");
+    }
     const std::array<std::pair<std::string_view, const std::string*>, 7> paths{{
         {"cmd_start", &p.cmd_start},
         {"cmd_stop", &p.cmd_stop},

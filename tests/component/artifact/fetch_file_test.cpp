@@ -45,7 +45,8 @@ TEST_F(FetchFile, TarGzPackageExtractsWithModes) {
   EXPECT_EQ(perm_of(pkg / "sub/deep/conf.txt"), 0600u);
   EXPECT_EQ(perm_of(pkg / "sub"), 0755u) << "missing parents are created 0755";
   // Only the package directory remains: no staging directory, no downloaded archive.
-  EXPECT_EQ(list(cache_ / "ratelimiting" / "1.0.0"), std::vector<std::string>{"l3af_ratelimiting"});
+  EXPECT_EQ(list(cache_ / "ratelimiting" / "1.0.0"), std::vector<std::string>({".source-l3af_ratelimiting", "l3af_ratelimiting"}))
+      << "the package and the record of its source";
 }
 
 TEST_F(FetchFile, ZipPackageExtractsWithModes) {
@@ -75,7 +76,8 @@ TEST_F(FetchFile, ExtraTopLevelEntriesAreNotInstalled) {
   publish(r, TestFormat::TarGz, {file("README", "r"), file("l3af_extra/a", "x")});
   auto got = RepositorySource(options_).fetch(r);
   ASSERT_TRUE(got.has_value()) << got.error().to_string();
-  EXPECT_EQ(list(cache_ / "extra" / "1"), std::vector<std::string>{"l3af_extra"});
+  EXPECT_EQ(list(cache_ / "extra" / "1"), std::vector<std::string>({".source-l3af_extra", "l3af_extra"}))
+      << "the package and the record of its source";
 }
 
 TEST_F(FetchFile, CacheHitAvoidsDownload) {
@@ -108,7 +110,8 @@ TEST_F(FetchFile, LatestIsRefetchedAndSwappedIn) {
   EXPECT_EQ(second->package_dir, first->package_dir);
   EXPECT_EQ(read(second->package_dir / "prog.bpf.o"), "v2");
   EXPECT_FALSE(fs::exists(second->package_dir / "only_in_v1"));
-  EXPECT_EQ(list(cache_ / "fresh" / "latest"), std::vector<std::string>{"l3af_fresh"});
+  EXPECT_EQ(list(cache_ / "fresh" / "latest"), std::vector<std::string>({".source-l3af_fresh", "l3af_fresh"}))
+      << "the package and the record of its source";
 }
 
 TEST_F(FetchFile, FailedLatestRefetchKeepsThePreviousTree) {
@@ -120,7 +123,8 @@ TEST_F(FetchFile, FailedLatestRefetchKeepsThePreviousTree) {
   auto bad = src.fetch(r);
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(read(cache_ / "keep/latest/l3af_keep/prog.bpf.o"), "v1");
-  EXPECT_EQ(list(cache_ / "keep" / "latest"), std::vector<std::string>{"l3af_keep"});
+  EXPECT_EQ(list(cache_ / "keep" / "latest"), std::vector<std::string>({".source-l3af_keep", "l3af_keep"}))
+      << "the package and the record of its source";
 }
 
 TEST_F(FetchFile, MissingArtifactIsNotFoundAndNamesTheUrl) {
@@ -250,6 +254,30 @@ TEST_F(FetchFile, RemoveDeletesVersionAndEmptyName) {
   auto bad = src.remove(ref("..", "1", "x.tar.gz"));
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code, Errc::InvalidPayload);
+}
+
+}  // namespace
+}  // namespace l3afd::artifact::testing
+
+namespace l3afd::artifact::testing {
+namespace {
+
+TEST_F(FetchFile, CachedPackageIsNotReusedForAnotherRepository) {
+  auto r = ref("origin", "1.0", "l3af_origin.tar.gz");
+  publish(r, TestFormat::TarGz, good_entries("l3af_origin", "one"));
+  RepositorySource src(options_);
+  ASSERT_TRUE(src.fetch(r).has_value());
+
+  ArtifactRef elsewhere = r;
+  elsewhere.repo_url = "file:///nonexistent-l3afd-test-repo";
+  auto other = src.fetch(elsewhere);
+  ASSERT_FALSE(other.has_value()) << "a package of another repository must not be substituted";
+  EXPECT_EQ(other.error().code, Errc::NotFound);
+
+  auto again = src.fetch(r);  // the original source still hits its cache entry
+  ASSERT_TRUE(again.has_value()) << again.error().to_string();
+  EXPECT_TRUE(again->from_cache);
+  EXPECT_EQ(read(again->package_dir / "prog.bpf.o"), "ELF-one");
 }
 
 }  // namespace

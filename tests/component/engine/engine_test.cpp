@@ -355,3 +355,24 @@ TEST_F(EngineTest, InputErrorsFoundWhileApplyingNameTheFieldAndChangeNothing) {
 
 }  // namespace
 }  // namespace l3afd
+
+namespace l3afd {
+namespace {
+
+TEST_F(EngineTest, RestoredEntriesForAbsentInterfacesStayPendingUntilTheInterfaceAppears) {
+  ASSERT_TRUE(run(engine::RestoreState{{entry("eth0", prog("counter")), entry("eth7", prog("counter"))}}));
+  EXPECT_EQ(state().ifaces.size(), 1u);
+  ASSERT_EQ(engine_->snapshot()->pending.size(), 1u);
+  ASSERT_EQ(store_.state().size(), 2u) << "the pending entry is kept in the store (D9)";
+  ASSERT_TRUE(run(engine::RetryPending{}));
+  EXPECT_EQ(engine_->snapshot()->pending.size(), 1u) << "still absent";
+  kernel_.add_interface("eth7", 9);
+  ASSERT_TRUE(run(engine::RetryPending{}));
+  EXPECT_TRUE(engine_->snapshot()->pending.empty());
+  EXPECT_NE(state().programs("eth7", model::Hook::XdpIngress), nullptr);
+  EXPECT_EQ(kernel_.model().attachments.size(), 2u);
+  EXPECT_EQ(store_.state().size(), 2u);
+}
+
+}  // namespace
+}  // namespace l3afd

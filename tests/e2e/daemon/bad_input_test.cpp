@@ -114,11 +114,11 @@ std::vector<BadCase> cases() {
        prog_body([](auto& p) { p.object_file = "../xdp_counter.bpf.o"; }), 400, "invalid_payload",
        kP + "object_file"},
       {"object_file_missing_from_archive", "add",
-       prog_body([](auto& p) { p.object_file = "missing.bpf.o"; }), 500, "apply_failed",
+       prog_body([](auto& p) { p.object_file = "missing.bpf.o"; }), 400, "invalid_payload",
        kP + "object_file", true},
       {"entry_function_unknown", "add",
-       prog_body([](auto& p) { p.entry_function_name = "no_such_function"; }), 500, "apply_failed",
-       kP + "entry_function_name", true},
+       prog_body([](auto& p) { p.entry_function_name = "no_such_function"; }), 400,
+       "invalid_payload", kP + "entry_function_name", true},
       {"map_args_unknown_map", "add", prog_body([](auto& p) {
          p.map_args =
              std::vector<model::MapArg>{{"no_such_map", std::vector<model::KeyValue>{{0, 1}}}};
@@ -148,16 +148,26 @@ std::vector<BadCase> cases() {
          p.version = "latest";  // not in the package cache yet: the repository is used
          p.ebpf_package_repo_url = "ftp://x";
        }),
-       400, "invalid_payload", ""},
+       400, "invalid_payload", kP + "ebpf_package_repo_url"},
       {"repo_path_missing", "add", prog_body([](auto& p) {
          p.version = "latest";
          p.ebpf_package_repo_url = "file:///nonexistent-l3afd-e2e-repo";
        }),
-       500, "apply_failed", "", true},
+       400, "invalid_payload", kP + "artifact", true},
       // The same with the version interface A already fetched from the configured repository:
       // the package cache must not stand in for a different repository.
       {"repo_path_missing_cached_version", "add",
        prog_body([](auto& p) { p.ebpf_package_repo_url = "file:///nonexistent-l3afd-e2e-repo"; }),
+       400, "invalid_payload", kP + "artifact", true},
+      // A genuine failure while applying: the verifier refuses the program.
+      {"verifier_rejects_program", "add", prog_body([](auto& p) {
+         p.name = "test-verifier-reject";
+         p.artifact = "l3af_test_verifier_reject.tar.gz";
+         p.object_file = "verifier_reject.bpf.o";
+         p.entry_function_name = "verifier_reject";
+         p.map_args = std::nullopt;
+         p.monitor_maps = std::nullopt;
+       }),
        500, "apply_failed", "", true},
       {"cmd_start_set", "add", prog_body([](auto& p) { p.cmd_start = "xdp_counter"; }), 400,
        "invalid_payload", kP + "cmd_start"},

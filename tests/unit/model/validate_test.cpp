@@ -366,3 +366,36 @@ TEST(ModelValidate, DeleteNames) {
 
 }  // namespace
 }  // namespace l3afd::model
+
+namespace {
+
+TEST(ValidateRepoUrl, UnknownSchemeIsRefusedNamingTheField) {
+  using namespace l3afd::model;
+  ValidationContext ctx;
+  ctx.host_name = "h";
+  L3afBpfPrograms e;
+  e.host_name = "h";
+  e.iface = "eth0";
+  BpfProgram p;
+  p.name = "x";
+  p.version = "1.0";
+  p.artifact = "l3af_x.tar.gz";
+  p.admin_status = "enabled";
+  p.prog_type = "xdp";
+  p.object_file = "x.bpf.o";
+  p.entry_function_name = "x";
+  p.ebpf_package_repo_url = "ftp://repo/x";
+  e.bpf_programs = BpfPrograms{std::vector<BpfProgram>{p}, {}, {}, {}};
+  auto st = validate_programs({e}, ctx);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, l3afd::Errc::InvalidPayload);
+  bool named = false;
+  for (const auto& it : st.error().items) {
+    named = named || it.field == "/0/bpf_programs/xdp_ingress/0/ebpf_package_repo_url";
+  }
+  EXPECT_TRUE(named) << st.error().to_string();
+  e.bpf_programs->xdp_ingress->at(0).ebpf_package_repo_url = "https://repo.example/l3af";
+  EXPECT_TRUE(validate_programs({e}, ctx)) ;
+}
+
+}  // namespace
