@@ -5,6 +5,7 @@
 #include <compare>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace l3afd::chain {
 

@@ -1,8 +1,10 @@
 #include "chain/planner.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <set>
 #include <string>
+#include <utility>
 
 namespace l3afd::chain {
 
