@@ -185,8 +185,10 @@ int run(const std::filesystem::path& config_path) {
   }
   if (!saved->empty()) {
     spdlog::info("restoring {} interface(s) from {}", saved->size(), store.path().string());
-    if (auto st = engine.run_now(engine::RestoreState{*saved}); !st) {
-      spdlog::error("restore failed, starting with nothing applied: {}", st.error().to_string());
+    engine::RestoreState restore{*saved, find_pinned_links(ec.planner.layout)};
+    if (auto st = engine.run_now(restore); !st) {
+      spdlog::error("restore incomplete (failed interfaces are kept pending): {}",
+                    st.error().to_string());
     }
   }
   // A change applied but never committed (crash before the state was written) is undone here.

@@ -51,7 +51,32 @@ void remove_empty_parents(fs::path dir, const fs::path& stop) {
 
 }  // namespace
 
+engine::PinnedLinks find_pinned_links(const layout::BpffsLayout& layout) {
+  engine::PinnedLinks out;
+  std::error_code ec;
+  const fs::path root = layout.links_root();
+  if (!fs::is_directory(root, ec)) return out;
+  // root/<iface>/<name>/<V>/<name>_xdp | <name>_tc_ingress | <name>_tc_egress
+  for (const auto& iface : fs::directory_iterator(root, ec)) {
+    for (const auto& name : fs::directory_iterator(iface.path(), ec)) {
+      for (const auto& ver : fs::directory_iterator(name.path(), ec)) {
+        for (const auto& pin : fs::directory_iterator(ver.path(), ec)) {
+          const std::string file = pin.path().filename().string();
+          std::optional<model::Hook> hook;
+          if (file.ends_with("_xdp")) hook = model::Hook::XdpIngress;
+          else if (file.ends_with("_tc_ingress")) hook = model::Hook::TcIngress;
+          else if (file.ends_with("_tc_egress")) hook = model::Hook::TcEgress;
+          if (hook) out[{iface.path().filename().string(), *hook}] = pin.path();
+        }
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout, const engine::Snapshot& keep_snap) {
+  std::set<std::string> pending_ifaces;
+  for (const auto& e : keep_snap.pending) pending_ifaces.insert(e.iface);
   std::set<Instance> keep;
   for (const auto& [iface, rec] : keep_snap.state.ifaces) {
     for (const auto& [h, progs] : rec.hooks) {
@@ -82,7 +107,7 @@ std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout, const eng
             if (!kind) continue;
             Instance inst{iface.path().filename().string(), name.path().filename().string(),
                           ver.path().filename().string(), *kind};
-            if (keep.contains(inst)) continue;
+            if (keep.contains(inst) || pending_ifaces.contains(std::get<0>(inst))) continue;
             remove_path(pin.path(), root, removed);
             stale.insert(inst);
           }

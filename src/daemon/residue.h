@@ -17,7 +17,12 @@
 
 namespace l3afd::daemon {
 
+/// The links l3afd pinned in a previous run, by (interface, hook), for the restore to take over.
+engine::PinnedLinks find_pinned_links(const layout::BpffsLayout& layout);
+
 /// Removes residue as described above and returns what was removed (logged by the caller).
+/// Interfaces named by a pending entry are left alone entirely: their programs may still be
+/// running from the previous run and nothing has replaced them.
 /// Errors are logged and skipped: a sweep that cannot remove something must not stop the daemon.
 std::vector<std::filesystem::path> sweep_residue(const layout::BpffsLayout& layout,
                                                  const engine::Snapshot& keep);

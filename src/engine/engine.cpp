@@ -177,7 +177,6 @@ Status Engine::execute(const Command& cmd) {
             if (pending_.empty()) return ok();
             entries = std::exchange(pending_, {});
           }
-          const auto saved = pending_;
           std::vector<model::L3afBpfPrograms> now;
           for (const auto& e : entries) {
             if (auto v = validate({e}); !v) {
@@ -192,18 +191,22 @@ Status Engine::execute(const Command& cmd) {
               now.push_back(e);
             }
           }
-          if (now.empty()) {
-            publish();
-            return ok();
-          }
-          auto st = apply(planner_.add(applied_, now), true);
-          if (!st && std::is_same_v<T, RetryPending>) {
-            // Keep them pending; the next retry tries again.
-            pending_ = saved;
-            pending_.insert(pending_.end(), now.begin(), now.end());
+          // One plan per interface: an entry that cannot be applied stays pending (kept in the
+          // store, its pins left alone) without holding back the others.
+          const PinnedLinks* adopt = nullptr;
+          if constexpr (std::is_same_v<T, RestoreState>) adopt = &c.pinned_links;
+          Status result = ok();
+          for (const auto& e : now) {
+            auto st = apply(planner_.add(applied_, {e}, adopt), true);
+            if (!st) {
+              spdlog::error("restore of interface {} failed, kept pending: {}", e.iface,
+                            st.error().to_string());
+              pending_.push_back(e);
+              if (result) result = std::move(st);
+            }
           }
           publish();
-          return st;
+          return result;
         } else if constexpr (std::is_same_v<T, StopAll>) {
           return apply(planner_.update(applied_, {}), false);
         } else {

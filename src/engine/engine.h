@@ -38,7 +38,10 @@ struct UpdatePrograms { std::vector<model::L3afBpfPrograms> entries; };
 struct DeletePrograms { std::vector<model::L3afBpfProgramNames> entries; };
 /// Restore at start: update semantics, but entries that cannot be applied now (another host,
 /// interface absent) are kept as pending instead of being dropped (D9).
-struct RestoreState { std::vector<model::L3afBpfPrograms> entries; };
+struct RestoreState {
+  std::vector<model::L3afBpfPrograms> entries;
+  PinnedLinks pinned_links;  ///< links of a previous run to take over (daemon/residue.h)
+};
 /// Shutdown: detach and unload everything; the store is left as it is, so the next start
 /// redeploys (l3af-compat.md §1.3).
 struct StopAll {};

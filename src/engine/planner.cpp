@@ -140,8 +140,8 @@ AppliedState complete(Plan&& plan, const std::vector<Output>& outputs) {
   return next;
 }
 
-Result<Plan> Planner::add(const AppliedState& s,
-                          const std::vector<model::L3afBpfPrograms>& req) const {
+Result<Plan> Planner::add(const AppliedState& s, const std::vector<model::L3afBpfPrograms>& req,
+                          const PinnedLinks* adopt) const {
   Target t;
   for (const auto& [name, rec] : s.ifaces) {
     auto& ti = t.ifaces[name];
@@ -173,7 +173,7 @@ Result<Plan> Planner::add(const AppliedState& s,
   }
   if (!unsupported_items.empty()) return fail(unsupported(std::move(unsupported_items)).error());
   if (!conflicts.empty()) return fail(conflict(std::move(conflicts)).error());
-  return transition(s, t);
+  return transition(s, t, adopt);
 }
 
 Result<Plan> Planner::update(const AppliedState& s,
@@ -229,7 +229,8 @@ Result<Plan> Planner::remove(const AppliedState& s,
   return transition(s, t);
 }
 
-Result<Plan> Planner::transition(const AppliedState& s, const Target& t) const {
+Result<Plan> Planner::transition(const AppliedState& s, const Target& t,
+                                 const PinnedLinks* adopt) const {
   Plan plan;
   plan.next.revision = s.revision;
   plan.next.next_instance = s.next_instance;
@@ -300,8 +301,12 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t) const {
       at.spec.replace_link_pin = replacing->paths.link_pin;
       at.previous = attach_spec(replacing->object_key, iface, h, replacing->paths);
     } else {
-      // A link left pinned by a previous run (crash) is taken over instead of failing.
+      // A link left pinned by a previous run (crash) is taken over instead of failing: the one
+      // found on this hook at start (possibly of another version), else our own path.
       at.spec.replace_link_pin = rec.paths.link_pin;
+      if (adopt != nullptr) {
+        if (auto it = adopt->find({iface, h}); it != adopt->end()) at.spec.replace_link_pin = it->second;
+      }
     }
     fill.attach_step = plan.steps.size();
     plan.steps.push_back({(replacing ? "switch " : "attach ") + p.name + where, at, subject});

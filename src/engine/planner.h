@@ -8,6 +8,9 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
+#include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,11 @@
 #include "layout/bpffs_layout.h"
 
 namespace l3afd::engine {
+
+/// Links found pinned in bpffs at start, by (interface, hook): the restore takes them over
+/// (switches their program atomically) instead of attaching anew, so a crash in the middle of
+/// an upgrade never leaves the hook busy with the old version or empty (chaining.md §4.8).
+using PinnedLinks = std::map<std::pair<std::string, model::Hook>, std::filesystem::path>;
 
 struct PlannerConfig {
   std::string default_repo_url;  ///< [ebpf-repo] url
@@ -54,7 +62,8 @@ class Planner {
 
   /// `add` (§6.2, Ours): additive; identical re-add is a no-op; another program on an occupied
   /// hook, or two enabled programs for one hook, is Conflict (409). The interface table is merged.
-  Result<Plan> add(const AppliedState& s, const std::vector<model::L3afBpfPrograms>& req) const;
+  Result<Plan> add(const AppliedState& s, const std::vector<model::L3afBpfPrograms>& req,
+                   const PinnedLinks* adopt = nullptr) const;
   /// `update` (§6.3, Ours): declarative. Listed interfaces get exactly the listed enabled
   /// programs; programs missing from the payload are removed; unlisted interfaces are removed.
   Result<Plan> update(const AppliedState& s, const std::vector<model::L3afBpfPrograms>& req) const;
@@ -64,7 +73,8 @@ class Planner {
 
  private:
   struct Target;
-  Result<Plan> transition(const AppliedState& s, const Target& t) const;
+  Result<Plan> transition(const AppliedState& s, const Target& t,
+                          const PinnedLinks* adopt = nullptr) const;
   PlannerConfig cfg_;
 };
 

@@ -2,14 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,11 +70,10 @@ std::string enter_private_namespaces() {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return errno_text("make mounts private");
   }
-  struct statfs st {};
-  if (::statfs("/sys/fs/bpf", &st) != 0 || st.f_type != BPF_FS_MAGIC) {
-    if (::mount("bpffs", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
-      return errno_text("mount bpffs on /sys/fs/bpf");
-    }
+  // Always a fresh bpffs instance (each bpf mount is its own file system), also when the host
+  // has one mounted: tests must neither see nor leave pins in the host's bpffs.
+  if (::mount("bpffs", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
+    return errno_text("mount bpffs on /sys/fs/bpf");
   }
   // ip netns keeps its namespace files under /run/netns; give it a private tmpfs so that
   // nothing leaks to the host's /run if a test crashes.

@@ -18,7 +18,7 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv);
 
 /// Moves this process into a private network and mount namespace (mount propagation private)
-/// and mounts a fresh bpffs at /sys/fs/bpf if none is there. Must be called before any thread
+/// and mounts a fresh bpffs instance at /sys/fs/bpf (also over a host one). Must be called before any thread
 /// is started. Returns an empty string on success, otherwise why it failed. Everything the
 /// tests create in these namespaces (veths, qdiscs, pins) vanishes with the process.
 std::string enter_private_namespaces();

@@ -96,3 +96,28 @@ TEST_F(ResidueTest, NothingToDoOnAnEmptyBase) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ResidueTest, PendingInterfacesAreNotSweptAndPinnedLinksAreFound) {
+  make_instance("eth3", model::Hook::XdpIngress, "old", "latest");  // still running, not replaced
+  make_instance("eth4", model::Hook::TcEgress, "t", "1.0");
+  engine::Snapshot s;
+  model::L3afBpfPrograms e;
+  e.iface = "eth3";
+  model::BpfProgram p;
+  p.name = "old";
+  p.version = "1.0";  // the store names another version than the one still attached
+  e.bpf_programs = model::BpfPrograms{std::vector<model::BpfProgram>{p}, {}, {}, {}};
+  s.pending.push_back(e);
+  layout::BpffsLayout l(base_);
+  auto links = daemon::find_pinned_links(l);
+  ASSERT_EQ(links.size(), 2u);
+  EXPECT_EQ(links.at({"eth3", model::Hook::XdpIngress}), base_ / "links/eth3/old/latest/old_xdp");
+  EXPECT_EQ(links.at({"eth4", model::Hook::TcEgress}), base_ / "links/eth4/t/1_0/t_tc_egress");
+  daemon::sweep_residue(l, s);
+  EXPECT_TRUE(fs::exists(base_ / "links/eth3/old/latest/old_xdp")) << "pending interface untouched";
+  EXPECT_FALSE(fs::exists(base_ / "links/eth4")) << "not in any state: swept";
+}
+
+}  // namespace

@@ -376,3 +376,53 @@ TEST_F(EngineTest, RestoredEntriesForAbsentInterfacesStayPendingUntilTheInterfac
 
 }  // namespace
 }  // namespace l3afd
+
+namespace l3afd {
+namespace {
+
+TEST_F(EngineTest, RestoreTakesOverTheLinkOfAnotherVersionLeftByACrash) {
+  // A previous run had counter@2.0 attached when it died; the store says 1.0.
+  ASSERT_TRUE(run(AddPrograms{{entry("eth0", prog("counter", "2.0"))}}));
+  const auto old_link = state().programs("eth0", model::Hook::XdpIngress)->front().attach.link_id;
+  Harness restarted;  // shares nothing with this engine...
+  // ...so simulate the leftover link in its fake kernel: attach 2.0 there first.
+  ASSERT_TRUE(restarted.run(AddPrograms{{entry("eth0", prog("counter", "2.0"))}}));
+  engine::Engine fresh_engine(
+      [] {
+        engine::EngineConfig cfg;
+        cfg.planner.default_repo_url = "file:///repo";
+        cfg.planner.layout = layout::BpffsLayout("/sys/fs/bpf");
+        cfg.planner.host_name = kHost;
+        return cfg;
+      }(),
+      restarted.kernel_, restarted.packages_, restarted.store_);
+  engine::PinnedLinks links{{{"eth0", model::Hook::XdpIngress},
+                             "/sys/fs/bpf/links/eth0/counter/2_0/counter_xdp"}};
+  auto st = fresh_engine.run_now(engine::RestoreState{{entry("eth0", prog("counter", "1.0"))}, links});
+  ASSERT_TRUE(st) << st.error().to_string();
+  const auto& rec = fresh_engine.snapshot()->state.programs("eth0", model::Hook::XdpIngress)->front();
+  EXPECT_EQ(rec.spec.version, "1.0");
+  EXPECT_TRUE(rec.attach.replaced) << "the pinned link was switched, not a second attach";
+  EXPECT_TRUE(fresh_engine.snapshot()->pending.empty());
+  (void)old_link;
+
+  // Without the pinned link the hook is busy: the entry stays pending, nothing is lost.
+  Harness busy;
+  ASSERT_TRUE(busy.run(AddPrograms{{entry("eth0", prog("counter", "2.0"))}}));
+  engine::Engine other(
+      [] {
+        engine::EngineConfig cfg;
+        cfg.planner.layout = layout::BpffsLayout("/sys/fs/bpf");
+        cfg.planner.host_name = kHost;
+        return cfg;
+      }(),
+      busy.kernel_, busy.packages_, busy.store_);
+  auto st2 = other.run_now(engine::RestoreState{{entry("eth0", prog("counter", "1.0")), entry("eth1", prog("counter"))}, {}});
+  EXPECT_FALSE(st2);
+  EXPECT_EQ(other.snapshot()->pending.size(), 1u) << "eth0 kept pending";
+  EXPECT_NE(other.snapshot()->state.programs("eth1", model::Hook::XdpIngress), nullptr)
+      << "eth1 restored despite eth0's failure";
+}
+
+}  // namespace
+}  // namespace l3afd
