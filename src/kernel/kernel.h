@@ -39,6 +39,10 @@ struct LoadSpec {
   std::filesystem::path map_pin_dir;    ///< pin root: by-name maps reused/pinned here, then every
                                         ///< other map except .bss pinned here unless present
   std::filesystem::path prog_pin_path;  ///< entry program pin (replaced if present)
+  /// Name of a map (the program's next-program PROG_ARRAY) that is neither pinned nor reused
+  /// by name: every load gets a fresh, empty, unpinned copy (chaining.md §4.2); the engine pins
+  /// it later. Empty = none.
+  std::string private_map;
 };
 
 struct MapInfo {
@@ -132,6 +136,18 @@ class Kernel {
 
   /// True if a program with this id is loaded in the kernel.
   virtual bool program_exists(uint32_t prog_id) = 0;
+
+  /// Writes the entry program of loaded object `target_key` into slot 0 of the PROG_ARRAY
+  /// `array_map` of loaded object `owner_key`, or deletes slot 0 when `target_key` is nullopt
+  /// (deleting an empty slot succeeds). Errors: NotFound (either key, or the map), InvalidPayload
+  /// (the map is not a PROG_ARRAY), Kernel with errno (EINVAL: incompatible program types, K8).
+  virtual Status write_slot(const std::string& owner_key, const std::string& array_map,
+                            const std::optional<std::string>& target_key) = 0;
+
+  /// Kernel id of the program in slot 0 of PROG_ARRAY `array_map` of loaded object `owner_key`
+  /// (K9); 0 when the slot is empty. Errors as write_slot().
+  virtual Result<uint32_t> read_slot(const std::string& owner_key,
+                                     const std::string& array_map) = 0;
 };
 
 }  // namespace l3afd::kernel

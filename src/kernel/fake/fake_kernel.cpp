@@ -1,8 +1,13 @@
 #include "kernel/fake/fake_kernel.h"
 
 #include <algorithm>
+#include <cerrno>
 
 namespace l3afd::kernel::fake {
+namespace {
+/// BPF_MAP_TYPE_PROG_ARRAY (the fake does not include kernel headers).
+constexpr uint32_t kProgArrayType = 3;
+}  // namespace
 
 void FakeKernel::add_interface(std::string name, uint32_t ifindex, bool loopback) {
   ifaces_[name] = InterfaceInfo{name, ifindex, loopback};
@@ -26,6 +31,7 @@ FakeKernel::Model FakeKernel::model() const {
   for (const auto& [hk, a] : attached_) m.attachments[hk] = a.key;
   m.pins = pins_;
   m.map_contents = maps_;
+  m.slots = slots_;
   return m;
 }
 
@@ -36,10 +42,16 @@ Result<InterfaceInfo> FakeKernel::interface(const std::string& name) {
 }
 
 Result<LoadedObject> FakeKernel::load(const LoadSpec& spec) {
-  if (objects_.contains(spec.key)) return fail(Errc::Conflict, "object " + spec.key + " already loaded");
+  if (objects_.contains(spec.key))
+    return fail(Errc::Conflict, "object " + spec.key + " already loaded");
   auto def = defs_.find(spec.object_file.filename().string());
   if (def == defs_.end()) {
-    Error err{Errc::NotFound, ENOENT, "object file " + spec.object_file.string() + " not found", {}, {}, {}};
+    Error err{Errc::NotFound,
+              ENOENT,
+              "object file " + spec.object_file.string() + " not found",
+              {},
+              {},
+              {}};
     err.items.push_back(ErrorItem{"", "", "", "object_file", err.message});
     return fail(std::move(err));
   }
@@ -52,8 +64,15 @@ Result<LoadedObject> FakeKernel::load(const LoadSpec& spec) {
   o.prog_pin = spec.prog_pin_path;
   if (pins_.insert(spec.prog_pin_path.string()).second) o.created.push_back(spec.prog_pin_path);
   LoadedObject out;
+  o.tc = model::is_tc(spec.hook);
   for (auto m : def->second.maps) {
     m.id = next_id_++;
+    if (m.name == spec.private_map) {
+      // Fresh and unpinned on every load (chaining.md §4.2).
+      o.maps.push_back(m);
+      out.maps.push_back(m);
+      continue;
+    }
     m.pin = spec.map_pin_dir / m.name;
     const std::string pin = m.pin.string();
     o.map_pins.push_back(pin);
@@ -83,6 +102,7 @@ Status FakeKernel::discard(const std::string& key) {
   auto it = objects_.find(key);
   if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
   if (auto s = inj_.hit("discard " + key); !s) return s;
+  drop_slots_of(key);
   for (const auto& p : it->second.created) {
     pins_.erase(p.string());
     maps_.erase(p.string());
@@ -95,6 +115,7 @@ Status FakeKernel::unload(const std::string& key) {
   auto it = objects_.find(key);
   if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
   if (auto s = inj_.hit("unload " + key); !s) return s;
+  drop_slots_of(key);
   std::vector<std::string> all = it->second.map_pins;
   all.push_back(it->second.prog_pin.string());
   for (const auto& p : all) {
@@ -106,7 +127,8 @@ Status FakeKernel::unload(const std::string& key) {
   return ok();
 }
 
-Status FakeKernel::configure_maps(const std::string& key, const std::vector<model::MapArg>& map_args,
+Status FakeKernel::configure_maps(const std::string& key,
+                                  const std::vector<model::MapArg>& map_args,
                                   const std::vector<model::MonitorMap>& monitor_maps) {
   auto it = objects_.find(key);
   if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
@@ -119,7 +141,8 @@ Status FakeKernel::configure_maps(const std::string& key, const std::vector<mode
   // Validate everything before writing anything, like the real adapter.
   for (const auto& a : map_args) {
     if (pin_of(a.name).empty()) {
-      return fail(Errc::InvalidPayload, "map_args names map " + a.name + " which the object does not have");
+      return fail(Errc::InvalidPayload,
+                  "map_args names map " + a.name + " which the object does not have");
     }
   }
   if (auto s = inj_.hit("configure maps " + key); !s) return s;
@@ -138,9 +161,11 @@ Status FakeKernel::configure_maps(const std::string& key, const std::vector<mode
 }
 
 Result<AttachInfo> FakeKernel::attach(const AttachSpec& spec) {
-  if (!objects_.contains(spec.key)) return fail(Errc::NotFound, "object " + spec.key + " not loaded");
+  if (!objects_.contains(spec.key))
+    return fail(Errc::NotFound, "object " + spec.key + " not loaded");
   auto iface = ifaces_.find(spec.iface);
-  if (iface == ifaces_.end()) return fail(Errc::NotFound, "interface " + spec.iface + " not found", ENODEV);
+  if (iface == ifaces_.end())
+    return fail(Errc::NotFound, "interface " + spec.iface + " not found", ENODEV);
   const std::string hk = hook_key(spec.iface, spec.hook);
   auto cur = attached_.find(hk);
   const bool can_replace = cur != attached_.end() && spec.replace_link_pin &&
@@ -180,9 +205,10 @@ Result<uint64_t> FakeKernel::read_map_value(const std::string& key, const std::s
   if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
   for (const auto& m : it->second.maps) {
     if (m.name != map_name) continue;
-    auto& contents = maps_[m.pin.string()];
-    auto v = contents.find(map_key);
-    if (v == contents.end()) return fail(Errc::NotFound, "no such key", ENOENT);
+    auto contents = maps_.find(m.pin.string());
+    if (contents == maps_.end()) return fail(Errc::NotFound, "no such key", ENOENT);
+    auto v = contents->second.find(map_key);
+    if (v == contents->second.end()) return fail(Errc::NotFound, "no such key", ENOENT);
     return v->second;
   }
   return fail(Errc::NotFound, "no map " + map_name);
@@ -191,6 +217,57 @@ Result<uint64_t> FakeKernel::read_map_value(const std::string& key, const std::s
 bool FakeKernel::program_exists(uint32_t prog_id) {
   return std::any_of(objects_.begin(), objects_.end(),
                      [&](const auto& kv) { return kv.second.prog_id == prog_id; });
+}
+
+void FakeKernel::drop_slots_of(const std::string& key) {
+  // The owner's arrays are closed with it; slots of other owners keep their reference to this
+  // program, as the kernel does.
+  std::erase_if(slots_, [&](const auto& kv) { return kv.first.starts_with(key + "/"); });
+}
+
+Result<std::string> FakeKernel::slot_key(const std::string& owner_key,
+                                         const std::string& array_map) const {
+  auto it = objects_.find(owner_key);
+  if (it == objects_.end()) return fail(Errc::NotFound, "object " + owner_key + " not loaded");
+  for (const auto& m : it->second.maps) {
+    if (m.name != array_map) continue;
+    if (m.type != kProgArrayType) {
+      return fail(Errc::InvalidPayload, "map " + array_map + " is not a program array");
+    }
+    return owner_key + "/" + array_map;
+  }
+  return fail(Errc::NotFound, "object " + owner_key + " has no map " + array_map);
+}
+
+Status FakeKernel::write_slot(const std::string& owner_key, const std::string& array_map,
+                              const std::optional<std::string>& target_key) {
+  auto sk = slot_key(owner_key, array_map);
+  if (!sk) return fail(std::move(sk.error()));
+  if (target_key) {
+    auto t = objects_.find(*target_key);
+    if (t == objects_.end()) return fail(Errc::NotFound, "object " + *target_key + " not loaded");
+    if (t->second.tc != objects_.at(owner_key).tc) {
+      return fail(Errc::Kernel, "program type of " + *target_key + " does not match " + owner_key,
+                  EINVAL);
+    }
+  }
+  if (auto s = inj_.hit("write slot " + *sk); !s) return s;
+  if (target_key) {
+    slots_[*sk] = *target_key;
+  } else {
+    slots_.erase(*sk);
+  }
+  return ok();
+}
+
+Result<uint32_t> FakeKernel::read_slot(const std::string& owner_key, const std::string& array_map) {
+  auto sk = slot_key(owner_key, array_map);
+  if (!sk) return fail(std::move(sk.error()));
+  auto it = slots_.find(*sk);
+  if (it == slots_.end()) return uint32_t{0};
+  auto t = objects_.find(it->second);
+  // A program unloaded while still in a slot stays alive in the kernel; the fake forgets its id.
+  return t == objects_.end() ? uint32_t{0} : t->second.prog_id;
 }
 
 }  // namespace l3afd::kernel::fake

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,10 +34,11 @@ class FakeKernel final : public Kernel {
 
   /// The observable model: compared before/after a failed operation.
   struct Model {
-    std::map<std::string, std::vector<std::string>> objects;  ///< key -> its pins
-    std::map<std::string, std::string> attachments;          ///< "iface/dir" -> key
-    std::set<std::string> pins;                              ///< bpffs
+    std::map<std::string, std::vector<std::string>> objects;           ///< key -> its pins
+    std::map<std::string, std::string> attachments;                    ///< "iface/dir" -> key
+    std::set<std::string> pins;                                        ///< bpffs
     std::map<std::string, std::map<uint64_t, uint64_t>> map_contents;  ///< "pin" -> entries
+    std::map<std::string, std::string> slots;  ///< "owner_key/map" -> key in its slot 0
     bool operator==(const Model&) const = default;
   };
   Model model() const;
@@ -53,6 +55,10 @@ class FakeKernel final : public Kernel {
   Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
                                   uint64_t map_key) override;
   bool program_exists(uint32_t prog_id) override;
+  /// Models the kernel's rule: the target's program type must match the owner's (EINVAL).
+  Status write_slot(const std::string& owner_key, const std::string& array_map,
+                    const std::optional<std::string>& target_key) override;
+  Result<uint32_t> read_slot(const std::string& owner_key, const std::string& array_map) override;
 
  private:
   struct Obj {
@@ -61,6 +67,7 @@ class FakeKernel final : public Kernel {
     std::vector<std::string> map_pins;  ///< pins of its maps
     std::vector<std::filesystem::path> created;
     std::vector<MapInfo> maps;
+    bool tc = false;  ///< program type: SCHED_CLS if true, XDP otherwise
   };
   struct Att {
     std::string key;
@@ -69,6 +76,9 @@ class FakeKernel final : public Kernel {
   };
   static std::string hook_key(const std::string& iface, model::Hook h);
   bool pin_in_use_by_other(const std::string& pin, const std::string& key) const;
+  /// The slot key of PROG_ARRAY `array_map` of `owner_key` (see write_slot() for the errors).
+  Result<std::string> slot_key(const std::string& owner_key, const std::string& array_map) const;
+  void drop_slots_of(const std::string& key);
 
   Injector& inj_;
   std::map<std::string, InterfaceInfo> ifaces_;
@@ -77,6 +87,7 @@ class FakeKernel final : public Kernel {
   std::map<std::string, Att> attached_;  ///< hook_key -> attachment
   std::set<std::string> pins_;
   std::map<std::string, std::map<uint64_t, uint64_t>> maps_;  ///< map pin -> contents
+  std::map<std::string, std::string> slots_;                  ///< "owner_key/map" -> target key
   uint32_t next_id_ = 100;
 };
 

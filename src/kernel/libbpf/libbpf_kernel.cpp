@@ -222,7 +222,22 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
     elf_name[map] = bpf_map__name(map);
     e.maps_by_name[bpf_map__name(map)] = map;
   }
+  if (!spec.private_map.empty()) {
+    auto it = e.maps_by_name.find(spec.private_map);
+    if (it == e.maps_by_name.end()) {
+      return fail(Errc::NotFound, "object " + spec.object_file.filename().string() +
+                                      " has no map " + spec.private_map);
+    }
+    // The ELF may declare it pinned by name; a fresh array per load must not reuse that pin.
+    if (bpf_map__set_pin_path(it->second, nullptr) != 0) {
+      return fail(Errc::Internal, "clear pin path of map " + spec.private_map, errno);
+    }
+  }
+  auto is_private = [&](const bpf_map* m) {
+    return !spec.private_map.empty() && elf_name[m] == spec.private_map;
+  };
   bpf_object__for_each_map(map, e.object) {
+    if (is_private(map)) continue;
     if (bpf_map__pin_path(map) != nullptr || pin_name(map).find('.') != std::string::npos) continue;
     const fs::path path = spec.map_pin_dir / pin_name(map);
     if (bpf_map__set_pin_path(map, path.c_str()) != 0) {
@@ -270,6 +285,8 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
     if (const char* pp = bpf_map__pin_path(map); pp != nullptr) {
       info.pin = pp;
       if (!is_preexisting(pp)) e.loaded.pins_created.push_back(info.pin);
+    } else if (is_private(map)) {
+      spdlog::debug("op=load key={} map={} not pinned (private)", spec.key, info.name);
     } else if (pin_name(map).find('.') != std::string::npos) {
       // .bss is excluded by the layout rule; .rodata/.data cannot be pinned under their section
       // name because bpffs refuses names containing a dot (EPERM), so internal maps stay

@@ -45,6 +45,9 @@ class LibbpfKernel final : public Kernel {
   Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
                                   uint64_t map_key) override;
   bool program_exists(uint32_t prog_id) override;
+  Status write_slot(const std::string& owner_key, const std::string& array_map,
+                    const std::optional<std::string>& target_key) override;
+  Result<uint32_t> read_slot(const std::string& owner_key, const std::string& array_map) override;
 
   /// What attach() made for a key.
   struct Attachment {
@@ -72,6 +75,8 @@ class LibbpfKernel final : public Kernel {
 
  private:
   Entry* find(const std::string& key);
+  /// The fd of PROG_ARRAY `array_map` of `owner_key` (see write_slot() for the errors).
+  Result<int> prog_array_fd(const std::string& owner_key, const std::string& array_map);
   Status drop_attachment(Entry& e);
   Result<AttachInfo> attach_xdp(Entry& e, const AttachSpec& spec, uint32_t ifindex);
   Result<AttachInfo> attach_tcx(Entry& e, const AttachSpec& spec, uint32_t ifindex);

@@ -40,7 +40,8 @@ class KernelTest : public ::testing::Test {
             "xdp_counter",
             model::Hook::XdpIngress,
             base_ / "eth0" / name / "latest",
-            base_ / "progs" / "eth0" / name / "latest" / "xdp_counter_xdp"};
+            base_ / "progs" / "eth0" / name / "latest" / "xdp_counter_xdp",
+            {}};
   }
   LoadSpec tc_spec(const std::string& key, const std::string& name = "tc-counter",
                    model::Hook hook = model::Hook::TcIngress) const {
@@ -49,7 +50,8 @@ class KernelTest : public ::testing::Test {
             "tc_counter",
             hook,
             base_ / "tc" / "globals" / "eth0" / name / "latest",
-            base_ / "progs" / "eth0" / name / "latest" / "tc_counter_tc"};
+            base_ / "progs" / "eth0" / name / "latest" / "tc_counter_tc",
+            {}};
   }
   fs::path link_pin(const std::string& name, const std::string& suffix) const {
     return base_ / "links" / "eth0" / name / "latest" / (name + suffix);

@@ -1,0 +1,69 @@
+// write_slot() and read_slot() of LibbpfKernel: slot 0 of a program's next-program PROG_ARRAY
+// (chaining.md §1.2, K8, K9).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+
+#include "core/log.h"
+#include "kernel/libbpf/libbpf_kernel.h"
+
+namespace l3afd::kernel::libbpf {
+
+Result<int> LibbpfKernel::prog_array_fd(const std::string& owner_key,
+                                        const std::string& array_map) {
+  Entry* e = find(owner_key);
+  if (e == nullptr) return fail(Errc::NotFound, "key " + owner_key + " is not loaded");
+  auto it = e->maps_by_name.find(array_map);
+  if (it == e->maps_by_name.end() || bpf_map__fd(it->second) < 0) {
+    return fail(Errc::NotFound, "key " + owner_key + " has no map " + array_map);
+  }
+  if (bpf_map__type(it->second) != BPF_MAP_TYPE_PROG_ARRAY) {
+    return fail(Errc::InvalidPayload,
+                "map " + array_map + " of " + owner_key + " is not a program array");
+  }
+  return bpf_map__fd(it->second);
+}
+
+Status LibbpfKernel::write_slot(const std::string& owner_key, const std::string& array_map,
+                                const std::optional<std::string>& target_key) {
+  std::lock_guard lock(mutex_);
+  auto fd = prog_array_fd(owner_key, array_map);
+  if (!fd) return fail(std::move(fd.error()));
+  const uint32_t slot = 0;
+  if (!target_key) {
+    if (bpf_map_delete_elem(*fd, &slot) != 0 && errno != ENOENT) {
+      return fail(Errc::Kernel, "clear slot 0 of " + array_map + " of " + owner_key, errno);
+    }
+    spdlog::info("op=write_slot owner={} map={} target=none", owner_key, array_map);
+    return ok();
+  }
+  Entry* target = find(*target_key);
+  if (target == nullptr) return fail(Errc::NotFound, "key " + *target_key + " is not loaded");
+  const int prog_fd = bpf_program__fd(target->entry);
+  if (bpf_map_update_elem(*fd, &slot, &prog_fd, BPF_ANY) != 0) {
+    return fail(Errc::Kernel,
+                "write " + *target_key + " into slot 0 of " + array_map + " of " + owner_key,
+                errno);
+  }
+  spdlog::info("op=write_slot owner={} map={} target={} prog_id={}", owner_key, array_map,
+               *target_key, target->loaded.prog_id);
+  return ok();
+}
+
+Result<uint32_t> LibbpfKernel::read_slot(const std::string& owner_key,
+                                         const std::string& array_map) {
+  std::lock_guard lock(mutex_);
+  auto fd = prog_array_fd(owner_key, array_map);
+  if (!fd) return fail(std::move(fd.error()));
+  const uint32_t slot = 0;
+  uint32_t id = 0;
+  // A PROG_ARRAY lookup from user space yields the program id (K9).
+  if (bpf_map_lookup_elem(*fd, &slot, &id) != 0) {
+    if (errno == ENOENT) return uint32_t{0};
+    return fail(Errc::Kernel, "read slot 0 of " + array_map + " of " + owner_key, errno);
+  }
+  return id;
+}
+
+}  // namespace l3afd::kernel::libbpf
