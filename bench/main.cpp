@@ -1,5 +1,6 @@
 // l3afd_bench: starts the real l3afd binary in private namespaces and prints tables of REST
-// add/delete latency, GET throughput and daemon RSS next to a committed baseline. Progress and
+// add/delete latency, GET throughput and daemon RSS, then of the per-packet cost of an XDP
+// tail-call chain (loaded directly with libbpf), next to a committed baseline. Progress and
 // errors go to stderr, the tables to stdout. See bench/README.md for what each number means.
 // Exit status: 0 done, 1 a step failed (the reason is printed), 2 bad command line.
 #include <sys/utsname.h>
@@ -17,25 +18,36 @@
 #include "daemon.h"
 #include "interfaces.h"
 #include "measure.h"
+#include "measure_chain.h"
 #include "report.h"
 #include "support/netns.h"
 
 namespace l3afd::bench {
 namespace {
 
+/// Which sections run: 1-3 need the daemon, 4-5 (the chain) need only the BPF objects.
+enum class Only { All, Daemon, Chain };
+
 struct Options {
   std::filesystem::path daemon;
   std::filesystem::path repo;
   std::filesystem::path baseline;
+  std::filesystem::path bpf_objects;  ///< default: <dirname of --daemon>/bpf/objects
   bool save_baseline = false;
+  Only only = Only::All;
   BenchSizes sizes;
+  ChainSizes chain;
 };
 
 void usage() {
   std::fputs(
       "usage: l3afd_bench --daemon <build>/l3afd --repo <build>/repo [--baseline FILE]\n"
-      "                   [--save-baseline] [--cycles N] [--warmup N] [--get-requests N]\n"
-      "                   [--get-reps N] [--rss-reps N]\n"
+      "                   [--save-baseline] [--only all|daemon|chain] [--bpf-objects DIR]\n"
+      "                   [--cycles N] [--warmup N] [--get-requests N] [--get-reps N]\n"
+      "                   [--rss-reps N] [--chain-rounds N] [--chain-sample-ms N]\n"
+      "                   [--traffic-rounds N] [--traffic-ms N]\n"
+      "--only daemon runs sections 1-3, --only chain sections 4-5 (no daemon, --repo not\n"
+      "needed). --bpf-objects defaults to <dirname of --daemon>/bpf/objects.\n"
       "Runs as root; everything happens in private network and mount namespaces.\n",
       stderr);
 }
@@ -67,9 +79,23 @@ bool parse_options(int argc, char** argv, Options& o) {
       o.repo = argv[++i];
     else if (a == "--baseline" && has_value)
       o.baseline = argv[++i];
+    else if (a == "--bpf-objects" && has_value)
+      o.bpf_objects = argv[++i];
     else if (a == "--save-baseline")
       o.save_baseline = true;
-    else if (a == "--cycles") {
+    else if (a == "--only" && has_value) {
+      const std::string_view v = argv[++i];
+      if (v == "all") {
+        o.only = Only::All;
+      } else if (v == "daemon") {
+        o.only = Only::Daemon;
+      } else if (v == "chain") {
+        o.only = Only::Chain;
+      } else {
+        std::fprintf(stderr, "bench: --only takes all, daemon or chain, not %s\n", argv[i]);
+        return false;
+      }
+    } else if (a == "--cycles") {
       if (!count(2000, o.sizes.latency_cycles)) return false;
     } else if (a == "--warmup") {
       if (!count(100, o.sizes.latency_warmup)) return false;
@@ -79,17 +105,44 @@ bool parse_options(int argc, char** argv, Options& o) {
       if (!count(20, o.sizes.get_reps)) return false;
     } else if (a == "--rss-reps") {
       if (!count(10, o.sizes.rss_reps)) return false;
+    } else if (a == "--chain-rounds") {
+      if (!count(50, o.chain.rounds)) return false;
+    } else if (a == "--chain-sample-ms") {
+      if (!count(5000, o.chain.sample_ms)) return false;
+    } else if (a == "--traffic-rounds") {
+      if (!count(50, o.chain.traffic_rounds)) return false;
+    } else if (a == "--traffic-ms") {
+      if (!count(10000, o.chain.traffic_ms)) return false;
     } else {
       std::fprintf(stderr, "bench: unknown or incomplete argument %s\n", argv[i]);
       return false;
     }
   }
-  if (o.daemon.empty() || o.repo.empty()) {
+  if (o.only != Only::Chain && (o.daemon.empty() || o.repo.empty())) {
     std::fputs("bench: --daemon and --repo are required\n", stderr);
     return false;
   }
+  if (o.bpf_objects.empty()) {
+    if (o.daemon.empty()) {
+      std::fputs("bench: --only chain needs --daemon or --bpf-objects\n", stderr);
+      return false;
+    }
+    o.bpf_objects = std::filesystem::absolute(o.daemon).parent_path() / "bpf" / "objects";
+  }
   if (o.save_baseline && o.baseline.empty()) {
     std::fputs("bench: --save-baseline needs --baseline FILE\n", stderr);
+    return false;
+  }
+  // A partial run would drop the other sections' rows from the baseline file.
+  if (o.save_baseline && o.only != Only::All) {
+    std::fputs("bench: --save-baseline needs a full run (no --only)\n", stderr);
+    return false;
+  }
+  if (o.chain.rounds < 1 || o.chain.sample_ms < 1 || o.chain.traffic_rounds < 1 ||
+      o.chain.traffic_ms < 1) {
+    std::fputs(
+        "bench: chain-rounds, chain-sample-ms, traffic-rounds, traffic-ms must be positive\n",
+        stderr);
     return false;
   }
   if (o.sizes.latency_cycles < 1 || o.sizes.get_requests < 4 || o.sizes.get_reps < 1 ||
@@ -119,57 +172,86 @@ std::string host_name() {
   return buf;
 }
 
-/// The whole bench inside `workspace`; returns the process exit status.
-int run(const Options& o, const std::filesystem::path& workspace) {
-  const auto started = std::chrono::steady_clock::now();
-  const std::string machine = machine_line();  // the start of the run
+/// Sections 1-3 against the real daemon: appends their three tables to `tables` and a line
+/// naming the daemon to `header`. Returns "" or why a step failed (with the daemon's log tail
+/// when it was running).
+std::string run_daemon_sections(const Options& o, const std::filesystem::path& workspace,
+                                std::vector<Table>& tables, std::vector<std::string>& header) {
   std::string err;
   auto ifaces = Interfaces::create("bnch", 34, workspace, err);
-  if (!ifaces) {
-    std::fprintf(stderr, "bench: FAILED: %s\n", err.c_str());
-    return 1;
-  }
+  if (!ifaces) return err;
   BenchEnv env;
   env.host = host_name();
   env.daemon.binary = std::filesystem::absolute(o.daemon);
   env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
   env.workspace = workspace;
   env.ifaces = ifaces.get();
+  header.push_back("daemon " + env.daemon.binary.string() + ", repository " + env.daemon.repo_url);
 
+  const std::size_t first = tables.size();
+  tables.resize(first + 3);
+  Table& latency = tables[first];
+  Table& throughput = tables[first + 1];
+  Table& memory = tables[first + 2];
+  latency.title = "1. REST add -> attached / delete latency (non-chained, one XDP program)";
+  throughput.title = "2. GET throughput over loopback (keep-alive)";
+  memory.title = "3. daemon RSS (VmRSS)";
+  std::vector<double> idle;
+  {
+    std::fputs("bench: starting l3afd for latency and throughput\n", stderr);
+    auto d = start_daemon(env, err);
+    if (!d) return err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (auto v = d->rss_mib()) idle.push_back(*v);
+    std::fputs("bench: 1. add/delete latency\n", stderr);
+    if (err = measure_add_delete(env, *d, ifaces->names()[0], o.sizes, latency); !err.empty()) {
+      return err + "\ndaemon log:\n" + d->log_tail(15);
+    }
+    std::fputs("bench: 2. GET throughput\n", stderr);
+    if (err = measure_get_throughput(env, *d, o.sizes, throughput); !err.empty()) {
+      return err + "\ndaemon log:\n" + d->log_tail(15);
+    }
+    if (err = d->stop(); !err.empty()) return err;
+  }
+  std::fputs("bench: 3. memory\n", stderr);
+  return measure_memory(env, o.sizes, idle, memory);
+}
+
+/// Sections 4-5, the tail-call chain, with the objects of --bpf-objects: appends two tables.
+std::string run_chain_sections(const Options& o, std::vector<Table>& tables,
+                               std::vector<std::string>& header) {
+  header.push_back("BPF objects " + o.bpf_objects.string());
+  const std::size_t first = tables.size();
+  tables.resize(first + 2);
+  tables[first].title = "4. XDP chain per-packet cost (BPF_PROG_TEST_RUN, 64-byte UDP/IPv4)";
+  tables[first + 1].title = "5. XDP chain under veth traffic (frames/s at the last program)";
+  return measure_chain(o.bpf_objects, o.chain, tables[first], tables[first + 1]);
+}
+
+/// The whole bench inside `workspace`; returns the process exit status.
+int run(const Options& o, const std::filesystem::path& workspace) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string machine = machine_line();  // the start of the run
   auto fail = [](const std::string& what) {
     // After an interrupt, failures are consequences of the teardown: nothing to report.
     if (!interrupted()) std::fprintf(stderr, "bench: FAILED: %s\n", what.c_str());
     return 1;
   };
-  std::vector<Table> tables(3);
-  tables[0].title = "1. REST add -> attached / delete latency (non-chained, one XDP program)";
-  tables[1].title = "2. GET throughput over loopback (keep-alive)";
-  tables[2].title = "3. daemon RSS (VmRSS)";
-  std::vector<double> idle;
-  {
-    std::fputs("bench: starting l3afd for latency and throughput\n", stderr);
-    auto d = start_daemon(env, err);
-    if (!d) return fail(err);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    if (auto v = d->rss_mib()) idle.push_back(*v);
-    std::fputs("bench: 1. add/delete latency\n", stderr);
-    if (err = measure_add_delete(env, *d, ifaces->names()[0], o.sizes, tables[0]); !err.empty()) {
-      return fail(err + "\ndaemon log:\n" + d->log_tail(15));
-    }
-    std::fputs("bench: 2. GET throughput\n", stderr);
-    if (err = measure_get_throughput(env, *d, o.sizes, tables[1]); !err.empty()) {
-      return fail(err + "\ndaemon log:\n" + d->log_tail(15));
-    }
-    if (err = d->stop(); !err.empty()) return fail(err);
+  std::vector<Table> tables;
+  std::vector<std::string> header;
+  std::string err;
+  if (o.only != Only::Chain) {
+    if (err = run_daemon_sections(o, workspace, tables, header); !err.empty()) return fail(err);
   }
-  std::fputs("bench: 3. memory\n", stderr);
-  if (err = measure_memory(env, o.sizes, idle, tables[2]); !err.empty()) return fail(err);
+  if (o.only != Only::Daemon) {
+    if (err = run_chain_sections(o, tables, header); !err.empty()) return fail(err);
+  }
 
   std::vector<std::string> warnings;
   const Baseline base = o.baseline.empty() ? Baseline{} : load_baseline(o.baseline, warnings);
   for (const auto& w : warnings) std::fprintf(stderr, "bench: baseline: %s\n", w.c_str());
   std::printf("l3afd bench: %s\n", machine.c_str());
-  std::printf("daemon %s, repository %s\n", env.daemon.binary.c_str(), env.daemon.repo_url.c_str());
+  for (const auto& h : header) std::printf("%s\n", h.c_str());
   std::printf("baseline: %s\n", base.empty()
                                     ? "none (n/a)"
                                     : (o.baseline.string() + " (" + std::to_string(base.size()) +
