@@ -186,6 +186,18 @@ void read_l3afd(Reader& r, DaemonConfig::L3afd& c) {
   }
   r.opt_duration(s, "user-program-timeout", c.user_program_timeout, true);
   r.opt_size(s, "download-max-size", c.download_max_size);
+  r.opt_duration(s, "retire-grace-period", c.retire_grace_period, false);
+  std::string order;
+  if (r.opt_string(s, "chain-write-order", order)) {
+    if (order == "make-before-break") {
+      c.chain_write_order_original = false;
+    } else if (order == "original-unsafe") {
+      c.chain_write_order_original = true;
+    } else {
+      r.fatal(s, "chain-write-order",
+              "\"" + order + "\" is not one of make-before-break, original-unsafe");
+    }
+  }
 }
 
 // Each non-empty value of the legacy section overrides the field (§8.2).

@@ -61,6 +61,12 @@ struct DaemonConfig {
     /// user-program-timeout (extension, > 0)
     Duration user_program_timeout = std::chrono::seconds(60);
     std::uint64_t download_max_size = 256ULL << 20;  ///< download-max-size (ext., bytes, > 0)
+    /// retire-grace-period (extension, >= 0): how long programs that left the data path stay
+    /// intact before they are unloaded (chaining.md §4.1 I5)
+    Duration retire_grace_period = std::chrono::seconds(1);
+    /// chain-write-order (extension): false = make-before-break; true = "original-unsafe",
+    /// the order of l3afd v2.1.0, kept only as the control of the chain packet test
+    bool chain_write_order_original = false;
   } l3afd;
 
   struct EbpfRepo {

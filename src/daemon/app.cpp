@@ -13,15 +13,15 @@
 //     shutdown-timeout (the store is kept, so the next start redeploys), PID file removed
 #include "daemon/app.h"
 
-#include <csignal>
 #include <signal.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <atomic>
 #include <cerrno>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <future>
 #include <thread>
 
@@ -88,7 +88,8 @@ int run(const std::filesystem::path& config_path) {
   config::DaemonConfig cfg = std::move(*cfg_r);
   // Paths are made absolute once, so that FilePath in the debug listing, logs and the PID file
   // name the same file whatever the working directory of a reader.
-  for (std::string* p : {&cfg.l3afd.pid_file, &cfg.l3afd.bpf_dir, &cfg.l3af_config_store.filename}) {
+  for (std::string* p :
+       {&cfg.l3afd.pid_file, &cfg.l3afd.bpf_dir, &cfg.l3af_config_store.filename}) {
     if (!p->empty()) *p = std::filesystem::absolute(*p).lexically_normal().string();
   }
 
@@ -104,10 +105,10 @@ int run(const std::filesystem::path& config_path) {
                  ": [mtls] enabled: mTLS is not supported by this version of l3afd yet; set "
                  "'enabled: false' and keep the API listener on loopback");
   }
-  if (cfg.l3afd.bpf_chaining_enabled) {
-    return fatal(config_path.string() +
-                 ": [l3afd] bpf-chaining-enabled: chaining is not supported by this version of "
-                 "l3afd yet; set it to false");
+  if (cfg.l3afd.chain_write_order_original) {
+    spdlog::warn(
+        "[l3afd] chain-write-order: original-unsafe: chain changes cut the chain while they "
+        "run (l3afd v2.1.0 order); for tests only");
   }
 
   // 3. PID file and single-instance lock
@@ -155,6 +156,30 @@ int run(const std::filesystem::path& config_path) {
   ec.planner.host_name = host;
   ec.root_names = {cfg.xdp_root.package_name, cfg.tc_root.package_name};
   ec.chaining = cfg.l3afd.bpf_chaining_enabled;
+  ec.planner.chaining = cfg.l3afd.bpf_chaining_enabled;
+  ec.planner.xdp_root = {cfg.xdp_root.package_name,
+                         cfg.xdp_root.version,
+                         cfg.xdp_root.artifact,
+                         cfg.xdp_root.object_file,
+                         cfg.xdp_root.entry_function_name,
+                         cfg.xdp_root.ingress_map_name};
+  ec.planner.tc_ingress_root = {cfg.tc_root.package_name,
+                                cfg.tc_root.version,
+                                cfg.tc_root.artifact,
+                                cfg.tc_root.ingress_object_file,
+                                cfg.tc_root.ingress_entry_function_name,
+                                cfg.tc_root.ingress_map_name};
+  ec.planner.tc_egress_root = {cfg.tc_root.package_name,
+                               cfg.tc_root.version,
+                               cfg.tc_root.artifact,
+                               cfg.tc_root.egress_object_file,
+                               cfg.tc_root.egress_entry_function_name,
+                               cfg.tc_root.egress_map_name};
+  ec.planner.chain_order = cfg.l3afd.chain_write_order_original
+                               ? engine::ChainOrder::OriginalUnsafe
+                               : engine::ChainOrder::MakeBeforeBreak;
+  ec.retire_grace =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.retire_grace_period);
   engine::Engine engine(ec, kern, packages, store);
 
   // 6. listeners

@@ -17,8 +17,8 @@ using Instance = std::tuple<std::string, std::string, std::string, Kind>;  // if
 
 void keep_programs(std::set<Instance>& keep, const std::string& iface, model::Hook h,
                    const model::BpfProgram& p) {
-  keep.insert({iface, p.name, layout::version_dir(p.version),
-               model::is_tc(h) ? Kind::Tc : Kind::Xdp});
+  keep.insert(
+      {iface, p.name, layout::version_dir(p.version), model::is_tc(h) ? Kind::Tc : Kind::Xdp});
 }
 
 /// A pin file name tells the kind: links end in _xdp / _tc_ingress / _tc_egress, program pins
@@ -63,9 +63,12 @@ engine::PinnedLinks find_pinned_links(const layout::BpffsLayout& layout) {
         for (const auto& pin : fs::directory_iterator(ver.path(), ec)) {
           const std::string file = pin.path().filename().string();
           std::optional<model::Hook> hook;
-          if (file.ends_with("_xdp")) hook = model::Hook::XdpIngress;
-          else if (file.ends_with("_tc_ingress")) hook = model::Hook::TcIngress;
-          else if (file.ends_with("_tc_egress")) hook = model::Hook::TcEgress;
+          if (file.ends_with("_xdp"))
+            hook = model::Hook::XdpIngress;
+          else if (file.ends_with("_tc_ingress"))
+            hook = model::Hook::TcIngress;
+          else if (file.ends_with("_tc_egress"))
+            hook = model::Hook::TcEgress;
           if (hook) out[{iface.path().filename().string(), *hook}] = pin.path();
         }
       }
@@ -74,7 +77,8 @@ engine::PinnedLinks find_pinned_links(const layout::BpffsLayout& layout) {
   return out;
 }
 
-std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout, const engine::Snapshot& keep_snap) {
+std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout,
+                                    const engine::Snapshot& keep_snap) {
   std::set<std::string> pending_ifaces;
   for (const auto& e : keep_snap.pending) pending_ifaces.insert(e.iface);
   std::set<Instance> keep;
@@ -82,6 +86,7 @@ std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout, const eng
     for (const auto& [h, progs] : rec.hooks) {
       for (const auto& r : progs) keep_programs(keep, iface, h, r.spec);
     }
+    for (const auto& [h, root] : rec.roots) keep_programs(keep, iface, h, root.spec);
   }
   for (const auto& e : keep_snap.pending) {
     if (!e.bpf_programs) continue;
@@ -89,7 +94,8 @@ std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout, const eng
       const auto& list = h == model::Hook::XdpIngress  ? e.bpf_programs->xdp_ingress
                          : h == model::Hook::TcIngress ? e.bpf_programs->tc_ingress
                                                        : e.bpf_programs->tc_egress;
-      for (const auto& p : list.value_or(std::vector<model::BpfProgram>{})) keep_programs(keep, e.iface, h, p);
+      for (const auto& p : list.value_or(std::vector<model::BpfProgram>{}))
+        keep_programs(keep, e.iface, h, p);
     }
   }
 
@@ -119,13 +125,15 @@ std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout, const eng
   for (const auto& [iface, name, v, kind] : stale) {
     // The map directory of the stale instance, unless a kept instance shares it.
     if (keep.contains(Instance{iface, name, v, kind})) continue;
-    auto paths = layout.program(iface, kind == Kind::Tc ? model::Hook::TcIngress : model::Hook::XdpIngress,
-                                name, v, "x", "");
+    auto paths =
+        layout.program(iface, kind == Kind::Tc ? model::Hook::TcIngress : model::Hook::XdpIngress,
+                       name, v, "x", "");
     if (!paths) continue;
     remove_path(paths->map_dir, layout.base(), removed);
     remove_empty_parents(paths->map_dir.parent_path(), layout.base());
   }
-  for (const auto& p : removed) spdlog::warn("residue of an unfinished change removed: {}", p.string());
+  for (const auto& p : removed)
+    spdlog::warn("residue of an unfinished change removed: {}", p.string());
   return removed;
 }
 

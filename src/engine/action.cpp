@@ -5,24 +5,41 @@
 namespace l3afd::engine {
 
 namespace {
-std::string ref_text(const PackageRef& r) { return r.name + "@" + r.version + " (" + r.artifact + ")"; }
+std::string ref_text(const PackageRef& r) {
+  return r.name + "@" + r.version + " (" + r.artifact + ")";
+}
 }  // namespace
 
 std::string describe(const Action& a) {
   return std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, FetchPackage>) return "fetch " + ref_text(x.ref);
-        else if constexpr (std::is_same_v<T, RemovePackage>) return "remove package " + ref_text(x.ref);
-        else if constexpr (std::is_same_v<T, LoadObject>) return "load " + x.spec.key;
-        else if constexpr (std::is_same_v<T, DiscardObject>) return "discard " + x.key;
-        else if constexpr (std::is_same_v<T, UnloadObject>) return "unload " + x.key;
-        else if constexpr (std::is_same_v<T, ConfigureMaps>) return "configure maps of " + x.key;
+        if constexpr (std::is_same_v<T, FetchPackage>)
+          return "fetch " + ref_text(x.ref);
+        else if constexpr (std::is_same_v<T, RemovePackage>)
+          return "remove package " + ref_text(x.ref);
+        else if constexpr (std::is_same_v<T, LoadObject>)
+          return "load " + x.spec.key;
+        else if constexpr (std::is_same_v<T, DiscardObject>)
+          return "discard " + x.key;
+        else if constexpr (std::is_same_v<T, UnloadObject>)
+          return "unload " + x.key;
+        else if constexpr (std::is_same_v<T, ConfigureMaps>)
+          return "configure maps of " + x.key;
         else if constexpr (std::is_same_v<T, Attach>)
           return (x.previous ? "switch " : "attach ") + x.spec.key + " on " + x.spec.iface + " " +
                  std::string(model::direction(x.spec.hook));
-        else if constexpr (std::is_same_v<T, Detach>) return "detach " + x.key;
-        else return "commit state (" + std::to_string(x.contents.size()) + " interfaces)";
+        else if constexpr (std::is_same_v<T, Detach>)
+          return "detach " + x.key;
+        else if constexpr (std::is_same_v<T, WriteSlot>)
+          return "slot " + x.owner_key + "/" + x.array_map +
+                 "[0] := " + (x.target ? *x.target : std::string("clear"));
+        else if constexpr (std::is_same_v<T, PinMap>)
+          return "pin " + x.key + "/" + x.map_name + " at " + x.path.string();
+        else if constexpr (std::is_same_v<T, UnpinMap>)
+          return "unpin " + x.key + "/" + x.map_name;
+        else
+          return "commit state (" + std::to_string(x.contents.size()) + " interfaces)";
       },
       a);
 }

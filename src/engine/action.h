@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <variant>
@@ -27,7 +28,7 @@ struct RemovePackage {
 };
 /// Load an object from the package fetched by step `package_step`. Output: LoadedObject.
 struct LoadObject {
-  kernel::LoadSpec spec;        ///< object_file is relative to the package dir here
+  kernel::LoadSpec spec;  ///< object_file is relative to the package dir here
   std::size_t package_step = 0;
 };
 /// Undo of LoadObject: close and remove exactly what the load created.
@@ -56,19 +57,44 @@ struct Detach {
   std::string key;
   kernel::AttachSpec reattach;
 };
+/// Writes slot 0 of the next-program array `array_map` of `owner_key` (K5): the entry program
+/// of `target` or, when nullopt, clears it. `previous` is what the slot held before (the plan
+/// knows it); rollback writes it back.
+struct WriteSlot {
+  std::string owner_key;
+  std::string array_map;
+  std::optional<std::string> target;
+  std::optional<std::string> previous;
+};
+/// Pins map `map_name` of `key` at `path`, atomically over whatever is pinned there
+/// (chaining.md §4.2). Rollback re-pins `previous_key`'s map at the same path, or removes the
+/// pin when nothing was pinned there before.
+struct PinMap {
+  std::string key;
+  std::string map_name;
+  std::filesystem::path path;
+  std::optional<std::string> previous_key;
+};
+/// Removes the pin PinMap made for `map_name` of `key` (undo of a PinMap without predecessor).
+struct UnpinMap {
+  std::string key;
+  std::string map_name;
+};
 /// Persist the state. Always the last undoable step.
 struct CommitState {
   std::vector<model::L3afBpfPrograms> contents;
 };
 
-using Action = std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
-                            ConfigureMaps, Attach, Detach, CommitState>;
+using Action =
+    std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
+                 ConfigureMaps, Attach, Detach, WriteSlot, PinMap, UnpinMap, CommitState>;
 
 /// One-line description for logs and dry runs, e.g. "load eth0/xdpingress/x/1_0#3".
 std::string describe(const Action& a);
 
 struct Step {
-  std::string label;  ///< what the step does, named in errors ("attach xdp-counter to eth0 xdpingress")
+  std::string
+      label;  ///< what the step does, named in errors ("attach xdp-counter to eth0 xdpingress")
   Action forward;
   /// The program the step works for (iface, direction, program); copied into the error items
   /// of a failure so that the API error names what failed.

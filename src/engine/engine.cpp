@@ -25,8 +25,8 @@ void locate(Error& e, const std::vector<model::L3afBpfPrograms>& req) {
         if (!list) continue;
         for (std::size_t j = 0; j < list->size(); ++j) {
           if ((*list)[j].name != item.program) continue;
-          item.field = "/" + std::to_string(i) + "/bpf_programs/" + std::string(model::json_key(h)) +
-                       "/" + std::to_string(j) + "/" + item.field;
+          item.field = "/" + std::to_string(i) + "/bpf_programs/" +
+                       std::string(model::json_key(h)) + "/" + std::to_string(j) + "/" + item.field;
         }
       }
     }
@@ -35,8 +35,7 @@ void locate(Error& e, const std::vector<model::L3afBpfPrograms>& req) {
 
 }  // namespace
 
-Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages,
-               StateStore& store)
+Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store)
     : cfg_(std::move(cfg)),
       kernel_(kernel),
       planner_(cfg_.planner),
@@ -44,9 +43,13 @@ Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages
   publish();
 }
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  stop();
+}
 
-void Engine::start() { thread_ = std::thread([this] { loop(); }); }
+void Engine::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void Engine::stop() {
   {
@@ -55,6 +58,29 @@ void Engine::stop() {
   }
   q_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  release_due(true);
+}
+
+void Engine::release_due(bool all) {
+  const auto now = std::chrono::steady_clock::now();
+  while (!retiring_.empty() && (all || retiring_.front().due <= now)) {
+    auto steps = std::move(retiring_.front().steps);
+    retiring_.pop_front();
+    // A package released here may have been fetched again by a later change: keep it.
+    std::erase_if(steps, [this](const Step& st) {
+      const auto* rp = std::get_if<RemovePackage>(&st.forward);
+      if (rp == nullptr) return false;
+      for (const auto& [iface, rec] : applied_.ifaces) {
+        for (const auto& [h, progs] : rec.hooks) {
+          for (const auto& r : progs) {
+            if (r.spec.name == rp->ref.name && r.spec.version == rp->ref.version) return true;
+          }
+        }
+      }
+      return false;
+    });
+    run_release(steps, executor_);
+  }
 }
 
 std::future<Status> Engine::submit(Command cmd) {
@@ -77,18 +103,30 @@ std::shared_ptr<const Snapshot> Engine::snapshot() const {
   return published_;
 }
 
-Status Engine::run_now(const Command& cmd) { return execute(cmd); }
+Status Engine::run_now(const Command& cmd) {
+  return execute(cmd);
+}
 
 void Engine::loop() {
   for (;;) {
     std::pair<Command, std::promise<Status>> item;
     {
       std::unique_lock lk(q_mu_);
-      q_cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      // retiring_ is touched only by this thread, so reading it under q_mu_ is safe.
+      while (!ready() && !retiring_.empty()) {
+        const auto due = retiring_.front().due;
+        if (q_cv_.wait_until(lk, due, ready)) break;
+        lk.unlock();
+        release_due(false);
+        lk.lock();
+      }
+      q_cv_.wait(lk, ready);
       if (queue_.empty()) return;  // stopping and drained
       item = std::move(queue_.front());
       queue_.pop_front();
     }
+    release_due(false);
     Status st;
     try {
       st = execute(item.first);
@@ -122,7 +160,8 @@ Status Engine::apply(Result<Plan> plan, bool commit) {
   if (!plan) return fail(std::move(plan.error()));
   if (plan->empty()) return ok();
   if (!commit) {
-    std::erase_if(plan->steps, [](const Step& s) { return std::holds_alternative<CommitState>(s.forward); });
+    std::erase_if(plan->steps,
+                  [](const Step& s) { return std::holds_alternative<CommitState>(s.forward); });
   } else {
     for (auto& s : plan->steps) {
       if (auto* c = std::get_if<CommitState>(&s.forward)) {
@@ -137,7 +176,10 @@ Status Engine::apply(Result<Plan> plan, bool commit) {
   auto release = std::move(plan->release);
   applied_ = complete(std::move(*plan), *outputs);
   publish();
-  run_release(release, executor_);
+  if (!release.empty()) {
+    retiring_.push_back({std::chrono::steady_clock::now() + cfg_.retire_grace, std::move(release)});
+  }
+  release_due(cfg_.retire_grace.count() == 0);
   return ok();
 }
 
@@ -208,7 +250,9 @@ Status Engine::execute(const Command& cmd) {
           publish();
           return result;
         } else if constexpr (std::is_same_v<T, StopAll>) {
-          return apply(planner_.update(applied_, {}), false);
+          auto st = apply(planner_.update(applied_, {}), false);
+          release_due(true);  // shutting down: nothing runs after this
+          return st;
         } else {
           static_assert(std::is_same_v<T, T>, "every command is handled");
           return ok();

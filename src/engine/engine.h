@@ -8,6 +8,7 @@
 //   submission order, each as one plan that either completes or is rolled back entirely.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -30,12 +31,22 @@ namespace l3afd::engine {
 struct EngineConfig {
   PlannerConfig planner;
   std::vector<std::string> root_names;  ///< package names refused as program names
-  bool chaining = false;
+  bool chaining = false;                ///< must equal planner.chaining
+  /// How long what left the data path (retired chain instances, replaced or detached programs)
+  /// is kept intact after the switch before it is unloaded (chaining.md §4.1 I5, K6): packets
+  /// already inside an old program finish through it and its next array. 0 = release at once.
+  std::chrono::milliseconds retire_grace{0};
 };
 
-struct AddPrograms { std::vector<model::L3afBpfPrograms> entries; };
-struct UpdatePrograms { std::vector<model::L3afBpfPrograms> entries; };
-struct DeletePrograms { std::vector<model::L3afBpfProgramNames> entries; };
+struct AddPrograms {
+  std::vector<model::L3afBpfPrograms> entries;
+};
+struct UpdatePrograms {
+  std::vector<model::L3afBpfPrograms> entries;
+};
+struct DeletePrograms {
+  std::vector<model::L3afBpfProgramNames> entries;
+};
 /// Restore at start: update semantics, but entries that cannot be applied now (another host,
 /// interface absent) are kept as pending instead of being dropped (D9).
 struct RestoreState {
@@ -87,6 +98,8 @@ class Engine {
   Status validate(const std::vector<model::L3afBpfPrograms>& entries) const;
   void publish();
   void loop();
+  /// Runs the deferred release steps whose grace has passed (all of them if `all`).
+  void release_due(bool all);
 
   EngineConfig cfg_;
   kernel::Kernel& kernel_;
@@ -94,6 +107,11 @@ class Engine {
   Executor executor_;
   AppliedState applied_;
   std::vector<model::L3afBpfPrograms> pending_;
+  struct Retiring {
+    std::chrono::steady_clock::time_point due;
+    std::vector<Step> steps;
+  };
+  std::deque<Retiring> retiring_;  ///< engine thread only, in due order
 
   mutable std::mutex snap_mu_;
   std::shared_ptr<const Snapshot> published_;

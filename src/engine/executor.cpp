@@ -37,21 +37,26 @@ struct Visitor {
     return Executor::Done{};
   }
   R operator()(const LoadObject& a) {
-    if (a.package_step >= outputs.size() || !std::holds_alternative<Package>(outputs[a.package_step])) {
+    if (a.package_step >= outputs.size() ||
+        !std::holds_alternative<Package>(outputs[a.package_step])) {
       return fail(Errc::Internal, "load step refers to a step without a package");
     }
     kernel::LoadSpec spec = a.spec;
     const auto& dir = std::get<Package>(outputs[a.package_step]).dir;
     spec.object_file = dir / a.spec.object_file;
     if (!layout::is_within(dir, spec.object_file)) {  // defence in depth: validated before
-      return fail(blame(Error{Errc::InvalidPayload, 0,
+      return fail(blame(Error{Errc::InvalidPayload,
+                              0,
                               "object_file " + a.spec.object_file.string() + " leaves the package",
-                              {}, {}, {}},
+                              {},
+                              {},
+                              {}},
                         "object_file"));
     }
     auto o = fx.kernel.load(spec);
     if (!o) {
-      if (o.error().code == Errc::NotFound) return fail(blame(std::move(o.error()), "entry_function_name"));
+      if (o.error().code == Errc::NotFound)
+        return fail(blame(std::move(o.error()), "entry_function_name"));
       return fail(std::move(o.error()));
     }
     return Executor::Done{*o, {DiscardObject{a.spec.key}}};
@@ -66,7 +71,8 @@ struct Visitor {
   }
   R operator()(const ConfigureMaps& a) {
     if (auto s = fx.kernel.configure_maps(a.key, a.map_args, a.monitor_maps); !s) {
-      if (s.error().code == Errc::InvalidPayload) return fail(blame(std::move(s.error()), "map_args"));
+      if (s.error().code == Errc::InvalidPayload)
+        return fail(blame(std::move(s.error()), "map_args"));
       return fail(std::move(s.error()));
     }
     Executor::Done d;
@@ -91,6 +97,24 @@ struct Visitor {
     kernel::AttachSpec again = a.reattach;
     again.replace_link_pin.reset();
     return Executor::Done{{}, {Attach{again, std::nullopt}}};
+  }
+  R operator()(const WriteSlot& a) {
+    if (auto s = fx.kernel.write_slot(a.owner_key, a.array_map, a.target); !s) {
+      return fail(std::move(s.error()));
+    }
+    return Executor::Done{{}, {WriteSlot{a.owner_key, a.array_map, a.previous, a.target}}};
+  }
+  R operator()(const PinMap& a) {
+    if (auto s = fx.kernel.pin_map(a.key, a.map_name, a.path); !s)
+      return fail(std::move(s.error()));
+    if (a.previous_key) {
+      return Executor::Done{{}, {PinMap{*a.previous_key, a.map_name, a.path, std::nullopt}}};
+    }
+    return Executor::Done{{}, {UnpinMap{a.key, a.map_name}}};
+  }
+  R operator()(const UnpinMap& a) {
+    if (auto s = fx.kernel.unpin_map(a.key, a.map_name); !s) return fail(std::move(s.error()));
+    return Executor::Done{};
   }
   R operator()(const CommitState& a) {
     if (auto s = fx.store.save(a.contents); !s) return fail(std::move(s.error()));

@@ -45,8 +45,7 @@ std::vector<Error> run_release(const std::vector<Step>& steps, Executor& ex) {
     if (!done) {
       Error err = std::move(done.error());
       err.step = step.label;
-      spdlog::error("release step '{}' failed (left behind): {}", step.label,
-                    err.to_string());
+      spdlog::error("release step '{}' failed (left behind): {}", step.label, err.to_string());
       errors.push_back(std::move(err));
     }
   }

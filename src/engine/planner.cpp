@@ -1,22 +1,37 @@
 #include "engine/planner.h"
 
+#include <algorithm>
+
 #include <map>
 #include <optional>
 #include <set>
+
+#include "chain/planner.h"
+#include "engine/plan_builder.h"
 
 namespace l3afd::engine {
 
 using model::BpfProgram;
 using model::Hook;
 
-/// The requested end state, as specs: the interface table and at most one program per hook.
+/// The requested end state, as specs: the interface table and the enabled programs of each
+/// hook (without chaining at most one; with chaining in seq_id order).
 struct Planner::Target {
   struct Iface {
     std::string ipv4_address;
-    std::map<Hook, BpfProgram> hooks;
+    std::map<Hook, std::vector<BpfProgram>> hooks;
   };
   std::map<std::string, Iface> ifaces;
 };
+
+const RootDef& PlannerConfig::root(Hook h) const {
+  switch (h) {
+    case Hook::XdpIngress: return xdp_root;
+    case Hook::TcIngress: return tc_ingress_root;
+    case Hook::TcEgress: return tc_egress_root;
+  }
+  return xdp_root;
+}
 
 namespace {
 
@@ -47,7 +62,8 @@ std::string pointer(std::size_t entry, Hook h, std::size_t i, const char* field 
 
 /// Features this build does not run yet are refused up front, with the field named, rather
 /// than accepted and silently not done.
-void check_supported(const model::L3afBpfPrograms& e, std::size_t idx, std::vector<ErrorItem>& out) {
+void check_supported(const model::L3afBpfPrograms& e, std::size_t idx,
+                     std::vector<ErrorItem>& out) {
   if (!e.bpf_programs) return;
   if (e.bpf_programs->probes && !e.bpf_programs->probes->empty()) {
     out.push_back({e.iface, "", "", "/" + std::to_string(idx) + "/bpf_programs/probes",
@@ -65,46 +81,36 @@ void check_supported(const model::L3afBpfPrograms& e, std::size_t idx, std::vect
                        "user programs (cmd_start) are not supported by this version of l3afd"});
       }
       if (p.object_file.empty()) {
-        out.push_back({e.iface, dir, p.name, pointer(idx, h, i, "object_file"),
-                       "object_file is required: this version of l3afd loads every program itself"});
+        out.push_back(
+            {e.iface, dir, p.name, pointer(idx, h, i, "object_file"),
+             "object_file is required: this version of l3afd loads every program itself"});
       }
     }
   }
 }
 
-/// The enabled programs of one hook of a request entry; more than one is a conflict without
-/// chaining (l3af-compat.md §6.2).
-std::optional<BpfProgram> single_enabled(const model::L3afBpfPrograms& e, std::size_t idx, Hook h,
-                                         std::vector<ErrorItem>& conflicts) {
-  if (!e.bpf_programs) return std::nullopt;
+/// The enabled programs of one hook of a request entry. Without chaining more than one is a
+/// conflict (l3af-compat.md §6.2); with chaining they are returned in seq_id order (validation
+/// has made seq_ids unique per hook).
+std::vector<BpfProgram> enabled_programs(const model::L3afBpfPrograms& e, std::size_t idx, Hook h,
+                                         bool chaining, std::vector<ErrorItem>& conflicts) {
+  std::vector<BpfProgram> out;
+  if (!e.bpf_programs) return out;
   const auto& list = hook_list(*e.bpf_programs, h);
-  if (!list) return std::nullopt;
-  std::optional<BpfProgram> found;
+  if (!list) return out;
   for (std::size_t i = 0; i < list->size(); ++i) {
     const auto& p = (*list)[i];
     if (p.admin_status != "enabled") continue;
-    if (found) {
+    if (!chaining && !out.empty()) {
       conflicts.push_back({e.iface, std::string(model::direction(h)), p.name, pointer(idx, h, i),
                            "failed to add multiple programs because chaining is disabled"});
       continue;
     }
-    found = p;
+    out.push_back(p);
   }
-  return found;
-}
-
-/// Only these fields change in place; any other difference restarts the program (D3).
-bool differs_only_in_place(const BpfProgram& a, const BpfProgram& b) {
-  BpfProgram x = a;
-  x.map_args = b.map_args;
-  x.monitor_maps = b.monitor_maps;
-  x.cfg_version = b.cfg_version;
-  return x == b;
-}
-
-PackageRef package_of(const BpfProgram& p, const std::string& default_repo) {
-  return PackageRef{p.ebpf_package_repo_url.empty() ? default_repo : p.ebpf_package_repo_url,
-                    p.name, p.version, p.artifact};
+  std::stable_sort(out.begin(), out.end(),
+                   [](const BpfProgram& a, const BpfProgram& b) { return a.seq_id < b.seq_id; });
+  return out;
 }
 
 Status conflict(std::vector<ErrorItem> items) {
@@ -113,17 +119,33 @@ Status conflict(std::vector<ErrorItem> items) {
   return tl::unexpected<Error>(std::move(e));
 }
 
-Status unsupported(std::vector<ErrorItem> items) {
+Status invalid(std::vector<ErrorItem> items) {
   Error e{Errc::InvalidPayload, 0, items.front().message, {}, std::move(items), {}};
+  if (e.items.size() > 1) e.message += " (and " + std::to_string(e.items.size() - 1) + " more)";
   return tl::unexpected<Error>(std::move(e));
 }
 
 }  // namespace
 
+bool differs_only_in_place(const BpfProgram& a, const BpfProgram& b, bool chaining) {
+  BpfProgram x = a;
+  x.map_args = b.map_args;
+  x.monitor_maps = b.monitor_maps;
+  x.cfg_version = b.cfg_version;
+  if (chaining) x.seq_id = b.seq_id;
+  return x == b;
+}
+
+PackageRef package_of(const BpfProgram& p, const std::string& default_repo) {
+  return PackageRef{p.ebpf_package_repo_url.empty() ? default_repo : p.ebpf_package_repo_url,
+                    p.name, p.version, p.artifact};
+}
+
 AppliedState complete(Plan&& plan, const std::vector<Output>& outputs) {
   AppliedState next = std::move(plan.next);
   for (const auto& f : plan.fills) {
-    auto& rec = next.ifaces.at(f.iface).hooks.at(f.hook).at(f.index);
+    auto& iface = next.ifaces.at(f.iface);
+    auto& rec = f.root ? iface.roots.at(f.hook) : iface.hooks.at(f.hook).at(f.index);
     if (f.fetch_step < outputs.size()) {
       if (const auto* p = std::get_if<Package>(&outputs[f.fetch_step])) rec.package_dir = p->dir;
     }
@@ -131,6 +153,12 @@ AppliedState complete(Plan&& plan, const std::vector<Output>& outputs) {
       if (const auto* o = std::get_if<kernel::LoadedObject>(&outputs[f.load_step])) {
         rec.prog_id = o->prog_id;
         rec.maps = o->maps;
+        // The private next array is pinned at MapNamePath after the flip (chaining.md §4.2).
+        for (auto& m : rec.maps) {
+          if (m.pin.empty() && !rec.spec.map_name.empty() && m.name == rec.spec.map_name) {
+            m.pin = rec.paths.map_name_path;
+          }
+        }
       }
     }
     if (f.attach_step < outputs.size()) {
@@ -140,6 +168,80 @@ AppliedState complete(Plan&& plan, const std::vector<Output>& outputs) {
   return next;
 }
 
+// ---- PlanBuilder ----------------------------------------------------------------------------
+
+kernel::AttachSpec PlanBuilder::attach_spec(const std::string& key, const std::string& iface,
+                                            Hook h, const layout::ProgramPaths& paths) const {
+  kernel::AttachSpec a;
+  a.key = key;
+  a.iface = iface;
+  a.hook = h;
+  a.link_pin_path = paths.link_pin;
+  a.tc_mode = cfg_.tc_mode;
+  return a;
+}
+
+std::filesystem::path PlanBuilder::adoptable_link(const std::string& iface, Hook h,
+                                                  const std::filesystem::path& own) const {
+  if (adopt_ != nullptr) {
+    if (auto it = adopt_->find({iface, h}); it != adopt_->end()) return it->second;
+  }
+  return own;
+}
+
+Result<ProgramRecord> PlanBuilder::build(const std::string& iface, Hook h, const BpfProgram& p,
+                                         const std::string& private_map, Plan::Fill& fill) {
+  auto paths = cfg_.layout.program(iface, h, p.name, p.version, p.entry_function_name, p.map_name);
+  if (!paths) return fail(std::move(paths.error()));
+  ProgramRecord rec;
+  rec.spec = p;
+  rec.paths = *paths;
+  rec.object_key = iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
+                   layout::version_dir(p.version) + "#" +
+                   std::to_string(plan_.next.next_instance++);
+  const ErrorItem subj = subject(iface, h, p.name);
+
+  fill = Plan::Fill{iface, h, 0, 0, 0, kNoStep, false};
+  fill.fetch_step = plan_.steps.size();
+  plan_.steps.push_back({"fetch package " + p.name + "@" + p.version,
+                         FetchPackage{package_of(p, cfg_.default_repo_url)}, subj});
+  kernel::LoadSpec ls;
+  ls.key = rec.object_key;
+  ls.object_file = p.object_file;
+  ls.entry_function = p.entry_function_name;
+  ls.hook = h;
+  ls.map_pin_dir = paths->map_dir;
+  ls.prog_pin_path = paths->prog_pin;
+  ls.private_map = private_map;
+  fill.load_step = plan_.steps.size();
+  plan_.steps.push_back(
+      {"load " + p.name + where(iface, h), LoadObject{ls, fill.fetch_step}, subj});
+  std::vector<model::MapArg> args = p.map_args.value_or(std::vector<model::MapArg>{});
+  std::vector<model::MonitorMap> mons = p.monitor_maps.value_or(std::vector<model::MonitorMap>{});
+  if (!args.empty() || !mons.empty()) {
+    plan_.steps.push_back({"write maps of " + p.name + where(iface, h),
+                           ConfigureMaps{rec.object_key, args, mons, std::nullopt}, subj});
+  }
+  return rec;
+}
+
+void PlanBuilder::release(const ProgramRecord& r) {
+  plan_.release.push_back(
+      {"unload " + r.spec.name + " from " + r.object_key, UnloadObject{r.object_key}});
+  auto nv = std::make_pair(r.spec.name, r.spec.version);
+  if (!used_after.contains(nv) && released_packages_.insert(nv).second) {
+    plan_.release.push_back({"remove package " + r.spec.name + "@" + r.spec.version,
+                             RemovePackage{package_of(r.spec, cfg_.default_repo_url)}});
+  }
+}
+
+void PlanBuilder::release_root(const ProgramRecord& r) {
+  plan_.release.push_back(
+      {"unload root " + r.spec.name + " from " + r.object_key, UnloadObject{r.object_key}});
+}
+
+// ---- Planner --------------------------------------------------------------------------------
+
 Result<Plan> Planner::add(const AppliedState& s, const std::vector<model::L3afBpfPrograms>& req,
                           const PinnedLinks* adopt) const {
   Target t;
@@ -147,7 +249,7 @@ Result<Plan> Planner::add(const AppliedState& s, const std::vector<model::L3afBp
     auto& ti = t.ifaces[name];
     ti.ipv4_address = rec.ipv4_address;
     for (const auto& [h, progs] : rec.hooks) {
-      if (!progs.empty()) ti.hooks[h] = progs.front().spec;
+      for (const auto& r : progs) ti.hooks[h].push_back(r.spec);
     }
   }
   std::vector<ErrorItem> unsupported_items;
@@ -158,21 +260,50 @@ Result<Plan> Planner::add(const AppliedState& s, const std::vector<model::L3afBp
     auto& ti = t.ifaces[e.iface];
     ti.ipv4_address = e.ipv4_address;  // add merges the interface table (D1)
     for (Hook h : model::kAllHooks) {
-      auto p = single_enabled(e, idx, h, conflicts);
-      if (!p) continue;
-      auto it = ti.hooks.find(h);
-      if (it == ti.hooks.end()) {
-        ti.hooks[h] = *p;
-      } else if (!(it->second == *p)) {
-        conflicts.push_back({e.iface, std::string(model::direction(h)), p->name, "",
-                             "failed to add " + p->name + " due to existing program " +
-                                 it->second.name + " on iface " + e.iface + " direction " +
-                                 std::string(model::direction(h))});
+      const std::string dir(model::direction(h));
+      for (const auto& p : enabled_programs(e, idx, h, cfg_.chaining, conflicts)) {
+        auto& list = ti.hooks[h];
+        if (!cfg_.chaining) {
+          if (list.empty()) {
+            list.push_back(p);
+          } else if (!(list.front() == p)) {
+            conflicts.push_back({e.iface, dir, p.name, "",
+                                 "failed to add " + p.name + " due to existing program " +
+                                     list.front().name + " on iface " + e.iface + " direction " +
+                                     dir});
+          }
+          continue;
+        }
+        // Chaining (§6.2, Ours): identical re-add is a no-op; same name with another
+        // definition or a seq_id already used on the hook is a conflict; else insert in order.
+        auto same = std::find_if(list.begin(), list.end(),
+                                 [&](const BpfProgram& q) { return q.name == p.name; });
+        if (same != list.end()) {
+          if (!(*same == p)) {
+            conflicts.push_back({e.iface, dir, p.name, "",
+                                 "program " + p.name + " already runs on iface " + e.iface +
+                                     " direction " + dir +
+                                     " with another definition; use update to change it"});
+          }
+          continue;
+        }
+        auto seq = std::find_if(list.begin(), list.end(),
+                                [&](const BpfProgram& q) { return q.seq_id == p.seq_id; });
+        if (seq != list.end()) {
+          conflicts.push_back({e.iface, dir, p.name, "seq_id",
+                               "seq_id " + std::to_string(p.seq_id) + " is already used by " +
+                                   seq->name + " on iface " + e.iface + " direction " + dir});
+          continue;
+        }
+        auto pos = std::find_if(list.begin(), list.end(),
+                                [&](const BpfProgram& q) { return q.seq_id > p.seq_id; });
+        list.insert(pos, p);
       }
     }
   }
-  if (!unsupported_items.empty()) return fail(unsupported(std::move(unsupported_items)).error());
+  if (!unsupported_items.empty()) return fail(invalid(std::move(unsupported_items)).error());
   if (!conflicts.empty()) return fail(conflict(std::move(conflicts)).error());
+  if (auto c = check_chains(t); !c) return fail(std::move(c.error()));
   return transition(s, t, adopt);
 }
 
@@ -187,16 +318,17 @@ Result<Plan> Planner::update(const AppliedState& s,
     auto& ti = t.ifaces[e.iface];  // a repeated interface: the later entry wins per hook
     ti.ipv4_address = e.ipv4_address;
     for (Hook h : model::kAllHooks) {
-      auto p = single_enabled(e, idx, h, conflicts);
-      if (p) {
-        ti.hooks[h] = *p;
+      auto list = enabled_programs(e, idx, h, cfg_.chaining, conflicts);
+      if (!list.empty()) {
+        ti.hooks[h] = std::move(list);
       } else if (e.bpf_programs) {
         ti.hooks.erase(h);
       }
     }
   }
-  if (!unsupported_items.empty()) return fail(unsupported(std::move(unsupported_items)).error());
+  if (!unsupported_items.empty()) return fail(invalid(std::move(unsupported_items)).error());
   if (!conflicts.empty()) return fail(conflict(std::move(conflicts)).error());
+  if (auto c = check_chains(t); !c) return fail(std::move(c.error()));
   return transition(s, t);
 }
 
@@ -207,7 +339,7 @@ Result<Plan> Planner::remove(const AppliedState& s,
     auto& ti = t.ifaces[name];
     ti.ipv4_address = rec.ipv4_address;
     for (const auto& [h, progs] : rec.hooks) {
-      if (!progs.empty()) ti.hooks[h] = progs.front().spec;
+      for (const auto& r : progs) ti.hooks[h].push_back(r.spec);
     }
   }
   for (const auto& e : req) {
@@ -218,15 +350,41 @@ Result<Plan> Planner::remove(const AppliedState& s,
       if (!names) continue;
       auto hit = it->second.hooks.find(h);
       if (hit == it->second.hooks.end()) continue;
-      for (const auto& n : *names) {
-        if (hit->second.name == n) {
-          it->second.hooks.erase(hit);
-          break;
-        }
+      std::erase_if(hit->second, [&](const BpfProgram& p) {
+        return std::find(names->begin(), names->end(), p.name) != names->end();
+      });
+      if (hit->second.empty()) it->second.hooks.erase(hit);
+    }
+  }
+  if (auto c = check_chains(t); !c) return fail(std::move(c.error()));
+  return transition(s, t);
+}
+
+Status Planner::check_chains(const Target& t) const {
+  if (!cfg_.chaining) return ok();
+  std::vector<ErrorItem> bad;
+  for (const auto& [iface, ti] : t.ifaces) {
+    for (const auto& [h, list] : ti.hooks) {
+      const std::string dir(model::direction(h));
+      if (auto st = chain::check_length(list.size()); !st) {
+        bad.push_back({iface, dir, "", "", st.error().message});
+        continue;
+      }
+      // A program without its own next array cannot continue a chain (§1.1): only last.
+      for (std::size_t i = 0; i + 1 < list.size(); ++i) {
+        if (!list[i].map_name.empty()) continue;
+        bad.push_back({iface, dir, list[i].name, "map_name",
+                       "program " + list[i].name +
+                           " has no map_name, so it cannot pass packets "
+                           "on to " +
+                           list[i + 1].name +
+                           "; only the last program of a chain may "
+                           "omit map_name"});
       }
     }
   }
-  return transition(s, t);
+  if (bad.empty()) return ok();
+  return invalid(std::move(bad));
 }
 
 Result<Plan> Planner::transition(const AppliedState& s, const Target& t,
@@ -234,90 +392,21 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t,
   Plan plan;
   plan.next.revision = s.revision;
   plan.next.next_instance = s.next_instance;
+  PlanBuilder b(cfg_, plan, adopt);
   bool changed = false;
 
-  // Packages still used by some program after the change are never removed.
-  std::set<std::pair<std::string, std::string>> used_after;
   for (const auto& [iface, ti] : t.ifaces) {
-    for (const auto& [h, p] : ti.hooks) used_after.insert({p.name, p.version});
+    for (const auto& [h, list] : ti.hooks) {
+      for (const auto& p : list) b.used_after.insert({p.name, p.version});
+    }
   }
-  std::set<std::pair<std::string, std::string>> released_packages;
-  auto release_program = [&](const ProgramRecord& r) {
-    plan.release.push_back({"unload " + r.spec.name + " from " + r.object_key,
-                            UnloadObject{r.object_key}});
-    auto nv = std::make_pair(r.spec.name, r.spec.version);
-    if (!used_after.contains(nv) && released_packages.insert(nv).second) {
-      plan.release.push_back({"remove package " + r.spec.name + "@" + r.spec.version,
-                              RemovePackage{package_of(r.spec, cfg_.default_repo_url)}});
-    }
-  };
-
-  auto attach_spec = [&](const std::string& key, const std::string& iface, Hook h,
-                         const layout::ProgramPaths& paths) {
-    kernel::AttachSpec a;
-    a.key = key;
-    a.iface = iface;
-    a.hook = h;
-    a.link_pin_path = paths.link_pin;
-    a.tc_mode = cfg_.tc_mode;
-    return a;
-  };
-
-  // Build a new instance of `p` on iface/hook; returns the record and registers a fill.
-  auto build = [&](const std::string& iface, Hook h, const BpfProgram& p,
-                   const ProgramRecord* replacing) -> Result<ProgramRecord> {
-    auto paths = cfg_.layout.program(iface, h, p.name, p.version, p.entry_function_name, p.map_name);
-    if (!paths) return fail(std::move(paths.error()));
-    ProgramRecord rec;
-    rec.spec = p;
-    rec.paths = *paths;
-    rec.object_key = iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
-                     layout::version_dir(p.version) + "#" + std::to_string(plan.next.next_instance++);
-    const std::string where = " on " + iface + " " + std::string(model::direction(h));
-    const ErrorItem subject{iface, std::string(model::direction(h)), p.name, "", ""};
-
-    Plan::Fill fill{iface, h, 0, 0, 0, 0};
-    fill.fetch_step = plan.steps.size();
-    plan.steps.push_back({"fetch package " + p.name + "@" + p.version,
-                          FetchPackage{package_of(p, cfg_.default_repo_url)}, subject});
-    kernel::LoadSpec ls;
-    ls.key = rec.object_key;
-    ls.object_file = p.object_file;
-    ls.entry_function = p.entry_function_name;
-    ls.hook = h;
-    ls.map_pin_dir = paths->map_dir;
-    ls.prog_pin_path = paths->prog_pin;
-    fill.load_step = plan.steps.size();
-    plan.steps.push_back({"load " + p.name + where, LoadObject{ls, fill.fetch_step}, subject});
-    std::vector<model::MapArg> args = p.map_args.value_or(std::vector<model::MapArg>{});
-    std::vector<model::MonitorMap> mons = p.monitor_maps.value_or(std::vector<model::MonitorMap>{});
-    if (!args.empty() || !mons.empty()) {
-      plan.steps.push_back({"write maps of " + p.name + where,
-                            ConfigureMaps{rec.object_key, args, mons, std::nullopt}, subject});
-    }
-    Attach at{attach_spec(rec.object_key, iface, h, rec.paths), std::nullopt};
-    if (replacing != nullptr) {
-      // Make-before-break: switch the existing attachment to the new program in one step.
-      at.spec.replace_link_pin = replacing->paths.link_pin;
-      at.previous = attach_spec(replacing->object_key, iface, h, replacing->paths);
-    } else {
-      // A link left pinned by a previous run (crash) is taken over instead of failing: the one
-      // found on this hook at start (possibly of another version), else our own path.
-      at.spec.replace_link_pin = rec.paths.link_pin;
-      if (adopt != nullptr) {
-        if (auto it = adopt->find({iface, h}); it != adopt->end()) at.spec.replace_link_pin = it->second;
-      }
-    }
-    fill.attach_step = plan.steps.size();
-    plan.steps.push_back({(replacing ? "switch " : "attach ") + p.name + where, at, subject});
-    plan.fills.push_back(fill);
-    return rec;
-  };
 
   std::set<std::string> all_ifaces;
   for (const auto& [n, r] : s.ifaces) all_ifaces.insert(n);
   for (const auto& [n, r] : t.ifaces) all_ifaces.insert(n);
 
+  static const std::vector<ProgramRecord> kNone;
+  static const std::vector<BpfProgram> kNothing;
   for (const auto& iface : all_ifaces) {
     auto sit = s.ifaces.find(iface);
     auto tit = t.ifaces.find(iface);
@@ -325,52 +414,81 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t,
     const Target::Iface* want = tit == t.ifaces.end() ? nullptr : &tit->second;
     InterfaceRecord out;
     if (want != nullptr) out.ipv4_address = want->ipv4_address;
-    if (cur == nullptr || want == nullptr || cur->ipv4_address != want->ipv4_address) changed = true;
+    if (cur == nullptr || want == nullptr || cur->ipv4_address != want->ipv4_address)
+      changed = true;
 
     for (Hook h : model::kAllHooks) {
-      const ProgramRecord* old = nullptr;
+      const std::vector<ProgramRecord>* old = &kNone;
+      std::optional<ProgramRecord> old_root;
       if (cur != nullptr) {
-        auto it = cur->hooks.find(h);
-        if (it != cur->hooks.end() && !it->second.empty()) old = &it->second.front();
+        if (auto it = cur->hooks.find(h); it != cur->hooks.end()) old = &it->second;
+        if (auto it = cur->roots.find(h); it != cur->roots.end()) old_root = it->second;
       }
-      const BpfProgram* neu = nullptr;
+      const std::vector<BpfProgram>* neu = &kNothing;
       if (want != nullptr) {
-        auto it = want->hooks.find(h);
-        if (it != want->hooks.end()) neu = &it->second;
+        if (auto it = want->hooks.find(h); it != want->hooks.end()) neu = &it->second;
       }
-      const std::string where = " on " + iface + " " + std::string(model::direction(h));
-      if (old == nullptr && neu == nullptr) continue;
-      if (old != nullptr && neu == nullptr) {
-        plan.steps.push_back({"detach " + old->spec.name + where,
-                              Detach{old->object_key, attach_spec(old->object_key, iface, h, old->paths)}});
-        release_program(*old);
+      if (old->empty() && neu->empty() && !old_root) continue;
+
+      if (cfg_.chaining || old_root) {
+        std::optional<ProgramRecord> root;
+        auto recs = plan_chained_hook(b, iface, h, *old, old_root, *neu, root, changed);
+        if (!recs) return fail(std::move(recs.error()));
+        if (!recs->empty()) out.hooks[h] = std::move(*recs);
+        if (root) out.roots[h] = std::move(*root);
+        continue;
+      }
+
+      // Without chaining: at most one program, attached directly (chaining.md §4.10).
+      const ProgramRecord* o = old->empty() ? nullptr : &old->front();
+      const BpfProgram* n = neu->empty() ? nullptr : &neu->front();
+      const std::string where = PlanBuilder::where(iface, h);
+      if (o != nullptr && n == nullptr) {
+        plan.steps.push_back(
+            {"detach " + o->spec.name + where,
+             Detach{o->object_key, b.attach_spec(o->object_key, iface, h, o->paths)}});
+        b.release(*o);
         changed = true;
         continue;
       }
-      if (old != nullptr && old->spec == *neu) {
-        out.hooks[h].push_back(*old);
+      if (o != nullptr && o->spec == *n) {
+        out.hooks[h].push_back(*o);
         continue;
       }
       changed = true;
-      if (old != nullptr && differs_only_in_place(old->spec, *neu)) {
-        ProgramRecord rec = *old;
-        rec.spec = *neu;
-        if (old->spec.map_args != neu->map_args || old->spec.monitor_maps != neu->monitor_maps) {
+      if (o != nullptr && differs_only_in_place(o->spec, *n, false)) {
+        ProgramRecord rec = *o;
+        rec.spec = *n;
+        if (o->spec.map_args != n->map_args || o->spec.monitor_maps != n->monitor_maps) {
           plan.steps.push_back(
-              {"write maps of " + neu->name + where,
-               ConfigureMaps{old->object_key, neu->map_args.value_or(std::vector<model::MapArg>{}),
-                             neu->monitor_maps.value_or(std::vector<model::MonitorMap>{}),
-                             old->spec.map_args.value_or(std::vector<model::MapArg>{})},
-               ErrorItem{iface, std::string(model::direction(h)), neu->name, "", ""}});
+              {"write maps of " + n->name + where,
+               ConfigureMaps{o->object_key, n->map_args.value_or(std::vector<model::MapArg>{}),
+                             n->monitor_maps.value_or(std::vector<model::MonitorMap>{}),
+                             o->spec.map_args.value_or(std::vector<model::MapArg>{})},
+               PlanBuilder::subject(iface, h, n->name)});
         }
         out.hooks[h].push_back(std::move(rec));
         continue;
       }
-      auto rec = build(iface, h, *neu, old);
+      Plan::Fill fill;
+      auto rec = b.build(iface, h, *n, "", fill);
       if (!rec) return fail(std::move(rec.error()));
-      plan.fills.back().index = 0;
+      Attach at{b.attach_spec(rec->object_key, iface, h, rec->paths), std::nullopt};
+      if (o != nullptr) {
+        // Make-before-break: switch the existing attachment to the new program in one step.
+        at.spec.replace_link_pin = o->paths.link_pin;
+        at.previous = b.attach_spec(o->object_key, iface, h, o->paths);
+      } else {
+        // A link left pinned by a previous run (crash) is taken over instead of failing.
+        at.spec.replace_link_pin = b.adoptable_link(iface, h, rec->paths.link_pin);
+      }
+      fill.attach_step = plan.steps.size();
+      plan.steps.push_back({(o ? "switch " : "attach ") + n->name + where, at,
+                            PlanBuilder::subject(iface, h, n->name)});
+      fill.index = 0;
+      plan.fills.push_back(fill);
       out.hooks[h].push_back(std::move(*rec));
-      if (old != nullptr) release_program(*old);
+      if (o != nullptr) b.release(*o);
     }
     if (want != nullptr) plan.next.ifaces[iface] = std::move(out);
   }

@@ -19,8 +19,8 @@ namespace l3afd::engine {
 
 /// One program instance running on a hook (spec + what the kernel gave us).
 struct ProgramRecord {
-  model::BpfProgram spec;        ///< exactly as accepted (echoed by GET, stored)
-  std::string object_key;        ///< kernel port key of the loaded object
+  model::BpfProgram spec;  ///< exactly as accepted (echoed by GET, stored)
+  std::string object_key;  ///< kernel port key of the loaded object
   layout::ProgramPaths paths;
   std::filesystem::path package_dir;
   uint32_t prog_id = 0;
@@ -31,7 +31,11 @@ struct ProgramRecord {
 
 struct InterfaceRecord {
   std::string ipv4_address;
-  std::map<model::Hook, std::vector<ProgramRecord>> hooks;  ///< absent or empty = no programs
+  std::map<model::Hook, std::vector<ProgramRecord>> hooks;  ///< absent or empty = no programs;
+                                                            ///< chained: in chain order
+  /// Chaining only: the root of every hook that has programs (chaining.md §1.1). Its spec holds
+  /// the root package (name, version, artifact, object_file, entry, map_name = root array).
+  std::map<model::Hook, ProgramRecord> roots;
   bool operator==(const InterfaceRecord&) const = default;
 };
 

@@ -69,11 +69,11 @@ enum class AttachMode { XdpNative, XdpGeneric, Tcx, TcClassic };
 const char* attach_mode_name(AttachMode m) noexcept;
 
 struct AttachSpec {
-  std::string key;                     ///< a loaded object; its entry program is attached
+  std::string key;  ///< a loaded object; its entry program is attached
   std::string iface;
   model::Hook hook;
-  std::filesystem::path link_pin_path; ///< where the link is pinned (XDP, TCX); unused for classic
-  TcMode tc_mode = TcMode::Auto;       ///< Auto: TCX when the kernel has it, classic otherwise
+  std::filesystem::path link_pin_path;  ///< where the link is pinned (XDP, TCX); unused for classic
+  TcMode tc_mode = TcMode::Auto;        ///< Auto: TCX when the kernel has it, classic otherwise
   /// If set and a link is pinned there (or our classic filter exists on the hook), the attached
   /// program is replaced atomically (BPF_LINK_UPDATE / filter replace) instead of attaching anew,
   /// and the link pin moves to link_pin_path. Used to restore after a crash and to upgrade a
@@ -148,6 +148,19 @@ class Kernel {
   /// (K9); 0 when the slot is empty. Errors as write_slot().
   virtual Result<uint32_t> read_slot(const std::string& owner_key,
                                      const std::string& array_map) = 0;
+
+  /// Pins map `map_name` of loaded object `key` at `path`, atomically replacing whatever is
+  /// pinned there (temporary pin in the same directory, then rename(2), K11), and records the
+  /// pin as the map's own: unload() removes it while it still names this map. Used for the
+  /// private next-program array once its instance is live, so MapNamePath always names the
+  /// live array (chaining.md §4.2). Errors: NotFound (key or map), Io.
+  virtual Status pin_map(const std::string& key, const std::string& map_name,
+                         const std::filesystem::path& path) = 0;
+
+  /// Removes the pin pin_map() made for `map_name` of `key`, if the path still names that map
+  /// (another instance may have been pinned over it since); forgets it either way.
+  /// Errors: NotFound (key or map), Io.
+  virtual Status unpin_map(const std::string& key, const std::string& map_name) = 0;
 };
 
 }  // namespace l3afd::kernel

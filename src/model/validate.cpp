@@ -165,10 +165,11 @@ class Checker {
     if (!valid_artifact(p.artifact)) {
       bad("artifact", "artifact must be a file name (no '/') ending in .tar.gz or .zip");
     }
-    if (const auto& u = p.ebpf_package_repo_url;
-        !u.empty() && !u.starts_with("file://") && !u.starts_with("http://") &&
-        !u.starts_with("https://")) {
-      bad("ebpf_package_repo_url", "unknown url scheme: the repository must be file://, http:// or https://");
+    if (const auto& u = p.ebpf_package_repo_url; !u.empty() && !u.starts_with("file://") &&
+                                                 !u.starts_with("http://") &&
+                                                 !u.starts_with("https://")) {
+      bad("ebpf_package_repo_url",
+          "unknown url scheme: the repository must be file://, http:// or https://");
     }
     const std::array<std::pair<std::string_view, const std::string*>, 7> paths{{
         {"cmd_start", &p.cmd_start},
@@ -187,10 +188,10 @@ class Checker {
       }
     }
     if (hook) {
-      if (p.map_name.empty() ? ctx_.chaining : !valid_map_name(p.map_name)) {
-        bad("map_name", ctx_.chaining && p.map_name.empty()
-                            ? "map_name is required when chaining is enabled"
-                            : "map_name must be 1-255 characters of [A-Za-z0-9_.], not . or ..");
+      // Under chaining an empty map_name is allowed for the last program of a hook only; the
+      // planner checks the position against the resulting chain (chaining.md §1.1).
+      if (!p.map_name.empty() && !valid_map_name(p.map_name)) {
+        bad("map_name", "map_name must be 1-255 characters of [A-Za-z0-9_.], not . or ..");
       }
       if (!p.object_file.empty() && p.entry_function_name.empty()) {
         bad("entry_function_name", "entry_function_name is required when object_file is set");

@@ -32,6 +32,7 @@ FakeKernel::Model FakeKernel::model() const {
   m.pins = pins_;
   m.map_contents = maps_;
   m.slots = slots_;
+  m.map_pins = map_pins_;
   return m;
 }
 
@@ -103,6 +104,7 @@ Status FakeKernel::discard(const std::string& key) {
   if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
   if (auto s = inj_.hit("discard " + key); !s) return s;
   drop_slots_of(key);
+  drop_map_pins_of(key);
   for (const auto& p : it->second.created) {
     pins_.erase(p.string());
     maps_.erase(p.string());
@@ -116,6 +118,7 @@ Status FakeKernel::unload(const std::string& key) {
   if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
   if (auto s = inj_.hit("unload " + key); !s) return s;
   drop_slots_of(key);
+  drop_map_pins_of(key);
   std::vector<std::string> all = it->second.map_pins;
   all.push_back(it->second.prog_pin.string());
   for (const auto& p : all) {
@@ -268,6 +271,45 @@ Result<uint32_t> FakeKernel::read_slot(const std::string& owner_key, const std::
   auto t = objects_.find(it->second);
   // A program unloaded while still in a slot stays alive in the kernel; the fake forgets its id.
   return t == objects_.end() ? uint32_t{0} : t->second.prog_id;
+}
+
+void FakeKernel::drop_map_pins_of(const std::string& key) {
+  for (auto it = map_pins_.begin(); it != map_pins_.end();) {
+    if (it->second.starts_with(key + "/")) {
+      pins_.erase(it->first);
+      it = map_pins_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Status FakeKernel::pin_map(const std::string& key, const std::string& map_name,
+                           const std::filesystem::path& path) {
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
+  const auto& maps = it->second.maps;
+  if (std::none_of(maps.begin(), maps.end(),
+                   [&](const MapInfo& m) { return m.name == map_name; })) {
+    return fail(Errc::NotFound, "object " + key + " has no map " + map_name);
+  }
+  if (auto s = inj_.hit("pin map " + key + "/" + map_name); !s) return s;
+  map_pins_[path.string()] = key + "/" + map_name;
+  pins_.insert(path.string());
+  return ok();
+}
+
+Status FakeKernel::unpin_map(const std::string& key, const std::string& map_name) {
+  if (!objects_.contains(key)) return fail(Errc::NotFound, "object " + key + " not loaded");
+  if (auto s = inj_.hit("unpin map " + key + "/" + map_name); !s) return s;
+  for (auto it = map_pins_.begin(); it != map_pins_.end(); ++it) {
+    if (it->second == key + "/" + map_name) {
+      pins_.erase(it->first);
+      map_pins_.erase(it);
+      break;
+    }
+  }
+  return ok();
 }
 
 }  // namespace l3afd::kernel::fake

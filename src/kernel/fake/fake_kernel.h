@@ -38,7 +38,8 @@ class FakeKernel final : public Kernel {
     std::map<std::string, std::string> attachments;                    ///< "iface/dir" -> key
     std::set<std::string> pins;                                        ///< bpffs
     std::map<std::string, std::map<uint64_t, uint64_t>> map_contents;  ///< "pin" -> entries
-    std::map<std::string, std::string> slots;  ///< "owner_key/map" -> key in its slot 0
+    std::map<std::string, std::string> slots;     ///< "owner_key/map" -> key in its slot 0
+    std::map<std::string, std::string> map_pins;  ///< pin_map() path -> "key/map" it names
     bool operator==(const Model&) const = default;
   };
   Model model() const;
@@ -59,6 +60,9 @@ class FakeKernel final : public Kernel {
   Status write_slot(const std::string& owner_key, const std::string& array_map,
                     const std::optional<std::string>& target_key) override;
   Result<uint32_t> read_slot(const std::string& owner_key, const std::string& array_map) override;
+  Status pin_map(const std::string& key, const std::string& map_name,
+                 const std::filesystem::path& path) override;
+  Status unpin_map(const std::string& key, const std::string& map_name) override;
 
  private:
   struct Obj {
@@ -79,6 +83,9 @@ class FakeKernel final : public Kernel {
   /// The slot key of PROG_ARRAY `array_map` of `owner_key` (see write_slot() for the errors).
   Result<std::string> slot_key(const std::string& owner_key, const std::string& array_map) const;
   void drop_slots_of(const std::string& key);
+  /// Removes the pin_map() pins that still name a map of `key`, unless another object pinned
+  /// over them.
+  void drop_map_pins_of(const std::string& key);
 
   Injector& inj_;
   std::map<std::string, InterfaceInfo> ifaces_;
@@ -88,6 +95,7 @@ class FakeKernel final : public Kernel {
   std::set<std::string> pins_;
   std::map<std::string, std::map<uint64_t, uint64_t>> maps_;  ///< map pin -> contents
   std::map<std::string, std::string> slots_;                  ///< "owner_key/map" -> target key
+  std::map<std::string, std::string> map_pins_;               ///< pin_map() path -> "key/map"
   uint32_t next_id_ = 100;
 };
 

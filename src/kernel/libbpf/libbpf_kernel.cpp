@@ -161,10 +161,13 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
     return fail(Errc::Conflict, "key " + spec.key + " is already loaded");
   std::error_code ec;
   if (!fs::is_regular_file(spec.object_file, ec)) {
-    Error err{Errc::NotFound, 0,
+    Error err{Errc::NotFound,
+              0,
               "object_file " + spec.object_file.filename().string() + " is not in the package (" +
                   spec.object_file.parent_path().string() + ")",
-              {}, {}, {}};
+              {},
+              {},
+              {}};
     err.items.push_back(ErrorItem{"", "", "", "object_file", err.message});
     return fail(std::move(err));
   }
@@ -337,6 +340,14 @@ Status LibbpfKernel::discard(const std::string& key) {
   // replaced it since).
   std::vector<std::pair<fs::path, uint32_t>> pins;
   for (const auto& p : e->loaded.pins_created) pins.emplace_back(p, pinned_id(p));
+  for (const auto& m : e->loaded.maps) {  // pins made later by pin_map()
+    if (m.pin.empty()) continue;
+    if (std::find(e->loaded.pins_created.begin(), e->loaded.pins_created.end(), m.pin) !=
+        e->loaded.pins_created.end()) {
+      continue;
+    }
+    pins.emplace_back(m.pin, pinned_id(m.pin));
+  }
   std::vector<uint32_t> ours{e->loaded.prog_id};
   for (const auto& m : e->loaded.maps) ours.push_back(m.id);
   bpf_object__close(e->object);
@@ -377,7 +388,8 @@ Status LibbpfKernel::unload(const std::string& key) {
   // program pin and pins directly in the map directory are candidates.
   if (!shared.contains(spec.prog_pin_path)) unpin_if(spec.prog_pin_path, loaded.prog_id);
   for (const auto& m : loaded.maps) {
-    if (m.pin.empty() || m.pin.parent_path() != spec.map_pin_dir || shared.contains(m.pin)) continue;
+    if (m.pin.empty() || m.pin.parent_path() != spec.map_pin_dir || shared.contains(m.pin))
+      continue;
     unpin_if(m.pin, m.id);
   }
   remove_empty_ancestors(spec.map_pin_dir);

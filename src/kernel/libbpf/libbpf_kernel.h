@@ -48,6 +48,9 @@ class LibbpfKernel final : public Kernel {
   Status write_slot(const std::string& owner_key, const std::string& array_map,
                     const std::optional<std::string>& target_key) override;
   Result<uint32_t> read_slot(const std::string& owner_key, const std::string& array_map) override;
+  Status pin_map(const std::string& key, const std::string& map_name,
+                 const std::filesystem::path& path) override;
+  Status unpin_map(const std::string& key, const std::string& map_name) override;
 
   /// What attach() made for a key.
   struct Attachment {

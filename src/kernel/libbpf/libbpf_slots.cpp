@@ -1,12 +1,14 @@
-// write_slot() and read_slot() of LibbpfKernel: slot 0 of a program's next-program PROG_ARRAY
-// (chaining.md §1.2, K8, K9).
+// write_slot(), read_slot(), pin_map() and unpin_map() of LibbpfKernel: slot 0 of a program's
+// next-program PROG_ARRAY and the pin of that array (chaining.md §1.2, §4.2, K8, K9, K11).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
 
 #include "core/log.h"
+#include "core/unique_fd.h"
 #include "kernel/libbpf/libbpf_kernel.h"
+#include "kernel/libbpf/pins.h"
 
 namespace l3afd::kernel::libbpf {
 
@@ -64,6 +66,53 @@ Result<uint32_t> LibbpfKernel::read_slot(const std::string& owner_key,
     return fail(Errc::Kernel, "read slot 0 of " + array_map + " of " + owner_key, errno);
   }
   return id;
+}
+
+namespace {
+
+MapInfo* info_of(LibbpfKernel::Entry& e, const std::string& map_name) {
+  for (auto& m : e.loaded.maps) {
+    if (m.name == map_name) return &m;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status LibbpfKernel::pin_map(const std::string& key, const std::string& map_name,
+                             const std::filesystem::path& path) {
+  std::lock_guard lock(mutex_);
+  Entry* e = find(key);
+  if (e == nullptr) return fail(Errc::NotFound, "key " + key + " is not loaded");
+  auto it = e->maps_by_name.find(map_name);
+  MapInfo* info = info_of(*e, map_name);
+  if (it == e->maps_by_name.end() || bpf_map__fd(it->second) < 0 || info == nullptr) {
+    return fail(Errc::NotFound, "key " + key + " has no map " + map_name);
+  }
+  if (auto s = pin_replace(bpf_map__fd(it->second), path); !s) return s;
+  info->pin = path;
+  spdlog::info("op=pin_map key={} map={} id={} pin={}", key, map_name, info->id, path.string());
+  return ok();
+}
+
+Status LibbpfKernel::unpin_map(const std::string& key, const std::string& map_name) {
+  std::lock_guard lock(mutex_);
+  Entry* e = find(key);
+  if (e == nullptr) return fail(Errc::NotFound, "key " + key + " is not loaded");
+  MapInfo* info = info_of(*e, map_name);
+  if (info == nullptr) return fail(Errc::NotFound, "key " + key + " has no map " + map_name);
+  if (info->pin.empty()) return ok();
+  UniqueFd fd(bpf_obj_get(info->pin.c_str()));
+  if (fd) {
+    bpf_map_info mi{};
+    uint32_t len = sizeof(mi);
+    if (bpf_obj_get_info_by_fd(fd.get(), &mi, &len) == 0 && mi.id == info->id) {
+      if (auto s = unpin(info->pin); !s) return s;
+    }
+  }
+  spdlog::info("op=unpin_map key={} map={} pin={}", key, map_name, info->pin.string());
+  info->pin.clear();
+  return ok();
 }
 
 }  // namespace l3afd::kernel::libbpf

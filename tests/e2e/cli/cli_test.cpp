@@ -45,7 +45,8 @@ Run run(std::vector<std::string> args) {
   Run r;
   char buf[4096];
   ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof(buf))) > 0) r.output.append(buf, static_cast<size_t>(n));
+  while ((n = ::read(pipefd[0], buf, sizeof(buf))) > 0)
+    r.output.append(buf, static_cast<size_t>(n));
   ::close(pipefd[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -67,10 +68,11 @@ class Cli : public ::testing::Test {
     return p;
   }
   std::string minimal(const std::string& chaining = "false") {
-    return "[l3afd]\npid-file: " + (dir_ / "l3afd.pid").string() + "\nbpf-dir: " +
-           (dir_ / "bpf").string() + "\nbpf-chaining-enabled: " + chaining +
+    return "[l3afd]\npid-file: " + (dir_ / "l3afd.pid").string() +
+           "\nbpf-dir: " + (dir_ / "bpf").string() + "\nbpf-chaining-enabled: " + chaining +
            "\nBpfMapDefaultPath: /sys/fs/bpf\n[ebpf-repo]\nurl: file:///nonexistent\n"
-           "[l3af-config-store]\nfilename: " + (dir_ / "store.json").string() + "\n";
+           "[l3af-config-store]\nfilename: " +
+           (dir_ / "store.json").string() + "\n";
   }
   fs::path dir_;
 };
@@ -119,15 +121,17 @@ TEST_F(Cli, BadValueNamesTheKeyAndTheReason) {
 }
 
 TEST_F(Cli, UnsupportedModesAreRefusedAtStartWithAClearMessage) {
-  auto cfg = write_config(minimal("true") + "[mtls]\nenabled: false\n");
-  auto r = run({"--config", cfg.string()});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("bpf-chaining-enabled: chaining is not supported"), std::string::npos)
-      << r.output;
   auto mtls = write_config(minimal());
-  r = run({"--config", mtls.string()});
+  auto r = run({"--config", mtls.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("[mtls] enabled"), std::string::npos) << r.output;
+  std::string text = minimal("true") + "[mtls]\nenabled: false\n";
+  text.insert(text.find("bpf-chaining-enabled"), "chain-write-order: fast\n");
+  auto order = write_config(text);
+  r = run({"--config", order.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("[l3afd] chain-write-order: \"fast\" is not one of"), std::string::npos)
+      << r.output;
 }
 
 }  // namespace
