@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "api/status.h"
+#include "json/encode.h"
 #include "model/l3af_json.h"
 
 namespace l3afd::api {
@@ -39,11 +42,13 @@ http::Router make_api_router(const ApiDeps& deps) {
         write_handler(deps, "add", model::decode_programs,
                       [](auto v) { return engine::Command{engine::AddPrograms{std::move(v)}}; }));
   r.add("POST", "/l3af/configs/{version}/update",
-        write_handler(deps, "update", model::decode_programs,
-                      [](auto v) { return engine::Command{engine::UpdatePrograms{std::move(v)}}; }));
+        write_handler(deps, "update", model::decode_programs, [](auto v) {
+          return engine::Command{engine::UpdatePrograms{std::move(v)}};
+        }));
   r.add("POST", "/l3af/configs/{version}/delete",
-        write_handler(deps, "delete", model::decode_names,
-                      [](auto v) { return engine::Command{engine::DeletePrograms{std::move(v)}}; }));
+        write_handler(deps, "delete", model::decode_names, [](auto v) {
+          return engine::Command{engine::DeletePrograms{std::move(v)}};
+        }));
   r.add("GET", "/l3af/configs/{version}/{iface}", [&deps](const http::Request& req) {
     if (!deps.ready.load()) return not_ready();
     auto snap = deps.engine.snapshot();
@@ -61,40 +66,76 @@ http::Router make_api_router(const ApiDeps& deps) {
   return r;
 }
 
+namespace {
+
+/// One element of the /bpfs listing (l3af-compat.md §14). `prev` is the predecessor in the
+/// chain (the root for the first program), null for the root and without chaining.
+void append_debug_entry(std::string& out, const engine::ProgramRecord& rec,
+                        const engine::ProgramRecord* prev) {
+  auto own_array_id = [](const engine::ProgramRecord& r) {
+    for (const auto& m : r.maps) {
+      if (!r.spec.map_name.empty() && m.name == r.spec.map_name) return m.id;
+    }
+    return uint32_t{0};
+  };
+  out += "{\"Program\":" + model::encode_compact(rec.spec);
+  out += ",\"FilePath\":";
+  json::append_string(out, rec.package_dir.string());
+  out += ",\"RestartCount\":0,\"PrevMapNamePath\":";
+  json::append_string(out, prev == nullptr ? std::string() : prev->paths.map_name_path.string());
+  out += ",\"MapNamePath\":";
+  json::append_string(out, rec.paths.map_name_path.string());
+  out += ",\"ProgID\":" + std::to_string(rec.prog_id);
+  // Only the maps written by map_args, as the reference lists them.
+  out += ",\"BpfMaps\":{";
+  bool fm = true;
+  for (const auto& m : rec.maps) {
+    const auto& args = rec.spec.map_args;
+    if (!args || std::none_of(args->begin(), args->end(),
+                              [&](const model::MapArg& a) { return a.name == m.name; })) {
+      continue;
+    }
+    if (!fm) out += ',';
+    fm = false;
+    json::append_string(out, m.name);
+    out += ":{\"Name\":";
+    json::append_string(out, m.name);
+    out += ",\"MapID\":" + std::to_string(m.id) + ",\"Type\":" + std::to_string(m.type) + "}";
+  }
+  out += "},\"ProgMapID\":" + std::to_string(own_array_id(rec));
+  out += ",\"PrevProgMapID\":" + std::to_string(prev == nullptr ? 0 : own_array_id(*prev));
+  out += ",\"AttachMode\":";
+  json::append_string(out, rec.attach.link_id == 0 && rec.attach.ifindex == 0
+                               ? std::string("tail-call")
+                               : std::string(kernel::attach_mode_name(rec.attach.mode)));
+  out += ",\"LinkID\":" + std::to_string(rec.attach.link_id);
+  out += ",\"ProbeLinks\":null}";
+}
+
+}  // namespace
+
 std::string debug_listing(const engine::Snapshot& snap, const std::string& iface) {
   std::string out = "[";
   bool first = true;
+  auto add = [&](const engine::ProgramRecord& rec, const engine::ProgramRecord* prev) {
+    if (!first) out += ',';
+    first = false;
+    append_debug_entry(out, rec, prev);
+  };
   auto it = snap.state.ifaces.find(iface);
   if (it != snap.state.ifaces.end()) {
+    // Per hook: the root (if chained), then the programs in chain order.
     for (model::Hook h : model::kAllHooks) {
+      const engine::ProgramRecord* prev = nullptr;
+      if (auto rit = it->second.roots.find(h); rit != it->second.roots.end()) {
+        add(rit->second, nullptr);
+        prev = &rit->second;
+      }
       auto hit = it->second.hooks.find(h);
       if (hit == it->second.hooks.end()) continue;
       for (const auto& rec : hit->second) {
-        if (!first) out += ',';
-        first = false;
-        out += "{\"Program\":" + model::encode_compact(rec.spec);
-        out += ",\"FilePath\":";
-        http::append_json_string(out, rec.package_dir.string());
-        out += ",\"RestartCount\":0,\"PrevMapNamePath\":\"\",\"MapNamePath\":";
-        http::append_json_string(out, rec.paths.map_name_path.string());
-        out += ",\"ProgID\":" + std::to_string(rec.prog_id);
-        out += ",\"BpfMaps\":{";
-        bool fm = true;
-        uint32_t own_array_id = 0;
-        for (const auto& m : rec.maps) {
-          if (m.name == rec.spec.map_name) own_array_id = m.id;
-          if (!fm) out += ',';
-          fm = false;
-          http::append_json_string(out, m.name);
-          out += ":{\"Name\":";
-          http::append_json_string(out, m.name);
-          out += ",\"MapID\":" + std::to_string(m.id) + ",\"Type\":" + std::to_string(m.type) + "}";
-        }
-        out += "},\"ProgMapID\":" + std::to_string(own_array_id) + ",\"PrevProgMapID\":0";
-        out += ",\"AttachMode\":";
-        http::append_json_string(out, kernel::attach_mode_name(rec.attach.mode));
-        out += ",\"LinkID\":" + std::to_string(rec.attach.link_id);
-        out += ",\"ProbeLinks\":null}";
+        add(rec, prev);
+        if (prev != nullptr) prev = &rec;
       }
     }
   }

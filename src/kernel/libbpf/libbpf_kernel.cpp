@@ -340,14 +340,6 @@ Status LibbpfKernel::discard(const std::string& key) {
   // replaced it since).
   std::vector<std::pair<fs::path, uint32_t>> pins;
   for (const auto& p : e->loaded.pins_created) pins.emplace_back(p, pinned_id(p));
-  for (const auto& m : e->loaded.maps) {  // pins made later by pin_map()
-    if (m.pin.empty()) continue;
-    if (std::find(e->loaded.pins_created.begin(), e->loaded.pins_created.end(), m.pin) !=
-        e->loaded.pins_created.end()) {
-      continue;
-    }
-    pins.emplace_back(m.pin, pinned_id(m.pin));
-  }
   std::vector<uint32_t> ours{e->loaded.prog_id};
   for (const auto& m : e->loaded.maps) ours.push_back(m.id);
   bpf_object__close(e->object);

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/log.h"
@@ -91,6 +92,9 @@ Status LibbpfKernel::pin_map(const std::string& key, const std::string& map_name
   }
   if (auto s = pin_replace(bpf_map__fd(it->second), path); !s) return s;
   info->pin = path;
+  // discard() removes it like a pin of the load (if it still names this map).
+  auto& created = e->loaded.pins_created;
+  if (std::find(created.begin(), created.end(), path) == created.end()) created.push_back(path);
   spdlog::info("op=pin_map key={} map={} id={} pin={}", key, map_name, info->id, path.string());
   return ok();
 }
@@ -111,6 +115,7 @@ Status LibbpfKernel::unpin_map(const std::string& key, const std::string& map_na
     }
   }
   spdlog::info("op=unpin_map key={} map={} pin={}", key, map_name, info->pin.string());
+  std::erase(e->loaded.pins_created, info->pin);
   info->pin.clear();
   return ok();
 }

@@ -166,7 +166,11 @@ fs::path DaemonFixture::write_config(const DaemonOptions& opt) {
       << "bpf-dir: " << (d / "bpf").string() << "\n"
       << "kernel-major-version: 5\nkernel-minor-version: 15\n"
       << "shutdown-timeout: 25s\n"
-      << "bpf-chaining-enabled: false\n"
+      << "bpf-chaining-enabled: " << (opt.chaining ? "true" : "false") << "\n"
+      << (opt.chain_write_order.empty() ? "" : "chain-write-order: " + opt.chain_write_order + "\n")
+      << (opt.retire_grace_period.empty()
+              ? ""
+              : "retire-grace-period: " + opt.retire_grace_period + "\n")
       << "environment: DEV\n"
       << "BpfMapDefaultPath: /sys/fs/bpf\n"
       << "tc-attach-mode: " << opt.tc_attach_mode << "\n"
@@ -297,7 +301,11 @@ std::vector<DebugEntry> DaemonFixture::bpfs(const std::string& iface) const {
     if (const auto* p = member(e, "Program")) {
       d.name = string_of(member(*p, "name"));
       d.direction_hint = string_of(member(*p, "prog_type"));
+      d.map_name = string_of(member(*p, "map_name"));
     }
+    d.prev_map_name_path = string_of(member(e, "PrevMapNamePath"));
+    d.prog_map_id = number_of(member(e, "ProgMapID"));
+    d.prev_prog_map_id = number_of(member(e, "PrevProgMapID"));
     d.prog_id = number_of(member(e, "ProgID"));
     d.link_id = number_of(member(e, "LinkID"));
     d.attach_mode = string_of(member(e, "AttachMode"));

@@ -32,7 +32,10 @@ inline const fs::path kRepoDir = L3AFD_BPF_REPO_DIR;
 struct DaemonOptions {
   std::string tc_attach_mode = "auto";
   std::uint64_t max_body_size = 16777216;
-  std::string repo_url;  ///< empty: file://<kRepoDir>
+  std::string repo_url;             ///< empty: file://<kRepoDir>
+  bool chaining = false;            ///< [l3afd] bpf-chaining-enabled
+  std::string chain_write_order;    ///< [l3afd] chain-write-order (empty: not written)
+  std::string retire_grace_period;  ///< [l3afd] retire-grace-period (empty: not written)
 };
 
 /// A temp dir removed (recursively) in the destructor.
@@ -101,6 +104,10 @@ struct DebugEntry {
   uint32_t link_id = 0;
   std::string attach_mode;
   std::string map_name_path;
+  std::string prev_map_name_path;
+  std::string map_name;  ///< Program.map_name
+  uint32_t prog_map_id = 0;
+  uint32_t prev_prog_map_id = 0;
 };
 
 /// Test base: a temp dir with config, the daemon, helpers. Stops the daemon in TearDown and
