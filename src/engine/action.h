@@ -80,14 +80,20 @@ struct UnpinMap {
   std::string key;
   std::string map_name;
 };
+/// Copies the state maps of `from_key` (the version being replaced) into the fresh maps of
+/// `to_key` (kernel::Kernel::carry_maps). No undo: rolling back discards to_key's maps.
+struct CarryMaps {
+  std::string from_key;
+  std::string to_key;
+};
 /// Persist the state. Always the last undoable step.
 struct CommitState {
   std::vector<model::L3afBpfPrograms> contents;
 };
 
-using Action =
-    std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
-                 ConfigureMaps, Attach, Detach, WriteSlot, PinMap, UnpinMap, CommitState>;
+using Action = std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
+                            ConfigureMaps, Attach, Detach, WriteSlot, PinMap, UnpinMap, CarryMaps,
+                            CommitState>;
 
 /// One-line description for logs and dry runs, e.g. "load eth0/xdpingress/x/1_0#3".
 std::string describe(const Action& a);

@@ -152,7 +152,12 @@ Result<std::vector<ProgramRecord>> plan_chained_hook(PlanBuilder& b, const std::
   for (const auto& inst : cp->build) {
     Plan::Fill fill;
     const BpfProgram spec = records.at(inst.id).spec;
-    auto rec = b.build(iface, h, spec, spec.map_name, fill);
+    // A new version of a program on the live chain inherits its state (same-named maps).
+    std::optional<std::string> carry;
+    for (const auto& o : old) {
+      if (o.spec.name == spec.name && o.spec.version != spec.version) carry = o.object_key;
+    }
+    auto rec = b.build(iface, h, spec, spec.map_name, fill, carry);
     if (!rec) return fail(std::move(rec.error()));
     key_of[inst.id] = rec->object_key;
     records[inst.id] = std::move(*rec);

@@ -1,6 +1,8 @@
 #include "engine/executor.h"
 
 #include <filesystem>
+
+#include <spdlog/spdlog.h>
 #include <type_traits>
 
 #include "layout/bpffs_layout.h"
@@ -114,6 +116,14 @@ struct Visitor {
   }
   R operator()(const UnpinMap& a) {
     if (auto s = fx.kernel.unpin_map(a.key, a.map_name); !s) return fail(std::move(s.error()));
+    return Executor::Done{};
+  }
+  R operator()(const CarryMaps& a) {
+    auto skipped = fx.kernel.carry_maps(a.from_key, a.to_key);
+    if (!skipped) return fail(std::move(skipped.error()));
+    for (const auto& why : *skipped) {
+      spdlog::warn("state of {} not carried over to {}: {}", a.from_key, a.to_key, why);
+    }
     return Executor::Done{};
   }
   R operator()(const CommitState& a) {

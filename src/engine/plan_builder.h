@@ -44,8 +44,11 @@ class PlanBuilder {
   /// Appends fetch, load and map-writing steps for a new instance of `p` on iface/hook and
   /// returns its record (kernel fields filled later from `fill`). `private_map` is the map that
   /// gets a fresh, unpinned copy (the chained program's next array); empty for none.
+  /// `carry_from`: key of the instance of another version this one replaces; its state maps
+  /// are copied into the new maps before map_args are written (chaining.md §4.2).
   Result<ProgramRecord> build(const std::string& iface, model::Hook h, const model::BpfProgram& p,
-                              const std::string& private_map, Plan::Fill& fill);
+                              const std::string& private_map, Plan::Fill& fill,
+                              const std::optional<std::string>& carry_from = std::nullopt);
 
   /// Appends the release steps of a program that leaves the data path: unload, and removal of
   /// its package unless still used (once per package).

@@ -190,7 +190,8 @@ std::filesystem::path PlanBuilder::adoptable_link(const std::string& iface, Hook
 }
 
 Result<ProgramRecord> PlanBuilder::build(const std::string& iface, Hook h, const BpfProgram& p,
-                                         const std::string& private_map, Plan::Fill& fill) {
+                                         const std::string& private_map, Plan::Fill& fill,
+                                         const std::optional<std::string>& carry_from) {
   auto paths = cfg_.layout.program(iface, h, p.name, p.version, p.entry_function_name, p.map_name);
   if (!paths) return fail(std::move(paths.error()));
   ProgramRecord rec;
@@ -216,6 +217,10 @@ Result<ProgramRecord> PlanBuilder::build(const std::string& iface, Hook h, const
   fill.load_step = plan_.steps.size();
   plan_.steps.push_back(
       {"load " + p.name + where(iface, h), LoadObject{ls, fill.fetch_step}, subj});
+  if (carry_from) {
+    plan_.steps.push_back({"carry state of " + p.name + " over to " + p.version + where(iface, h),
+                           CarryMaps{*carry_from, rec.object_key}, subj});
+  }
   std::vector<model::MapArg> args = p.map_args.value_or(std::vector<model::MapArg>{});
   std::vector<model::MonitorMap> mons = p.monitor_maps.value_or(std::vector<model::MonitorMap>{});
   if (!args.empty() || !mons.empty()) {
@@ -471,7 +476,9 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t,
         continue;
       }
       Plan::Fill fill;
-      auto rec = b.build(iface, h, *n, "", fill);
+      std::optional<std::string> carry;
+      if (o != nullptr && o->spec.version != n->version) carry = o->object_key;
+      auto rec = b.build(iface, h, *n, "", fill, carry);
       if (!rec) return fail(std::move(rec.error()));
       Attach at{b.attach_spec(rec->object_key, iface, h, rec->paths), std::nullopt};
       if (o != nullptr) {

@@ -157,6 +157,17 @@ class Kernel {
   virtual Status pin_map(const std::string& key, const std::string& map_name,
                          const std::filesystem::path& path) = 0;
 
+  /// State carry-over across versions (chaining.md §4.2, "MAY"): copies every entry of each map
+  /// of `from_key` into the map of the same name of `to_key` when both have the same
+  /// definition (type, key and value size, max_entries, flags) and the target map was created
+  /// by to_key's load (a map that already existed keeps its own state). Only hash, array and
+  /// their per-CPU/LRU variants are carried; program arrays and internal maps never are.
+  /// Returns one line per map of `from_key` that was not carried, saying why (for the log).
+  /// Errors: NotFound (either key), Kernel (a read or write failed; the target may be partly
+  /// written, which only matters to the caller's rollback of to_key, which discards it).
+  virtual Result<std::vector<std::string>> carry_maps(const std::string& from_key,
+                                                      const std::string& to_key) = 0;
+
   /// Removes the pin pin_map() made for `map_name` of `key`, if the path still names that map
   /// (another instance may have been pinned over it since); forgets it either way.
   /// Errors: NotFound (key or map), Io.

@@ -312,4 +312,33 @@ Status FakeKernel::unpin_map(const std::string& key, const std::string& map_name
   return ok();
 }
 
+Result<std::vector<std::string>> FakeKernel::carry_maps(const std::string& from_key,
+                                                        const std::string& to_key) {
+  auto f = objects_.find(from_key);
+  auto t = objects_.find(to_key);
+  if (f == objects_.end()) return fail(Errc::NotFound, "object " + from_key + " not loaded");
+  if (t == objects_.end()) return fail(Errc::NotFound, "object " + to_key + " not loaded");
+  if (auto s = inj_.hit("carry maps " + from_key + " -> " + to_key); !s) {
+    return fail(std::move(s.error()));
+  }
+  std::vector<std::string> skipped;
+  for (const auto& m : f->second.maps) {
+    if (m.type == kProgArrayType || m.pin.empty()) continue;
+    auto d = std::find_if(t->second.maps.begin(), t->second.maps.end(),
+                          [&](const MapInfo& x) { return x.name == m.name; });
+    if (d == t->second.maps.end()) {
+      skipped.push_back(m.name + ": the new version has no map of that name");
+    } else if (d->type != m.type || d->key_size != m.key_size || d->value_size != m.value_size ||
+               d->max_entries != m.max_entries) {
+      skipped.push_back(m.name + ": its definition changed");
+    } else if (std::find(t->second.created.begin(), t->second.created.end(), d->pin) ==
+               t->second.created.end()) {
+      skipped.push_back(m.name + ": the new version's map already existed");
+    } else {
+      maps_[d->pin.string()] = maps_[m.pin.string()];
+    }
+  }
+  return skipped;
+}
+
 }  // namespace l3afd::kernel::fake

@@ -63,6 +63,8 @@ class FakeKernel final : public Kernel {
   Status pin_map(const std::string& key, const std::string& map_name,
                  const std::filesystem::path& path) override;
   Status unpin_map(const std::string& key, const std::string& map_name) override;
+  Result<std::vector<std::string>> carry_maps(const std::string& from_key,
+                                              const std::string& to_key) override;
 
  private:
   struct Obj {

@@ -248,6 +248,18 @@ TEST_F(ChainEngineTest, RebuiltInstancesOfTheSameVersionShareTheirStateMaps) {
   EXPECT_EQ(m.map_contents.count("/sys/fs/bpf/eth0/a/1_0/config"), 1u);
 }
 
+TEST_F(ChainEngineTest, VersionUpgradeCarriesTheStateOfSameNamedMaps) {
+  ASSERT_TRUE(run(AddPrograms{{entry({prog("a", 1), prog("b", 2)})}}));
+  const std::string b_key = state().programs("eth0", Hook::XdpIngress)->at(1).object_key;
+  ASSERT_TRUE(kernel_.configure_maps(
+      b_key, {model::MapArg{"packets", std::vector<model::KeyValue>{{0, 42}}}}, {}));
+  ASSERT_TRUE(run(UpdatePrograms{{entry({prog("a", 1), prog("b", 2, "2.0")})}}));
+  auto m = kernel_.model();
+  EXPECT_EQ(m.map_contents["/sys/fs/bpf/eth0/b/2_0/packets"].at(0), 42u) << "carried over";
+  EXPECT_EQ(m.map_contents["/sys/fs/bpf/eth0/b/2_0/config"].at(1), 10u) << "map_args still win";
+  EXPECT_EQ(m.map_contents.count("/sys/fs/bpf/eth0/b/1_0/packets"), 0u) << "old version released";
+}
+
 TEST_F(ChainEngineTest, RefusalsHappenBeforeAnythingIsLoaded) {
   ASSERT_TRUE(run(AddPrograms{{entry({prog("a", 1)})}}));
   const auto before = kernel_.model();

@@ -234,6 +234,34 @@ TEST_F(ChainE2e, ApiWalkthroughRootsOrderIdsPinsAndRefusals) {
   EXPECT_TRUE(eventually([&] { return !fs::exists("/sys/fs/bpf/" + ifc + "/xdp-root"); }));
 }
 
+TEST_F(ChainE2e, UpgradeCarriesStateAndSameVersionChangesKeepIt) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_chained());
+  const std::string ifc = v.root_name();
+  auto r = add({chain_entry(ifc, {chain_prog('a', 1), chain_prog('b', 2)})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(v.send_udp_from_peer(30), 30);
+  const uint64_t b1 = percpu_counter(counter_pin(ifc, 'b')).value_or(0);
+  ASSERT_GE(b1, 30u);
+
+  // Reorder (same version): b is rebuilt as a fresh instance on the same pinned maps.
+  r = update({chain_entry(ifc, {chain_prog('b', 1), chain_prog('a', 2)})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-b", "chain-a"}));
+  EXPECT_GE(percpu_counter(counter_pin(ifc, 'b')).value_or(0), b1);
+
+  // Upgrade 1.0 -> latest: new map directory, state copied before the switch.
+  r = update({chain_entry(ifc, {chain_prog('b', 1, "latest"), chain_prog('a', 2)})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const uint64_t carried = percpu_counter(counter_pin(ifc, 'b', "latest")).value_or(0);
+  EXPECT_GE(carried, b1) << "the counter of 1.0 was carried over";
+  ASSERT_EQ(v.send_udp_from_peer(10), 10);
+  EXPECT_GE(percpu_counter(counter_pin(ifc, 'b', "latest")).value_or(0), carried + 10);
+  EXPECT_TRUE(eventually([&] { return !fs::exists(counter_pin(ifc, 'b')); }))
+      << "1.0 is released after the grace period";
+}
+
 struct ChurnCase {
   const char* name;
   const char* order;  ///< chain-write-order

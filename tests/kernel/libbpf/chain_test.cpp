@@ -201,5 +201,70 @@ TEST_F(ChainTest, UnknownKeysAndMapsAreRejected) {
   EXPECT_TRUE(kernel_->unload("root"));
 }
 
+/// Kernel id of the object pinned at `p`, 0 if none.
+uint32_t pinned_map_id(const fs::path& p) {
+  UniqueFd fd(bpf_obj_get(p.c_str()));
+  if (!fd) return 0;
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 ? info.id : 0;
+}
+
+TEST_F(ChainTest, PinMapReplacesAtomicallyAndUnpinOnlyRemovesItsOwnPin) {
+  LoadSpec sa = counter_spec("a");
+  LoadSpec sb = counter_spec("b");
+  sb.map_pin_dir = sa.map_pin_dir;  // a fresh instance of the same program and version
+  sb.prog_pin_path = sa.prog_pin_path.parent_path() / "second_xdp";
+  auto a = kernel_->load(sa);
+  ASSERT_TRUE(a) << a.error().to_string();
+  auto b = kernel_->load(sb);
+  ASSERT_TRUE(b) << b.error().to_string();
+  const fs::path path = sa.map_pin_dir / kNext;
+  EXPECT_FALSE(fs::exists(path)) << "private arrays are not pinned at load";
+
+  ASSERT_TRUE(kernel_->pin_map("a", kNext, path));
+  EXPECT_EQ(pinned_map_id(path), find_map(*a, kNext)->id);
+  ASSERT_TRUE(kernel_->pin_map("b", kNext, path));  // rename(2) over a's pin
+  EXPECT_EQ(pinned_map_id(path), find_map(*b, kNext)->id);
+  for (const auto& e : fs::directory_iterator(sa.map_pin_dir)) {
+    EXPECT_EQ(e.path().filename().string().find("tmp"), std::string::npos) << e.path();
+  }
+  ASSERT_TRUE(kernel_->unpin_map("a", kNext));
+  EXPECT_EQ(pinned_map_id(path), find_map(*b, kNext)->id) << "a's unpin leaves b's pin alone";
+  ASSERT_TRUE(kernel_->unload("a"));
+  EXPECT_EQ(pinned_map_id(path), find_map(*b, kNext)->id) << "unload of a keeps b's pin";
+  ASSERT_TRUE(kernel_->discard("b"));
+  EXPECT_FALSE(fs::exists(path)) << "the pin made by pin_map goes with its object";
+  EXPECT_EQ(kernel_->pin_map("b", kNext, path).error().code, Errc::NotFound);
+}
+
+TEST_F(ChainTest, CarryMapsCopiesStateIntoTheNewVersionsFreshMaps) {
+  LoadSpec v1 = counter_spec("v1");
+  LoadSpec v2 = counter_spec("v2");
+  v2.map_pin_dir = base_ / "eth0" / "v1" / "2_0";
+  v2.prog_pin_path = base_ / "progs" / "eth0" / "v1" / "2_0" / "xdp_counter_xdp";
+  auto a = kernel_->load(v1);
+  ASSERT_TRUE(a) << a.error().to_string();
+  run_pinned(v1.prog_pin_path, 5);
+  ASSERT_TRUE(kernel_->configure_maps("v1", {{"xdp_counter_config", {{{0, 3}, {9, 99}}}}}, {}));
+  auto b = kernel_->load(v2);
+  ASSERT_TRUE(b) << b.error().to_string();
+  auto skipped = kernel_->carry_maps("v1", "v2");
+  ASSERT_TRUE(skipped) << skipped.error().to_string();
+  EXPECT_TRUE(skipped->empty()) << skipped->front();
+  EXPECT_EQ(kernel_->read_map_value("v2", kPackets, 0).value_or(0), 5u);
+  EXPECT_EQ(kernel_->read_map_value("v2", "xdp_counter_config", 9).value_or(0), 99u);
+  EXPECT_EQ(kernel_->read_map_value("v2", "xdp_counter_bytes", 0).value(),
+            kernel_->read_map_value("v1", "xdp_counter_bytes", 0).value());
+  // Into maps that already existed (a reload of v2 reusing its pins) nothing is copied.
+  LoadSpec again = v2;
+  again.key = "v2b";
+  again.prog_pin_path = v2.prog_pin_path.parent_path() / "again_xdp";
+  ASSERT_TRUE(kernel_->load(again));
+  auto none = kernel_->carry_maps("v1", "v2b");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->size(), 3u) << "packets, bytes, config keep their state";
+}
+
 }  // namespace
 }  // namespace l3afd::kernel::libbpf
