@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -260,6 +261,70 @@ TEST_F(ChainE2e, UpgradeCarriesStateAndSameVersionChangesKeepIt) {
   EXPECT_GE(percpu_counter(counter_pin(ifc, 'b', "latest")).value_or(0), carried + 10);
   EXPECT_TRUE(eventually([&] { return !fs::exists(counter_pin(ifc, 'b')); }))
       << "1.0 is released after the grace period";
+}
+
+/// A TCX ingress program of "another owner": tc_counter loaded by the test itself (nothing
+/// pinned) and appended behind whatever is attached. Detached and closed in the destructor.
+class ForeignTcx {
+ public:
+  explicit ForeignTcx(const std::string& ifc) {
+    obj_ = bpf_object__open_file(L3AFD_BPF_OBJECT_DIR "/tc_counter.bpf.o", nullptr);
+    if (obj_ == nullptr) return;
+    bpf_map* m = nullptr;
+    bpf_object__for_each_map(m, obj_) {
+      (void)bpf_map__set_pin_path(m, nullptr);
+    }
+    bpf_program* p = bpf_object__find_program_by_name(obj_, "tc_counter");
+    if (p == nullptr || bpf_object__load(obj_) != 0) return;
+    counter_ = bpf_object__find_map_by_name(obj_, "tc_counter_packets");
+    // BPF_TCX_INGRESS (46); the uapi headers of libbpf 1.1 predate it.
+    link_.reset(bpf_link_create(bpf_program__fd(p), if_nametoindex(ifc.c_str()),
+                                static_cast<bpf_attach_type>(46), nullptr));
+  }
+  ~ForeignTcx() {
+    link_.reset();
+    if (obj_ != nullptr) bpf_object__close(obj_);
+  }
+  ForeignTcx(const ForeignTcx&) = delete;
+  ForeignTcx& operator=(const ForeignTcx&) = delete;
+  bool ok() const { return link_.valid() && counter_ != nullptr; }
+  uint64_t packets() const {
+    uint64_t v = 0;
+    const uint32_t key = 0;
+    (void)bpf_map_lookup_elem(bpf_map__fd(counter_), &key, &v);
+    return v;
+  }
+
+ private:
+  bpf_object* obj_ = nullptr;
+  bpf_map* counter_ = nullptr;
+  UniqueFd link_;
+};
+
+TEST_F(ChainE2e, TcChainBehindATcxRootLetsOtherOwnersProgramsRun) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_chained());
+  const std::string ifc = v.root_name();
+  auto r = add({entry(ifc, std::nullopt, tc_counter())});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto dbg = bpfs(ifc);
+  ASSERT_EQ(chain_names(ifc), (Names{"tc-root", "tc-counter"}));
+  const auto att = attached_programs(ifc);
+  ASSERT_EQ(att.tcx_ingress.size(), 1u) << "only the root is attached to the hook";
+  EXPECT_EQ(att.tcx_ingress[0], bpfs(ifc)[0].prog_id);
+  EXPECT_TRUE(
+      fs::exists("/sys/fs/bpf/tc/globals/" + ifc + "/tc-root/latest/tc_ingress_root_array"));
+
+  ForeignTcx foreign(ifc);
+  ASSERT_TRUE(foreign.ok()) << "cannot load/attach the foreign TCX program: " << errno;
+  ASSERT_EQ(attached_programs(ifc).tcx_ingress.size(), 2u);
+  const uint64_t before = foreign.packets();
+  ASSERT_EQ(v.send_udp_from_peer(20), 20);
+  EXPECT_GE(monitor_value(ifc, "tc_counter_packets_0_scalar").value_or(0), 20u)
+      << "the chained program saw the packets";
+  EXPECT_GE(foreign.packets(), before + 20)
+      << "our chain ends with TCX_NEXT, so the next owner's program still runs";
 }
 
 struct ChurnCase {
