@@ -103,7 +103,7 @@ std::string write_config(const DaemonOptions& o, const std::filesystem::path& cf
       << "kernel-major-version: 5\n"
       << "kernel-minor-version: 15\n"
       << "shutdown-timeout: 30s\n"
-      << "bpf-chaining-enabled: false\n"
+      << "bpf-chaining-enabled: " << (o.chaining ? "true" : "false") << "\n"
       << "swagger-api-enabled: false\n"
       << "environment: DEV\n"
       << "BpfMapDefaultPath: " << d << "/bpffs\n"

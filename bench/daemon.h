@@ -41,6 +41,10 @@ struct DaemonOptions {
   std::filesystem::path work_dir;     ///< created by start(), removed by stop()
   std::uint16_t api_port = 53000;     ///< on 127.0.0.1 in the private network namespace
   std::uint16_t metrics_port = 8898;  ///< on 127.0.0.1 in the private network namespace
+  /// [l3afd] bpf-chaining-enabled. Off for the non-chained rows (one program per interface and
+  /// hook); on for the chained rows, which use separate daemon instances. Every other key,
+  /// retire-grace-period included, is the same (left at the daemon's default) in both modes.
+  bool chaining = false;
 };
 
 class Daemon {

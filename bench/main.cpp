@@ -1,5 +1,6 @@
 // l3afd_bench: starts the real l3afd binary in private namespaces and prints tables of REST
-// add/delete latency, GET throughput and daemon RSS, then of the per-packet cost of an XDP
+// add/delete latency (and, on a chained daemon, chain insert/remove/reorder latency), GET
+// throughput and daemon RSS, then of the per-packet cost of an XDP
 // tail-call chain (loaded directly with libbpf), next to a committed baseline. Progress and
 // errors go to stderr, the tables to stdout. See bench/README.md for what each number means.
 // Exit status: 0 done, 1 a step failed (the reason is printed), 2 bad command line.
@@ -26,7 +27,8 @@ namespace l3afd::bench {
 namespace {
 
 /// Which sections run: 1-3 need the daemon, 4-5 (the chain) need only the BPF objects.
-enum class Only { All, Daemon, Chain };
+/// ChainedApi runs only the rows of 1 and 3 that use a daemon with chaining on.
+enum class Only { All, Daemon, Chain, ChainedApi };
 
 struct Options {
   std::filesystem::path daemon;
@@ -34,6 +36,9 @@ struct Options {
   std::filesystem::path baseline;
   std::filesystem::path bpf_objects;  ///< default: <dirname of --daemon>/bpf/objects
   bool save_baseline = false;
+  /// --rows-out: this run's rows in the baseline format, also for a partial (--only) run, to
+  /// append to the baseline by hand without rewriting the other sections' rows.
+  std::filesystem::path rows_out;
   Only only = Only::All;
   BenchSizes sizes;
   ChainSizes chain;
@@ -42,12 +47,16 @@ struct Options {
 void usage() {
   std::fputs(
       "usage: l3afd_bench --daemon <build>/l3afd --repo <build>/repo [--baseline FILE]\n"
-      "                   [--save-baseline] [--only all|daemon|chain] [--bpf-objects DIR]\n"
-      "                   [--cycles N] [--warmup N] [--get-requests N] [--get-reps N]\n"
-      "                   [--rss-reps N] [--chain-rounds N] [--chain-sample-ms N]\n"
+      "                   [--save-baseline] [--rows-out FILE]\n"
+      "                   [--only all|daemon|chain|chained-api]\n"
+      "                   [--bpf-objects DIR] [--cycles N] [--warmup N] [--chain-cycles N]\n"
+      "                   [--get-requests N] [--get-reps N] [--rss-reps N]\n"
+      "                   [--chain-rounds N] [--chain-sample-ms N]\n"
       "                   [--traffic-rounds N] [--traffic-ms N]\n"
       "--only daemon runs sections 1-3, --only chain sections 4-5 (no daemon, --repo not\n"
-      "needed). --bpf-objects defaults to <dirname of --daemon>/bpf/objects.\n"
+      "needed), --only chained-api the chain_* rows of 1 and the *_chained rows of 3 (daemon\n"
+      "with bpf-chaining-enabled: true). --bpf-objects defaults to <dirname of\n"
+      "--daemon>/bpf/objects. --rows-out writes this run's rows in the baseline format.\n"
       "Runs as root; everything happens in private network and mount namespaces.\n",
       stderr);
 }
@@ -83,6 +92,8 @@ bool parse_options(int argc, char** argv, Options& o) {
       o.bpf_objects = argv[++i];
     else if (a == "--save-baseline")
       o.save_baseline = true;
+    else if (a == "--rows-out" && has_value)
+      o.rows_out = argv[++i];
     else if (a == "--only" && has_value) {
       const std::string_view v = argv[++i];
       if (v == "all") {
@@ -91,14 +102,19 @@ bool parse_options(int argc, char** argv, Options& o) {
         o.only = Only::Daemon;
       } else if (v == "chain") {
         o.only = Only::Chain;
+      } else if (v == "chained-api") {
+        o.only = Only::ChainedApi;
       } else {
-        std::fprintf(stderr, "bench: --only takes all, daemon or chain, not %s\n", argv[i]);
+        std::fprintf(stderr, "bench: --only takes all, daemon, chain or chained-api, not %s\n",
+                     argv[i]);
         return false;
       }
     } else if (a == "--cycles") {
       if (!count(2000, o.sizes.latency_cycles)) return false;
     } else if (a == "--warmup") {
       if (!count(100, o.sizes.latency_warmup)) return false;
+    } else if (a == "--chain-cycles") {
+      if (!count(1000, o.sizes.chain_cycles)) return false;
     } else if (a == "--get-requests") {
       if (!count(200000, o.sizes.get_requests)) return false;
     } else if (a == "--get-reps") {
@@ -145,10 +161,12 @@ bool parse_options(int argc, char** argv, Options& o) {
         stderr);
     return false;
   }
-  if (o.sizes.latency_cycles < 1 || o.sizes.get_requests < 4 || o.sizes.get_reps < 1 ||
-      o.sizes.rss_reps < 1) {
-    std::fputs("bench: cycles, get-requests (>= 4), get-reps and rss-reps must be positive\n",
-               stderr);
+  if (o.sizes.latency_cycles < 1 || o.sizes.chain_cycles < 1 || o.sizes.get_requests < 4 ||
+      o.sizes.get_reps < 1 || o.sizes.rss_reps < 1) {
+    std::fputs(
+        "bench: cycles, chain-cycles, get-requests (>= 4), get-reps and rss-reps must be "
+        "positive\n",
+        stderr);
     return false;
   }
   return true;
@@ -172,9 +190,11 @@ std::string host_name() {
   return buf;
 }
 
-/// Sections 1-3 against the real daemon: appends their three tables to `tables` and a line
-/// naming the daemon to `header`. Returns "" or why a step failed (with the daemon's log tail
-/// when it was running).
+/// Sections 1-3 against the real daemon: appends their three tables to `tables` (two, latency
+/// and memory, with --only chained-api) and a line naming the daemon to `header`. The
+/// non-chained rows use daemons with bpf-chaining-enabled: false, the chain_* and *_chained rows
+/// separate daemon instances with it true, so neither mode's numbers depend on the other's
+/// state. Returns "" or why a step failed (with the daemon's log tail when it was running).
 std::string run_daemon_sections(const Options& o, const std::filesystem::path& workspace,
                                 std::vector<Table>& tables, std::vector<std::string>& header) {
   std::string err;
@@ -188,16 +208,18 @@ std::string run_daemon_sections(const Options& o, const std::filesystem::path& w
   env.ifaces = ifaces.get();
   header.push_back("daemon " + env.daemon.binary.string() + ", repository " + env.daemon.repo_url);
 
+  const bool plain = o.only != Only::ChainedApi;  // the non-chained rows run too
   const std::size_t first = tables.size();
-  tables.resize(first + 3);
+  tables.resize(first + (plain ? 3 : 2));
   Table& latency = tables[first];
-  Table& throughput = tables[first + 1];
-  Table& memory = tables[first + 2];
-  latency.title = "1. REST add -> attached / delete latency (non-chained, one XDP program)";
-  throughput.title = "2. GET throughput over loopback (keep-alive)";
-  memory.title = "3. daemon RSS (VmRSS)";
+  Table& memory = tables[first + (plain ? 2 : 1)];
+  latency.title =
+      "1. REST latency (add/delete: non-chained, one XDP program; chain_*: chained daemon)";
+  memory.title = "3. daemon RSS (VmRSS; *_chained: chained daemons)";
   std::vector<double> idle;
-  {
+  if (plain) {
+    Table& throughput = tables[first + 1];
+    throughput.title = "2. GET throughput over loopback (keep-alive)";
     std::fputs("bench: starting l3afd for latency and throughput\n", stderr);
     auto d = start_daemon(env, err);
     if (!d) return err;
@@ -213,8 +235,23 @@ std::string run_daemon_sections(const Options& o, const std::filesystem::path& w
     }
     if (err = d->stop(); !err.empty()) return err;
   }
+  {
+    std::fputs("bench: starting l3afd with chaining for chain insert/remove/reorder\n", stderr);
+    BenchEnv chained = env;
+    chained.daemon.chaining = true;
+    auto d = start_daemon(chained, err);
+    if (!d) return err;
+    std::fputs("bench: 1. chain insert/remove/reorder latency\n", stderr);
+    if (err = measure_chain_api(chained, *d, ifaces->names()[0], o.sizes, latency); !err.empty()) {
+      return err + "\ndaemon log:\n" + d->log_tail(15);
+    }
+    if (err = d->stop(); !err.empty()) return err;
+  }
   std::fputs("bench: 3. memory\n", stderr);
-  return measure_memory(env, o.sizes, idle, memory);
+  if (plain) {
+    if (err = measure_memory(env, o.sizes, idle, memory); !err.empty()) return err;
+  }
+  return measure_chained_memory(env, o.sizes, memory);
 }
 
 /// Sections 4-5, the tail-call chain, with the objects of --bpf-objects: appends two tables.
@@ -240,10 +277,10 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   std::vector<Table> tables;
   std::vector<std::string> header;
   std::string err;
-  if (o.only != Only::Chain) {
+  if (o.only != Only::Chain) {  // All, Daemon, ChainedApi
     if (err = run_daemon_sections(o, workspace, tables, header); !err.empty()) return fail(err);
   }
-  if (o.only != Only::Daemon) {
+  if (o.only == Only::All || o.only == Only::Chain) {
     if (err = run_chain_sections(o, tables, header); !err.empty()) return fail(err);
   }
 
@@ -260,6 +297,13 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   print_tables(tables, base);
   std::printf("\nbench run took %.0f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (!o.rows_out.empty()) {
+    err = save_baseline(o.rows_out, tables,
+                        {"l3afd bench rows, written by --rows-out", machine,
+                         "compare only with runs on the same machine; see bench/README.md"});
+    if (!err.empty()) return fail(err);
+    std::printf("\nrows written to %s\n", o.rows_out.c_str());
+  }
   if (o.save_baseline) {
     err =
         save_baseline(o.baseline, tables,

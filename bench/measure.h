@@ -23,6 +23,7 @@ struct BenchSizes {
   int get_requests = 20000;  ///< requests per throughput run, split evenly over the clients
   int get_reps = 3;          ///< throughput runs per configuration
   int rss_reps = 3;          ///< fresh daemons per memory scenario
+  int chain_cycles = 100;    ///< recorded insert/remove/reorder cycles on the chained daemon
 };
 
 /// What every measurement needs: the host name the daemon expects, the daemon options (whose
@@ -48,6 +49,19 @@ std::string post_ok(std::unique_ptr<test::HttpConnection>& conn, std::uint16_t p
 std::string measure_add_delete(const BenchEnv& env, Daemon& d, const std::string& iface,
                                const BenchSizes& sizes, Table& out);
 
+/// §1, chained rows. Precondition: `d` runs with bpf-chaining-enabled: true and `iface` carries
+/// no program. Deploys the base chain chain-a, chain-c, chain-e (seq 10, 30, 50) on xdp_ingress
+/// of `iface`, then runs sizes.latency_warmup unrecorded + sizes.chain_cycles recorded cycles of
+///   insert:  POST add chain-b seq 20 (timed), POST delete chain-b (untimed);
+///   remove:  POST delete chain-c (timed), POST add chain-c seq 30 (untimed);
+///   reorder: POST update a 60, c 30, e 50 (timed), POST update a 10, c 30, e 50 (timed);
+/// each timed from the request write to the 200. Rows chain_insert_latency,
+/// chain_remove_latency, chain_reorder_latency (two samples per cycle), with p90. The chain
+/// order read back with GET is checked after every step of the first recorded cycle; XDP must
+/// be attached (ip link). Leaves `iface` without programs.
+std::string measure_chain_api(const BenchEnv& env, Daemon& d, const std::string& iface,
+                              const BenchSizes& sizes, Table& out);
+
 /// §2: requests per second of GET …/<iface> and GET … (all) with 1 and 4 keep-alive clients,
 /// with programs on all three hooks of the first 4 interfaces; `get_reps` runs each.
 std::string measure_get_throughput(const BenchEnv& env, Daemon& d, const BenchSizes& sizes,
@@ -58,5 +72,13 @@ std::string measure_get_throughput(const BenchEnv& env, Daemon& d, const BenchSi
 /// may already hold idle readings from other daemons; they are included in rss_idle.
 std::string measure_memory(const BenchEnv& env, const BenchSizes& sizes,
                            std::vector<double> idle_samples, Table& out);
+
+/// §3, chained rows: `sizes.rss_reps` fresh daemons with chaining on (env.daemon.chaining is
+/// set here), each given chain-a … chain-e (seq 10 … 50) on xdp_ingress of each of the first
+/// 20 interfaces, one POST add per interface (100 programs + 20 roots). Rows
+/// rss_100prog_20if_chained, rss_100prog_20if_chained_deleted (after one POST delete per
+/// interface and the daemon's retire grace period) and deploy_100prog_20if_chained. Idle
+/// readings of these daemons are not added to rss_idle, which stays the non-chained daemon's.
+std::string measure_chained_memory(const BenchEnv& env, const BenchSizes& sizes, Table& out);
 
 }  // namespace l3afd::bench

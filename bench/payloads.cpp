@@ -28,6 +28,12 @@ std::string program(Hook h) {
          "\",\"object_file\":\"" + stem + ".bpf.o\",\"entry_function_name\":\"" + stem + "\"}";
 }
 
+/// The header of one entry up to the opening bracket of its xdp_ingress list.
+std::string chain_entry_head(const std::string& host, const std::string& iface) {
+  return "[{\"host_name\":" + json_string(host) + ",\"iface\":" + json_string(iface) +
+         ",\"bpf_programs\":{\"xdp_ingress\":[";
+}
+
 template <typename PerHook>
 std::string build(const std::string& host, const std::vector<IfaceHooks>& entries, PerHook item) {
   std::string out = "[";
@@ -70,6 +76,31 @@ std::string add_payload(const std::string& host, const std::vector<IfaceHooks>& 
 
 std::string delete_payload(const std::string& host, const std::vector<IfaceHooks>& entries) {
   return build(host, entries, [](Hook h) { return std::string("\"") + package_of(h) + "\""; });
+}
+
+std::string chain_payload(const std::string& host, const std::string& iface,
+                          const std::vector<ChainLink>& links) {
+  std::string out = chain_entry_head(host, iface);
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const std::string c(1, links[i].letter);
+    if (i > 0) out += ",";
+    out += "{\"name\":\"chain-" + c + "\",\"seq_id\":" + std::to_string(links[i].seq_id) +
+           ",\"artifact\":\"l3af_chain_" + c +
+           ".tar.gz\",\"map_name\":\"chain_next\",\"version\":\"1.0\","
+           "\"admin_status\":\"enabled\",\"prog_type\":\"xdp\","
+           "\"object_file\":\"xdp_chain_counter.bpf.o\","
+           "\"entry_function_name\":\"xdp_chain_counter\"}";
+  }
+  return out + "]}}]";
+}
+
+std::string chain_delete_payload(const std::string& host, const std::string& iface,
+                                 const std::string& letters) {
+  std::string out = chain_entry_head(host, iface);
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    out += std::string(i > 0 ? "," : "") + "\"chain-" + letters[i] + "\"";
+  }
+  return out + "]}}]";
 }
 
 }  // namespace l3afd::bench

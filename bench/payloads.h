@@ -1,5 +1,6 @@
 // JSON request bodies for the L3AF API (l3af-compat.md §3–§4) deploying the packages of the
-// local repository (bpf/README.md): xdp-counter on xdp_ingress, tc-counter on the TC hooks.
+// local repository (bpf/README.md): xdp-counter on xdp_ingress, tc-counter on the TC hooks, and
+// the chain test packages chain-a … chain-f on xdp_ingress (for a daemon with chaining on).
 // Pure functions; thread-safe.
 #pragma once
 
@@ -22,6 +23,24 @@ std::string add_payload(const std::string& host, const std::vector<IfaceHooks>& 
 
 /// POST …/delete body naming the program of every listed hook.
 std::string delete_payload(const std::string& host, const std::vector<IfaceHooks>& entries);
+
+/// One program of an XDP chain: package chain-<letter> ('a' … 'f', version 1.0) at `seq_id`
+/// (>= 1, unique per interface; the chain runs in ascending seq_id).
+struct ChainLink {
+  char letter;
+  int seq_id;
+};
+
+/// Body for POST …/add or …/update with one entry for `iface` whose xdp_ingress lists `links`
+/// (in the given order; the daemon orders them by seq_id). Every program is enabled, has
+/// map_name chain_next (so it may sit anywhere in the chain) and is loaded from
+/// xdp_chain_counter.bpf.o. With /update the listed programs become exactly the chain.
+std::string chain_payload(const std::string& host, const std::string& iface,
+                          const std::vector<ChainLink>& links);
+
+/// POST …/delete body naming chain-<letter> for each of `letters` on xdp_ingress of `iface`.
+std::string chain_delete_payload(const std::string& host, const std::string& iface,
+                                 const std::string& letters);
 
 /// JSON string literal (quotes included) for `s`.
 std::string json_string(const std::string& s);
