@@ -282,7 +282,7 @@ TEST_F(LoadConfigTest, ProjectDefaultConfigLoads) {
   EXPECT_EQ(c.l3af_config_store.filename, "build/run/l3af-config.json");
   EXPECT_EQ(c.l3afd.bpf_map_default_path, "/sys/fs/bpf");
   EXPECT_EQ(c.l3afd.environment, "DEV");
-  EXPECT_FALSE(c.l3afd.bpf_chaining_enabled);
+  EXPECT_TRUE(c.l3afd.bpf_chaining_enabled) << "the project's own config composes programs";
   EXPECT_FALSE(c.mtls.enabled);
   EXPECT_EQ(c.l3af_configs.restapi_addr, "localhost:53000");
   EXPECT_EQ(c.web.metrics_addr, "localhost:8898");
