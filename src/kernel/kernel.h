@@ -45,6 +45,18 @@ struct LoadSpec {
   std::string private_map;
 };
 
+/// What to take over from bpffs instead of loading (chaining.md §4.8): the pins a previous
+/// run of the daemon left for one program instance (or root).
+struct AdoptSpec {
+  std::string key;
+  std::string entry_function;             ///< checked against the pinned program's name
+  model::Hook hook;                       ///< checked against the pinned program's type
+  std::filesystem::path map_pin_dir;      ///< its maps (those the program uses) are taken over
+  std::filesystem::path prog_pin_path;    ///< the entry program
+  std::string private_map;                ///< the next array's name ("" = none) ...
+  std::filesystem::path private_map_pin;  ///< ... and its pin (MapNamePath)
+};
+
 struct MapInfo {
   std::string name;
   uint32_t id = 0;
@@ -156,6 +168,15 @@ class Kernel {
   /// live array (chaining.md §4.2). Errors: NotFound (key or map), Io.
   virtual Status pin_map(const std::string& key, const std::string& map_name,
                          const std::filesystem::path& path) = 0;
+
+  /// Takes over a program instance from its pins instead of loading it: opens the entry
+  /// program, every map pinned in map_pin_dir that the program uses, and the private next
+  /// array, and keeps them under `spec.key` like a loaded object (every other operation works
+  /// on it; discard() closes it without removing any pin). Nothing in the kernel or bpffs
+  /// changes. Errors: NotFound (a pin is missing), Conflict (the pinned program's type or name
+  /// does not match, or it does not use the pinned next array / a map: the pins are not a
+  /// consistent instance), Conflict if `spec.key` is already loaded.
+  virtual Result<LoadedObject> adopt(const AdoptSpec& spec) = 0;
 
   /// State carry-over across versions (chaining.md §4.2, "MAY"): copies every entry of each map
   /// of `from_key` into the map of the same name of `to_key` when both have the same

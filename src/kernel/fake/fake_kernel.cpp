@@ -341,4 +341,8 @@ Result<std::vector<std::string>> FakeKernel::carry_maps(const std::string& from_
   return skipped;
 }
 
+Result<LoadedObject> FakeKernel::adopt(const AdoptSpec& spec) {
+  return fail(Errc::NotFound, "the fake kernel does not model adoption of " + spec.key);
+}
+
 }  // namespace l3afd::kernel::fake

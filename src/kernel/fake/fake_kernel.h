@@ -63,6 +63,9 @@ class FakeKernel final : public Kernel {
   Status pin_map(const std::string& key, const std::string& map_name,
                  const std::filesystem::path& path) override;
   Status unpin_map(const std::string& key, const std::string& map_name) override;
+  /// Not modelled: always NotFound, so the engine takes its rebuild path (the kernel and e2e
+  /// tests cover adoption).
+  Result<LoadedObject> adopt(const AdoptSpec& spec) override;
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
 

@@ -121,7 +121,7 @@ Result<AttachInfo> LibbpfKernel::attach(const AttachSpec& spec) {
 }
 
 Result<AttachInfo> LibbpfKernel::attach_xdp(Entry& e, const AttachSpec& spec, uint32_t ifindex) {
-  const int prog_fd = bpf_program__fd(e.entry);
+  const int prog_fd = e.prog_fd;
   auto create = [&](uint32_t flags) {
     LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
     return UniqueFd(bpf_link_create(prog_fd, static_cast<int>(ifindex), BPF_XDP, &opts));
@@ -162,8 +162,7 @@ Result<AttachInfo> LibbpfKernel::attach_xdp(Entry& e, const AttachSpec& spec, ui
 
 Result<AttachInfo> LibbpfKernel::attach_tcx(Entry& e, const AttachSpec& spec, uint32_t ifindex) {
   const auto type = spec.hook == model::Hook::TcEgress ? kBpfTcxEgress : kBpfTcxIngress;
-  UniqueFd link(
-      bpf_link_create(bpf_program__fd(e.entry), static_cast<int>(ifindex), type, nullptr));
+  UniqueFd link(bpf_link_create(e.prog_fd, static_cast<int>(ifindex), type, nullptr));
   if (!link) return fail(Errc::Kernel, "attach tcx to " + spec.iface, errno);
   auto info = link_info(link.get());
   if (!info) return fail(std::move(info.error()));
@@ -188,7 +187,7 @@ Result<AttachInfo> LibbpfKernel::attach_classic(Entry& e, const AttachSpec& spec
                   parent,
                   kClassicFilterHandle,
                   kClassicFilterPriority,
-                  bpf_program__fd(e.entry),
+                  e.prog_fd,
                   e.spec.entry_function};
   if (auto s = nl->add_bpf_filter(f, replace); !s) {
     return fail(std::move(s.error()).with_context("iface " + spec.iface));
@@ -212,7 +211,7 @@ Result<AttachInfo> LibbpfKernel::replace_link(Entry& e, const AttachSpec& spec, 
                                     (tc ? "tcx" : "xdp") + " link");
   }
   const uint32_t ifindex = link_info_ifindex(*info);
-  if (bpf_link_update(link.get(), bpf_program__fd(e.entry), nullptr) != 0) {
+  if (bpf_link_update(link.get(), e.prog_fd, nullptr) != 0) {
     return fail(Errc::Kernel, "update link " + std::to_string(info->id), errno);
   }
   AttachMode mode = AttachMode::Tcx;

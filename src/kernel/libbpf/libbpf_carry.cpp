@@ -34,22 +34,19 @@ Result<std::vector<std::string>> LibbpfKernel::carry_maps(const std::string& fro
   if (to == nullptr) return fail(Errc::NotFound, "key " + to_key + " is not loaded");
   std::vector<std::string> skipped;
   const int ncpu = libbpf_num_possible_cpus();
-  for (const auto& [name, src] : from->maps_by_name) {
-    if (bpf_map__is_internal(src) || bpf_map__type(src) == BPF_MAP_TYPE_PROG_ARRAY ||
-        name == from->spec.private_map) {
+  for (const auto& [name, src] : from->maps) {
+    if (src.internal || src.type == BPF_MAP_TYPE_PROG_ARRAY || name == from->spec.private_map) {
       continue;
     }
-    auto it = to->maps_by_name.find(name);
-    if (it == to->maps_by_name.end()) {
+    auto it = to->maps.find(name);
+    if (it == to->maps.end()) {
       skipped.push_back(name + ": the new version has no map of that name");
       continue;
     }
-    const bpf_map* dst = it->second;
-    const uint32_t type = bpf_map__type(src);
-    if (type != bpf_map__type(dst) || bpf_map__key_size(src) != bpf_map__key_size(dst) ||
-        bpf_map__value_size(src) != bpf_map__value_size(dst) ||
-        bpf_map__max_entries(src) != bpf_map__max_entries(dst) ||
-        bpf_map__map_flags(src) != bpf_map__map_flags(dst)) {
+    const MapHandle& dst = it->second;
+    const uint32_t type = src.type;
+    if (type != dst.type || src.key_size != dst.key_size || src.value_size != dst.value_size ||
+        src.max_entries != dst.max_entries || src.flags != dst.flags) {
       skipped.push_back(name +
                         ": its definition changed (type, key/value size, max_entries or "
                         "flags), the new version starts empty");
@@ -67,17 +64,16 @@ Result<std::vector<std::string>> LibbpfKernel::carry_maps(const std::string& fro
       skipped.push_back(name + ": the new version's map already existed and keeps its state");
       continue;
     }
-    const int sfd = bpf_map__fd(src);
-    const int dfd = bpf_map__fd(dst);
-    const std::size_t stride =
-        per_cpu(type) ? (bpf_map__value_size(src) + 7) / 8 * 8 : bpf_map__value_size(src);
-    std::vector<uint8_t> key(bpf_map__key_size(src));
+    const int sfd = src.fd;
+    const int dfd = dst.fd;
+    const std::size_t stride = per_cpu(type) ? (src.value_size + 7) / 8 * 8 : src.value_size;
+    std::vector<uint8_t> key(src.key_size);
     std::vector<uint8_t> next(key.size());
     std::vector<uint8_t> value(stride * static_cast<std::size_t>(per_cpu(type) ? ncpu : 1));
     std::size_t copied = 0;
     const void* prev = nullptr;
     // Bounded by max_entries: a hash map changing under a running program cannot loop us.
-    for (uint32_t n = 0; n <= bpf_map__max_entries(src); ++n) {
+    for (uint32_t n = 0; n <= src.max_entries; ++n) {
       if (bpf_map_get_next_key(sfd, prev, next.data()) != 0) {
         if (errno == ENOENT) break;
         return fail(Errc::Kernel, "iterate map " + name + " of " + from_key, errno);

@@ -318,6 +318,12 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
     return fail(Errc::Kernel, "read info of program " + spec.entry_function, errno);
   }
   e.loaded.prog_id = pinfo.id;
+  e.prog_fd = prog_fd;
+  for (const auto& [name, m] : e.maps_by_name) {
+    e.maps[name] = MapHandle{bpf_map__fd(m),         bpf_map__type(m),        bpf_map__key_size(m),
+                             bpf_map__value_size(m), bpf_map__max_entries(m), bpf_map__map_flags(m),
+                             bpf_map__is_internal(m)};
+  }
   if (auto s = pin_replace(prog_fd, spec.prog_pin_path); !s) return fail(std::move(s.error()));
   e.loaded.pins_created.push_back(spec.prog_pin_path);
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/unique_fd.h"
 #include "kernel/kernel.h"
 
 struct bpf_object;
@@ -51,6 +52,7 @@ class LibbpfKernel final : public Kernel {
   Status pin_map(const std::string& key, const std::string& map_name,
                  const std::filesystem::path& path) override;
   Status unpin_map(const std::string& key, const std::string& map_name) override;
+  Result<LoadedObject> adopt(const AdoptSpec& spec) override;
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
 
@@ -65,15 +67,32 @@ class LibbpfKernel final : public Kernel {
     std::vector<std::filesystem::path> dirs_created;
   };
 
-  /// One loaded key.
+  /// A map of a key as every operation after load()/adopt() sees it.
+  struct MapHandle {
+    int fd = -1;  ///< owned by the libbpf object (load) or by Entry::owned_fds (adopt)
+    uint32_t type = 0;
+    uint32_t key_size = 0;
+    uint32_t value_size = 0;
+    uint32_t max_entries = 0;
+    uint32_t flags = 0;
+    bool internal = false;  ///< .rodata/.data/.bss
+  };
+
+  /// One loaded (or adopted) key.
   struct Entry {
     LoadSpec spec;
-    bpf_object* object = nullptr;  ///< owned
-    bpf_program* entry = nullptr;
+    bpf_object* object = nullptr;  ///< owned; null for an adopted key
+    bpf_program* entry = nullptr;  ///< null for an adopted key
     LoadedObject loaded;
     /// Maps by their ELF name, captured before load: libbpf 1.1's bpf_map__reuse_fd renames a
     /// reused map to the kernel's truncated object name, so bpf_map__name() cannot be trusted.
+    /// Used only inside load().
     std::map<std::string, bpf_map*> maps_by_name;
+    /// Every map by its ELF (= pin) name and the entry program's fd: filled by load() and by
+    /// adopt(); the only handles the other operations use.
+    std::map<std::string, MapHandle> maps;
+    int prog_fd = -1;
+    std::vector<UniqueFd> owned_fds;  ///< adopt(): the fds opened from pins
     std::vector<std::filesystem::path> dirs_created;
     std::optional<Attachment> attachment;
   };

@@ -56,18 +56,18 @@ struct MapShape {
   size_t stride = 0;  ///< bytes per copy
 };
 
-Result<MapShape> shape_of(const std::map<std::string, bpf_map*>& maps, const std::string& name) {
+Result<MapShape> shape_of(const std::map<std::string, LibbpfKernel::MapHandle>& maps,
+                          const std::string& name) {
   auto it = maps.find(name);
-  bpf_map* m = it == maps.end() ? nullptr : it->second;
-  if (m == nullptr || bpf_map__fd(m) < 0) {
+  if (it == maps.end() || it->second.fd < 0) {
     return fail(Errc::InvalidPayload,
                 "map_args names map " + name + " which the object does not have");
   }
   MapShape s;
-  s.fd = bpf_map__fd(m);
-  s.type = bpf_map__type(m);
-  s.key_size = bpf_map__key_size(m);
-  s.value_size = bpf_map__value_size(m);
+  s.fd = it->second.fd;
+  s.type = it->second.type;
+  s.key_size = it->second.key_size;
+  s.value_size = it->second.value_size;
   s.stride = s.value_size;
   if (is_per_cpu(s.type)) {
     const int n = libbpf_num_possible_cpus();
@@ -133,7 +133,7 @@ Status LibbpfKernel::configure_maps(const std::string& key,
   std::vector<Write> writes;
   std::vector<Prune> prunes;
   for (const auto& arg : map_args) {
-    auto s = shape_of(e->maps_by_name, arg.name);
+    auto s = shape_of(e->maps, arg.name);
     if (!s) return fail(std::move(s.error()));
     if (!supported_size(s->key_size) || !supported_size(s->value_size)) {
       return fail(Errc::InvalidPayload,
@@ -161,7 +161,7 @@ Status LibbpfKernel::configure_maps(const std::string& key,
   }
   std::vector<Write> monitor_writes;
   for (const auto& mm : monitor_maps) {
-    auto s = shape_of(e->maps_by_name, mm.name);
+    auto s = shape_of(e->maps, mm.name);
     if (!s) {
       spdlog::warn("op=configure_maps key={} monitor map {} is not in the object", key, mm.name);
       continue;
@@ -200,7 +200,7 @@ Result<uint64_t> LibbpfKernel::read_map_value(const std::string& key, const std:
   std::lock_guard lock(mutex_);
   Entry* e = find(key);
   if (e == nullptr) return fail(Errc::NotFound, "key " + key + " is not loaded");
-  auto s = shape_of(e->maps_by_name, map_name);
+  auto s = shape_of(e->maps, map_name);
   if (!s) return fail(Errc::NotFound, "object of " + key + " has no map " + map_name);
   if (!supported_size(s->key_size) || !supported_size(s->value_size)) {
     return fail(Errc::InvalidPayload, "map " + map_name + " has unsupported key/value sizes");

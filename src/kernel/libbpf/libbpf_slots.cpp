@@ -17,15 +17,15 @@ Result<int> LibbpfKernel::prog_array_fd(const std::string& owner_key,
                                         const std::string& array_map) {
   Entry* e = find(owner_key);
   if (e == nullptr) return fail(Errc::NotFound, "key " + owner_key + " is not loaded");
-  auto it = e->maps_by_name.find(array_map);
-  if (it == e->maps_by_name.end() || bpf_map__fd(it->second) < 0) {
+  auto it = e->maps.find(array_map);
+  if (it == e->maps.end() || it->second.fd < 0) {
     return fail(Errc::NotFound, "key " + owner_key + " has no map " + array_map);
   }
-  if (bpf_map__type(it->second) != BPF_MAP_TYPE_PROG_ARRAY) {
+  if (it->second.type != BPF_MAP_TYPE_PROG_ARRAY) {
     return fail(Errc::InvalidPayload,
                 "map " + array_map + " of " + owner_key + " is not a program array");
   }
-  return bpf_map__fd(it->second);
+  return it->second.fd;
 }
 
 Status LibbpfKernel::write_slot(const std::string& owner_key, const std::string& array_map,
@@ -43,7 +43,7 @@ Status LibbpfKernel::write_slot(const std::string& owner_key, const std::string&
   }
   Entry* target = find(*target_key);
   if (target == nullptr) return fail(Errc::NotFound, "key " + *target_key + " is not loaded");
-  const int prog_fd = bpf_program__fd(target->entry);
+  const int prog_fd = target->prog_fd;
   if (bpf_map_update_elem(*fd, &slot, &prog_fd, BPF_ANY) != 0) {
     return fail(Errc::Kernel,
                 "write " + *target_key + " into slot 0 of " + array_map + " of " + owner_key,
@@ -85,12 +85,12 @@ Status LibbpfKernel::pin_map(const std::string& key, const std::string& map_name
   std::lock_guard lock(mutex_);
   Entry* e = find(key);
   if (e == nullptr) return fail(Errc::NotFound, "key " + key + " is not loaded");
-  auto it = e->maps_by_name.find(map_name);
+  auto it = e->maps.find(map_name);
   MapInfo* info = info_of(*e, map_name);
-  if (it == e->maps_by_name.end() || bpf_map__fd(it->second) < 0 || info == nullptr) {
+  if (it == e->maps.end() || it->second.fd < 0 || info == nullptr) {
     return fail(Errc::NotFound, "key " + key + " has no map " + map_name);
   }
-  if (auto s = pin_replace(bpf_map__fd(it->second), path); !s) return s;
+  if (auto s = pin_replace(it->second.fd, path); !s) return s;
   info->pin = path;
   // discard() removes it like a pin of the load (if it still names this map).
   auto& created = e->loaded.pins_created;

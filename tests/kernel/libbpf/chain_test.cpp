@@ -266,5 +266,64 @@ TEST_F(ChainTest, CarryMapsCopiesStateIntoTheNewVersionsFreshMaps) {
   EXPECT_EQ(none->size(), 3u) << "packets, bytes, config keep their state";
 }
 
+TEST_F(ChainTest, AdoptTakesOverAPinnedChainWithoutLoadingAndLeavesPinsAlone) {
+  // A "previous run": root -> a, arrays pinned at their MapNamePath, then its process "exits"
+  // (this kernel_ keeps its fds, which does not matter: adoption works from the pins).
+  LoadSpec rs = root_spec();
+  rs.private_map = kRootArray;
+  const LoadSpec as = counter_spec("a");
+  auto root = kernel_->load(rs);
+  ASSERT_TRUE(root) << root.error().to_string();
+  auto a = kernel_->load(as);
+  ASSERT_TRUE(a) << a.error().to_string();
+  const fs::path root_array = rs.map_pin_dir / kRootArray;
+  const fs::path a_array = as.map_pin_dir / kNext;
+  ASSERT_TRUE(kernel_->pin_map("root", kRootArray, root_array));
+  ASSERT_TRUE(kernel_->pin_map("a", kNext, a_array));
+  ASSERT_TRUE(kernel_->write_slot("root", kRootArray, "a"));
+  run_pinned(rs.prog_pin_path, 3);
+  ASSERT_EQ(kernel_->read_map_value("a", kPackets, 0).value_or(0), 3u);
+
+  LibbpfKernel next_run;
+  auto adopt_spec = [&](const std::string& key, const LoadSpec& l, const fs::path& array) {
+    return AdoptSpec{key,  l.entry_function, l.hook, l.map_pin_dir, l.prog_pin_path, l.private_map,
+                     array};
+  };
+  auto r2 = next_run.adopt(adopt_spec("root2", rs, root_array));
+  ASSERT_TRUE(r2) << r2.error().to_string();
+  auto a2 = next_run.adopt(adopt_spec("a2", as, a_array));
+  ASSERT_TRUE(a2) << a2.error().to_string();
+  EXPECT_EQ(r2->prog_id, root->prog_id) << "the same kernel program, not a reload";
+  EXPECT_EQ(a2->prog_id, a->prog_id);
+  EXPECT_TRUE(a2->pins_created.empty());
+  EXPECT_EQ(next_run.read_slot("root2", kRootArray).value_or(0), a->prog_id);
+  EXPECT_EQ(next_run.read_map_value("a2", kPackets, 0).value_or(0), 3u) << "same maps";
+  ASSERT_TRUE(next_run.configure_maps("a2", {{"xdp_counter_config", {{{0, 7}}}}}, {}));
+  EXPECT_EQ(kernel_->read_map_value("a", "xdp_counter_config", 0).value_or(0), 7u);
+  // Slots can be rewritten through the adopted handles.
+  ASSERT_TRUE(next_run.write_slot("root2", kRootArray, std::nullopt));
+  EXPECT_EQ(kernel_->read_slot("root", kRootArray).value_or(99), 0u);
+  ASSERT_TRUE(next_run.write_slot("root2", kRootArray, "a2"));
+  run_pinned(rs.prog_pin_path, 2);
+  EXPECT_EQ(next_run.read_map_value("a2", kPackets, 0).value_or(0), 5u);
+
+  // Inconsistent pins are refused: wrong function, an array the program does not use, no pin.
+  AdoptSpec wrong = adopt_spec("w1", as, a_array);
+  wrong.entry_function = "xdp_root";
+  EXPECT_EQ(next_run.adopt(wrong).error().code, Errc::Conflict);
+  EXPECT_EQ(next_run.adopt(adopt_spec("w2", rs, a_array)).error().code, Errc::Conflict);
+  AdoptSpec gone = adopt_spec("w3", as, a_array);
+  gone.prog_pin_path = as.prog_pin_path.parent_path() / "nothing_xdp";
+  EXPECT_EQ(next_run.adopt(gone).error().code, Errc::NotFound);
+
+  // Forgetting an adopted key removes nothing from bpffs.
+  ASSERT_TRUE(next_run.discard("a2"));
+  ASSERT_TRUE(next_run.discard("root2"));
+  EXPECT_TRUE(fs::exists(a_array));
+  EXPECT_TRUE(fs::exists(root_array));
+  EXPECT_TRUE(fs::exists(as.prog_pin_path));
+  EXPECT_TRUE(kernel_->program_exists(a->prog_id));
+}
+
 }  // namespace
 }  // namespace l3afd::kernel::libbpf
