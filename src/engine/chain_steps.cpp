@@ -14,9 +14,6 @@ namespace l3afd::engine {
 using model::BpfProgram;
 using model::Hook;
 
-namespace {
-
-/// The root of a hook as a program definition (l3af-compat.md §8.3).
 BpfProgram root_program(const RootDef& d, Hook h) {
   BpfProgram p;
   p.name = d.package_name;
@@ -30,6 +27,8 @@ BpfProgram root_program(const RootDef& d, Hook h) {
   p.seq_id = 0;
   return p;
 }
+
+namespace {
 
 /// Successor of `key` in `chain` (the program its slot holds), nullopt if last or absent.
 std::optional<std::string> successor(const std::vector<chain::Instance>& chain,

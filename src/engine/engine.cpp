@@ -38,6 +38,7 @@ void locate(Error& e, const std::vector<model::L3afBpfPrograms>& req) {
 Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store)
     : cfg_(std::move(cfg)),
       kernel_(kernel),
+      packages_(packages),
       planner_(cfg_.planner),
       executor_(Effects{kernel, packages, store}) {
   publish();
@@ -239,6 +240,9 @@ Status Engine::execute(const Command& cmd) {
           if constexpr (std::is_same_v<T, RestoreState>) adopt = &c.pinned_links;
           Status result = ok();
           for (const auto& e : now) {
+            if constexpr (std::is_same_v<T, RestoreState>) {
+              if (cfg_.planner.chaining) adopt_live_chains(e, c.pinned_links);
+            }
             auto st = apply(planner_.add(applied_, {e}, adopt), true);
             if (!st) {
               spdlog::error("restore of interface {} failed, kept pending: {}", e.iface,

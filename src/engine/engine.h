@@ -100,9 +100,17 @@ class Engine {
   void loop();
   /// Runs the deferred release steps whose grace has passed (all of them if `all`).
   void release_due(bool all);
+  /// Restore with chaining (chaining.md §4.8): every hook of `e` whose chain is still live in
+  /// the kernel exactly as `e` wants it (root link pinned, every program and next array pinned,
+  /// slots linking them in order) is adopted by fd and recorded as applied, so the restore
+  /// plan that follows leaves it alone: nothing is reloaded, no counter resets, no packet
+  /// notices the restart. A hook that does not verify is left to the plan (rebuild + one
+  /// switch of the root link). Changes nothing in the kernel except re-taking the root link.
+  void adopt_live_chains(const model::L3afBpfPrograms& e, const PinnedLinks& links);
 
   EngineConfig cfg_;
   kernel::Kernel& kernel_;
+  PackageSource& packages_;
   Planner planner_;
   Executor executor_;
   AppliedState applied_;

@@ -75,6 +75,9 @@ Result<std::vector<ProgramRecord>> plan_chained_hook(
     const std::optional<ProgramRecord>& old_root, const std::vector<model::BpfProgram>& want,
     std::optional<ProgramRecord>& root_out, bool& changed);
 
+/// The root of a hook as a program definition (l3af-compat.md §8.3).
+model::BpfProgram root_program(const RootDef& d, model::Hook h);
+
 /// Fields applied to a running instance without rebuilding it (l3af-compat.md §6.3): map_args,
 /// monitor_maps and cfg_version; with chaining also seq_id (the position is the chain's job).
 bool differs_only_in_place(const model::BpfProgram& a, const model::BpfProgram& b, bool chaining);

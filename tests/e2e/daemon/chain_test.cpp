@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -431,41 +432,73 @@ INSTANTIATE_TEST_SUITE_P(Orders, ChainChurn,
                                                      100, false}),
                          [](const auto& tp) { return std::string(tp.param.name); });
 
-TEST_F(ChainE2e, KillAndRestartUnderTrafficKeepsCountersAndNeverCutsTheChain) {
-  testing::VethPair v;
-  ASSERT_EQ(v.error(), "");
-  ASSERT_TRUE(start_chained());
-  const std::string ifc = v.root_name();
-  auto r = add({chain_entry(ifc, {chain_prog('a', 1), chain_prog('b', 2), chain_prog('c', 3)})});
-  ASSERT_EQ(r.status, 200) << r.body;
-  ASSERT_EQ(v.send_udp_from_peer(50), 50);
-  const uint64_t a_before = percpu_counter(counter_pin(ifc, 'a')).value_or(0);
-  ASSERT_GE(a_before, 50u);
+/// Kill -9 and restart under traffic; `tamper` runs while the daemon is dead. Returns the
+/// program ids listed before the kill and after the restart (root first).
+class ChainRestart : public ChainE2e {
+ protected:
+  void kill_and_restart(const std::function<void(const std::string&)>& tamper,
+                        std::vector<uint32_t>& before, std::vector<uint32_t>& after) {
+    testing::VethPair v;
+    ASSERT_EQ(v.error(), "");
+    ASSERT_TRUE(start_chained());
+    const std::string ifc = v.root_name();
+    auto r = add({chain_entry(ifc, {chain_prog('a', 1), chain_prog('b', 2), chain_prog('c', 3)})});
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(v.send_udp_from_peer(50), 50);
+    const uint64_t a_before = percpu_counter(counter_pin(ifc, 'a')).value_or(0);
+    ASSERT_GE(a_before, 50u);
+    for (const auto& d : bpfs(ifc)) before.push_back(d.prog_id);
 
-  Traffic traffic(v);
-  ASSERT_TRUE(traffic.ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  kill_daemon();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  ASSERT_NE(attached_programs(ifc).xdp, 0u) << "the pinned root link outlives the daemon";
-  ASSERT_TRUE(restart_daemon());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  traffic.stop();
+    Traffic traffic(v);
+    ASSERT_TRUE(traffic.ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    kill_daemon();
+    ASSERT_NE(attached_programs(ifc).xdp, 0u) << "the pinned root link outlives the daemon";
+    tamper(ifc);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_TRUE(restart_daemon());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    traffic.stop();
 
-  EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-a", "chain-b", "chain-c"}));
-  std::optional<uint64_t> a, c;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto a1 = percpu_counter(counter_pin(ifc, 'a'));
-    auto c1 = percpu_counter(counter_pin(ifc, 'c'));
-    if (a1 == a && c1 == c) break;
-    a = a1;
-    c = c1;
+    EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-a", "chain-b", "chain-c"}));
+    std::optional<uint64_t> a, c;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      auto a1 = percpu_counter(counter_pin(ifc, 'a'));
+      auto c1 = percpu_counter(counter_pin(ifc, 'c'));
+      if (a1 == a && c1 == c) break;
+      a = a1;
+      c = c1;
+    }
+    ASSERT_TRUE(a && c);
+    EXPECT_GT(*a, a_before + 100) << "counters continue across the restart (maps pinned by name)";
+    EXPECT_EQ(*c, *a) << "no packet skipped the end of the chain during kill and restart";
+    for (const auto& d : bpfs(ifc)) {
+      EXPECT_TRUE(prog_alive(d.prog_id)) << d.name;
+      after.push_back(d.prog_id);
+    }
   }
-  ASSERT_TRUE(a && c);
-  EXPECT_GT(*a, a_before + 100) << "counters continue across the restart (maps pinned by name)";
-  EXPECT_EQ(*c, *a) << "no packet skipped the end of the chain during kill and restart";
-  for (const auto& d : bpfs(ifc)) EXPECT_TRUE(prog_alive(d.prog_id)) << d.name;
+};
+
+TEST_F(ChainRestart, KillAndRestartAdoptsTheLiveChainWithoutReloading) {
+  std::vector<uint32_t> before, after;
+  kill_and_restart([](const std::string&) {}, before, after);
+  EXPECT_EQ(after, before) << "the same kernel programs: adopted, not reloaded";
+  EXPECT_NE(daemon_log().find("adopted as it runs"), std::string::npos);
+}
+
+TEST_F(ChainRestart, InconsistentPinsAreRebuiltAndSwitchedInWithoutACut) {
+  std::vector<uint32_t> before, after;
+  kill_and_restart(
+      [](const std::string& ifc) {
+        // Someone removed chain-b's program pin while the daemon was down.
+        fs::remove(fs::path("/sys/fs/bpf/progs") / ifc / "chain-b" / "1_0" /
+                   "xdp_chain_counter_xdp");
+      },
+      before, after);
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) EXPECT_NE(after[i], before[i]) << i;
+  EXPECT_NE(daemon_log().find("not adopted"), std::string::npos);
 }
 
 }  // namespace
