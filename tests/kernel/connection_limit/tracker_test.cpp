@@ -24,7 +24,7 @@ constexpr uint16_t kPort = 39001;      // listed
 constexpr uint16_t kPort2 = 39003;     // listed
 constexpr uint16_t kUnlisted = 39002;  // not listed
 
-class TrackerTest : public ::testing::Test {
+class ConnLimitTracker : public ::testing::Test {
  protected:
   void SetUp() override {
     own_ns_ = netns_inode("/proc/thread-self/ns/net");
@@ -81,7 +81,7 @@ void close_passively(Conn& c) {
   c.server.reset();
 }
 
-TEST_F(TrackerTest, LoadsAndAttaches) {
+TEST_F(ConnLimitTracker, LoadsAndAttaches) {
   ASSERT_NO_FATAL_FAILURE(load());
   EXPECT_EQ(count(), 0U);
   EXPECT_EQ(obj_.get0("cl_overflow_count"), 0U);
@@ -91,7 +91,7 @@ TEST_F(TrackerTest, LoadsAndAttaches) {
 // The original's hand-written tracepoint layout made every loopback test fail (P7); here
 // IPv4 127/8, IPv6 ::1 and v4-mapped ::ffff:127/104 are all excluded, while a non-loopback
 // address reached over lo in the same namespace is counted (exclusion is by address).
-TEST_F(TrackerTest, LoopbackConnectionsAreNotCounted) {
+TEST_F(ConnLimitTracker, LoopbackConnectionsAreNotCounted) {
   ASSERT_NO_FATAL_FAILURE(load());
   VethPair veth;  // only for a non-loopback local address (root_addr) in this namespace
   ASSERT_EQ(veth.error(), "");
@@ -127,7 +127,7 @@ TEST_F(TrackerTest, LoopbackConnectionsAreNotCounted) {
 
 // Connections from another namespace over a veth pair are counted exactly through repeated
 // open/close rounds (active and passive close); an unlisted port is never counted.
-TEST_F(TrackerTest, VethConnectionsAreCountedExactly) {
+TEST_F(ConnLimitTracker, VethConnectionsAreCountedExactly) {
   ASSERT_NO_FATAL_FAILURE(load());
   VethPair veth;
   ASSERT_EQ(veth.error(), "");
@@ -166,7 +166,7 @@ TEST_F(TrackerTest, VethConnectionsAreCountedExactly) {
 
 // Client sockets are counted by their (ephemeral, unlisted) local port: never. Server sockets of
 // another namespace are counted only when cl_netns names that namespace or is 0.
-TEST_F(TrackerTest, ClientSocketsAndNamespaceFilter) {
+TEST_F(ConnLimitTracker, ClientSocketsAndNamespaceFilter) {
   ASSERT_NO_FATAL_FAILURE(load());
   VethPair veth;
   ASSERT_EQ(veth.error(), "");
@@ -196,7 +196,7 @@ TEST_F(TrackerTest, ClientSocketsAndNamespaceFilter) {
 }
 
 // IPv6 over the veth pair (RFC 5180 benchmarking addresses, private namespaces only).
-TEST_F(TrackerTest, Ipv6ConnectionsAreCounted) {
+TEST_F(ConnLimitTracker, Ipv6ConnectionsAreCounted) {
   ASSERT_NO_FATAL_FAILURE(load());
   VethPair veth;
   ASSERT_EQ(veth.error(), "");
@@ -223,7 +223,7 @@ TEST_F(TrackerTest, Ipv6ConnectionsAreCounted) {
 
 // Connections established before load are counted by one run of the iter/tcp program, with the
 // same keys as the tracker: closing them afterwards brings the count back to exactly 0 (P8).
-TEST_F(TrackerTest, SeedingCountsExistingConnections) {
+TEST_F(ConnLimitTracker, SeedingCountsExistingConnections) {
   VethPair veth;
   ASSERT_EQ(veth.error(), "");
   Fd listed = listen_on(tcp_socket(AF_INET), "0.0.0.0", kPort);
@@ -264,7 +264,7 @@ TEST_F(TrackerTest, SeedingCountsExistingConnections) {
 
 // Sockets that do not fit into cl_conn_info are not counted but reported in cl_overflow_count;
 // the count still returns to 0 when everything is closed.
-TEST_F(TrackerTest, OverflowIsCountedAndExported) {
+TEST_F(ConnLimitTracker, OverflowIsCountedAndExported) {
   ASSERT_NO_FATAL_FAILURE(load(/*conn_info_max=*/2));
   VethPair veth;
   ASSERT_EQ(veth.error(), "");

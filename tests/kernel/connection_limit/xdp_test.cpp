@@ -127,7 +127,7 @@ Bytes syn4(uint16_t dport = kListed, uint8_t flags = kSyn) {
 
 // ---------------------------------------------------------------------------------------------
 
-class XdpTest : public ::testing::Test {
+class ConnLimitXdp : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(obj_.load(kObject), "");
@@ -183,7 +183,7 @@ class XdpTest : public ::testing::Test {
   int prog_ = -1;
 };
 
-TEST_F(XdpTest, CountersStartAtZero) {
+TEST_F(ConnLimitXdp, CountersStartAtZero) {
   for (const char* m : {"cl_recv_count_map", "cl_drop_count_map", "cl_conn_count",
                         "cl_overflow_count", "cl_max_conn", "cl_netns"}) {
     const uint64_t expected = std::string(m) == "cl_max_conn" ? 3 : 0;
@@ -191,7 +191,7 @@ TEST_F(XdpTest, CountersStartAtZero) {
   }
 }
 
-TEST_F(XdpTest, Ipv4SynIsLimited) {
+TEST_F(ConnLimitXdp, Ipv4SynIsLimited) {
   ASSERT_TRUE(obj_.set0("cl_conn_count", 0));
   EXPECT_EQ(run(syn4()), kXdpPass);
   EXPECT_EQ(recv(), 1U);
@@ -199,13 +199,13 @@ TEST_F(XdpTest, Ipv4SynIsLimited) {
   ASSERT_NO_FATAL_FAILURE(expect_limited(syn4()));
 }
 
-TEST_F(XdpTest, ZeroMaximumDropsEverySyn) {
+TEST_F(ConnLimitXdp, ZeroMaximumDropsEverySyn) {
   ASSERT_TRUE(obj_.set0("cl_max_conn", 0));
   EXPECT_EQ(run(syn4()), kXdpDrop);
   EXPECT_EQ(drops(), 1U);
 }
 
-TEST_F(XdpTest, OtherTcpSegmentsPassUncounted) {
+TEST_F(ConnLimitXdp, OtherTcpSegmentsPassUncounted) {
   for (uint8_t flags : {static_cast<uint8_t>(kSyn | kAck), kAck, kRst,
                         static_cast<uint8_t>(kFin | kAck), static_cast<uint8_t>(0)}) {
     SCOPED_TRACE("flags " + std::to_string(flags));
@@ -213,11 +213,11 @@ TEST_F(XdpTest, OtherTcpSegmentsPassUncounted) {
   }
 }
 
-TEST_F(XdpTest, UnlistedPortPasses) {
+TEST_F(ConnLimitXdp, UnlistedPortPasses) {
   ASSERT_NO_FATAL_FAILURE(expect_ignored(syn4(kUnlisted)));
 }
 
-TEST_F(XdpTest, UdpArpAndUnknownEtherTypesPass) {
+TEST_F(ConnLimitXdp, UdpArpAndUnknownEtherTypesPass) {
   ASSERT_NO_FATAL_FAILURE(
       expect_ignored(eth(ipv4(udp_header(kListed), {0, 0, IPPROTO_UDP}), ETH_P_IP)));
   ASSERT_NO_FATAL_FAILURE(expect_ignored(eth(ipv6(udp_header(kListed), IPPROTO_UDP), ETH_P_IPV6)));
@@ -228,13 +228,13 @@ TEST_F(XdpTest, UdpArpAndUnknownEtherTypesPass) {
   ASSERT_NO_FATAL_FAILURE(expect_ignored(eth(ipv4(tcp_header(kListed, kSyn)), 0x88B5)));
 }
 
-TEST_F(XdpTest, Ipv6SynIsLimited) {
+TEST_F(ConnLimitXdp, Ipv6SynIsLimited) {
   ASSERT_NO_FATAL_FAILURE(expect_limited(eth(ipv6(tcp_header(kListed, kSyn)), ETH_P_IPV6)));
   ASSERT_NO_FATAL_FAILURE(expect_ignored(eth(ipv6(tcp_header(kListed, kSyn | kAck)), ETH_P_IPV6)));
   ASSERT_NO_FATAL_FAILURE(expect_ignored(eth(ipv6(tcp_header(kUnlisted, kSyn)), ETH_P_IPV6)));
 }
 
-TEST_F(XdpTest, Ipv6ExtensionHeadersAreWalked) {
+TEST_F(ConnLimitXdp, Ipv6ExtensionHeadersAreWalked) {
   const Bytes tcp = tcp_header(kListed, kSyn);
   ASSERT_NO_FATAL_FAILURE(expect_limited(eth(ipv6(tcp, IPPROTO_TCP, {0}), ETH_P_IPV6)));
   ASSERT_NO_FATAL_FAILURE(expect_limited(eth(ipv6(tcp, IPPROTO_TCP, {0, 60, 43, 51}), ETH_P_IPV6)));
@@ -246,7 +246,7 @@ TEST_F(XdpTest, Ipv6ExtensionHeadersAreWalked) {
   ASSERT_NO_FATAL_FAILURE(expect_ignored(eth(ipv6(tcp, IPPROTO_TCP, {0, 44}), ETH_P_IPV6)));
 }
 
-TEST_F(XdpTest, VlanTaggedSynIsLimited) {
+TEST_F(ConnLimitXdp, VlanTaggedSynIsLimited) {
   ASSERT_NO_FATAL_FAILURE(expect_limited(eth(ipv4(tcp_header(kListed, kSyn)), ETH_P_IP, 1)));
   ASSERT_NO_FATAL_FAILURE(expect_limited(eth(ipv4(tcp_header(kListed, kSyn)), ETH_P_IP, 2)));
   ASSERT_NO_FATAL_FAILURE(expect_limited(eth(ipv6(tcp_header(kListed, kSyn)), ETH_P_IPV6, 2)));
@@ -254,7 +254,7 @@ TEST_F(XdpTest, VlanTaggedSynIsLimited) {
   ASSERT_NO_FATAL_FAILURE(expect_ignored(eth(ipv4(tcp_header(kListed, kSyn)), ETH_P_IP, 3)));
 }
 
-TEST_F(XdpTest, Ipv4OptionsAreSkipped) {
+TEST_F(ConnLimitXdp, Ipv4OptionsAreSkipped) {
   for (int words = 1; words <= 10; ++words) {
     SCOPED_TRACE("option words " + std::to_string(words));
     ASSERT_NO_FATAL_FAILURE(
@@ -266,7 +266,7 @@ TEST_F(XdpTest, Ipv4OptionsAreSkipped) {
   ASSERT_NO_FATAL_FAILURE(expect_ignored(bad));
 }
 
-TEST_F(XdpTest, FragmentsOnlyFirstIsParsed) {
+TEST_F(ConnLimitXdp, FragmentsOnlyFirstIsParsed) {
   const Bytes tcp = tcp_header(kListed, kSyn);
   // First fragment (MF set, offset 0) carries the TCP header: limited.
   ASSERT_NO_FATAL_FAILURE(expect_limited(eth(ipv4(tcp, {0, 0x2000, IPPROTO_TCP}), ETH_P_IP)));
@@ -277,7 +277,7 @@ TEST_F(XdpTest, FragmentsOnlyFirstIsParsed) {
 
 // Every truncation of a limited SYN (down to the 14 bytes BPF_PROG_TEST_RUN accepts for XDP)
 // passes uncounted; only the complete headers are limited.
-TEST_F(XdpTest, TruncatedFramesPass) {
+TEST_F(ConnLimitXdp, TruncatedFramesPass) {
   const std::vector<Bytes> frames = {
       syn4(),
       eth(ipv4(tcp_header(kListed, kSyn), {3, 0, IPPROTO_TCP}), ETH_P_IP, 2),
@@ -294,7 +294,7 @@ TEST_F(XdpTest, TruncatedFramesPass) {
 }
 
 // Every frame that is not dropped continues with slot 0 of xdp_cl_ingress_next_prog (P6).
-TEST_F(XdpTest, TailCallsTheNextProgram) {
+TEST_F(ConnLimitXdp, TailCallsTheNextProgram) {
   BpfObject next;
   ASSERT_EQ(next.load(kObjectDir + "/xdp_counter.bpf.o"), "");
   const int next_fd = next.prog_fd("xdp_counter");
