@@ -251,7 +251,7 @@ static __always_inline struct tcphdr* cl_parse_tcp(void* data, void* data_end) {
   __be16 proto = eth->h_proto;
   void* cur = eth + 1;
 
-
+  // Bounded loops (verified by the kernel, no unrolling needed).
   for (int i = 0; i < CL_MAX_VLAN; i++) {
     if (proto != bpf_htons(CL_ETH_P_8021Q) && proto != bpf_htons(CL_ETH_P_8021AD)) break;
     struct cl_vlan_hdr* vlan = cur;
@@ -271,7 +271,6 @@ static __always_inline struct tcphdr* cl_parse_tcp(void* data, void* data_end) {
     if ((void*)(ip6 + 1) > data_end) return NULL;
     __u8 next = ip6->nexthdr;
     cur = ip6 + 1;
-
     for (int i = 0; i < CL_MAX_IPV6_EXT; i++) {
       if (next == IPPROTO_TCP) break;
       if (next != CL_NEXTHDR_HOP && next != CL_NEXTHDR_ROUTING && next != CL_NEXTHDR_DEST &&
