@@ -87,6 +87,35 @@ PacketBuilder& PacketBuilder::payload(const std::string& text) {
   return *this;
 }
 
+PacketBuilder& PacketBuilder::vlan(uint16_t tci, uint16_t tpid) {
+  vlans_.push_back(Vlan{tpid, tci});
+  return *this;
+}
+PacketBuilder& PacketBuilder::ethertype(uint16_t type) {
+  ethertype_ = type;
+  return *this;
+}
+PacketBuilder& PacketBuilder::ipv4_options(std::vector<uint8_t> options) {
+  ipv4_options_ = std::move(options);
+  return *this;
+}
+PacketBuilder& PacketBuilder::ipv4_fragment(uint16_t offset_units, bool more_fragments) {
+  ipv4_frag_ = static_cast<uint16_t>((offset_units & 0x1fff) | (more_fragments ? 0x2000 : 0));
+  return *this;
+}
+PacketBuilder& PacketBuilder::ip_protocol(uint8_t protocol) {
+  ip_protocol_ = protocol;
+  return *this;
+}
+PacketBuilder& PacketBuilder::ipv6_ext(uint8_t type, std::vector<uint8_t> body) {
+  ipv6_exts_.push_back(Ext{type, std::move(body)});
+  return *this;
+}
+PacketBuilder& PacketBuilder::truncate(size_t size) {
+  truncate_ = size;
+  return *this;
+}
+
 std::vector<uint8_t> PacketBuilder::build() const {
   if (l4_ && !ip_) throw std::invalid_argument("l4 header without ip header");
   // L4 segment first (its checksum needs the addresses only).
@@ -110,15 +139,23 @@ std::vector<uint8_t> PacketBuilder::build() const {
   seg.insert(seg.end(), payload_.begin(), payload_.end());
 
   std::vector<uint8_t> out;
+  if (!vlans_.empty() && !eth_) throw std::invalid_argument("vlan tag without eth header");
   if (eth_) {
     auto d = mac(eth_->dst), s = mac(eth_->src);
     out.insert(out.end(), d.begin(), d.end());
     out.insert(out.end(), s.begin(), s.end());
-    put16(out, ip_ ? (ip_->v6 ? kEthIpv6 : kEthIpv4) : 0x88b5 /* local experimental */);
+    for (const auto& v : vlans_) {
+      put16(out, v.tpid);
+      put16(out, v.tci);
+    }
+    put16(out, ethertype_
+                   ? *ethertype_
+                   : (ip_ ? (ip_->v6 ? kEthIpv6 : kEthIpv4) : 0x88b5 /* local experimental */));
   }
   if (ip_) {
     const auto src = addr(ip_->src, ip_->v6), dst = addr(ip_->dst, ip_->v6);
-    const uint8_t proto = l4_ ? (l4_->tcp ? kProtoTcp : kProtoUdp) : 59 /* no next header */;
+    const uint8_t proto =
+        l4_ ? (l4_->tcp ? kProtoTcp : kProtoUdp) : ip_protocol_.value_or(59 /* no next header */);
     if (l4_) {
       uint32_t sum = checksum_add(src.data(), src.size());
       sum = checksum_add(dst.data(), dst.size(), sum);
@@ -129,28 +166,53 @@ std::vector<uint8_t> PacketBuilder::build() const {
       if (!l4_->tcp && c == 0) c = 0xffff;
       set16(seg, l4_->tcp ? 16 : 6, c);
     }
+    // IPv6 extension headers: each names the next one, the last names `proto`.
+    std::vector<uint8_t> exts;
+    if (!ipv6_exts_.empty() && !ip_->v6) throw std::invalid_argument("ipv6_ext on ipv4");
+    for (size_t i = 0; i < ipv6_exts_.size(); ++i) {
+      const Ext& e = ipv6_exts_[i];
+      exts.push_back(i + 1 < ipv6_exts_.size() ? ipv6_exts_[i + 1].type : proto);
+      if (e.type == 44) {
+        if (e.body.size() != 6) throw std::invalid_argument("fragment header body is 6 bytes");
+        exts.push_back(0);
+      } else {
+        if ((2 + e.body.size()) % 8 != 0 || 2 + e.body.size() > 2048) {
+          throw std::invalid_argument("extension header size must be a multiple of 8");
+        }
+        exts.push_back(static_cast<uint8_t>((2 + e.body.size()) / 8 - 1));
+      }
+      exts.insert(exts.end(), e.body.begin(), e.body.end());
+    }
+    if (ipv4_options_.size() % 4 != 0 || ipv4_options_.size() > 40) {
+      throw std::invalid_argument("ipv4 options: a multiple of 4 bytes, at most 40");
+    }
+    const size_t ihl = 5 + ipv4_options_.size() / 4;
     const size_t ip_start = out.size();
     if (ip_->v6) {
       put32(out, 6u << 28);
-      put16(out, static_cast<uint16_t>(seg.size()));
-      out.push_back(proto);
+      put16(out, static_cast<uint16_t>(exts.size() + seg.size()));
+      out.push_back(ipv6_exts_.empty() ? proto : ipv6_exts_.front().type);
       out.push_back(ip_->ttl);
     } else {
-      out.push_back(0x45);
+      out.push_back(static_cast<uint8_t>(0x40 | ihl));
       out.push_back(0);
-      put16(out, static_cast<uint16_t>(20 + seg.size()));
-      put16(out, 0);       // id
-      put16(out, 0x4000);  // don't fragment
+      put16(out, static_cast<uint16_t>(4 * ihl + seg.size()));
+      put16(out, 0);  // id
+      put16(out, ipv4_frag_);
       out.push_back(ip_->ttl);
       out.push_back(proto);
       put16(out, 0);
     }
     out.insert(out.end(), src.begin(), src.end());
     out.insert(out.end(), dst.begin(), dst.end());
-    if (!ip_->v6)
-      set16(out, ip_start + 10, checksum_finish(checksum_add(out.data() + ip_start, 20)));
+    if (!ip_->v6) {
+      out.insert(out.end(), ipv4_options_.begin(), ipv4_options_.end());
+      set16(out, ip_start + 10, checksum_finish(checksum_add(out.data() + ip_start, 4 * ihl)));
+    }
+    out.insert(out.end(), exts.begin(), exts.end());
   }
   out.insert(out.end(), seg.begin(), seg.end());
+  if (truncate_ && *truncate_ < out.size()) out.resize(*truncate_);
   return out;
 }
 
