@@ -181,11 +181,16 @@ static __always_inline int rl_accept_syn(void) {
 
   __u64 now = bpf_ktime_get_ns();
   __u64 window = now / RL_NSEC_PER_SEC * RL_NSEC_PER_SEC;
-  __u64 initial = 0;
-  // Insert-if-absent; -EEXIST (another CPU or an earlier SYN created it) is the normal case.
-  (void)bpf_map_update_elem(&rl_window_map, &window, &initial, BPF_NOEXIST);
+  // The window's counter, created with 0 if absent. Looked up first: after the first SYN of a
+  // window that is the only call (an LRU update takes a free node, evicting if need be, even
+  // when BPF_NOEXIST then fails). Insert-if-absent makes concurrent creators agree on one entry.
   __u64* current = bpf_map_lookup_elem(&rl_window_map, &window);
-  // Only if the entry was evicted between the two calls (the map is full of newer windows,
+  if (!current) {
+    __u64 initial = 0;
+    (void)bpf_map_update_elem(&rl_window_map, &window, &initial, BPF_NOEXIST);
+    current = bpf_map_lookup_elem(&rl_window_map, &window);
+  }
+  // Only if the entry was evicted right after its creation (the map full of newer windows,
   // impossible with one new key per second): accept rather than block on lost state.
   if (!current) return 1;
 
