@@ -1,7 +1,8 @@
 // l3afd_bench: starts the real l3afd binary in private namespaces and prints tables of REST
 // add/delete latency (and, on a chained daemon, chain insert/remove/reorder latency), GET
 // throughput and daemon RSS, then of the per-packet cost of an XDP
-// tail-call chain (loaded directly with libbpf), next to a committed baseline. Progress and
+// tail-call chain and of our XDP programs (loaded directly with libbpf), next to a committed
+// baseline. Progress and
 // errors go to stderr, the tables to stdout. See bench/README.md for what each number means.
 // Exit status: 0 done, 1 a step failed (the reason is printed), 2 bad command line.
 #include <sys/utsname.h>
@@ -20,15 +21,16 @@
 #include "interfaces.h"
 #include "measure.h"
 #include "measure_chain.h"
+#include "measure_programs.h"
 #include "report.h"
 #include "support/netns.h"
 
 namespace l3afd::bench {
 namespace {
 
-/// Which sections run: 1-3 need the daemon, 4-5 (the chain) need only the BPF objects.
-/// ChainedApi runs only the rows of 1 and 3 that use a daemon with chaining on.
-enum class Only { All, Daemon, Chain, ChainedApi };
+/// Which sections run: 1-3 need the daemon, 4-5 (the chain) and 6 (our XDP programs) need only
+/// the BPF objects. ChainedApi runs only the rows of 1 and 3 that use a daemon with chaining on.
+enum class Only { All, Daemon, Chain, ChainedApi, Programs };
 
 struct Options {
   std::filesystem::path daemon;
@@ -48,15 +50,16 @@ void usage() {
   std::fputs(
       "usage: l3afd_bench --daemon <build>/l3afd --repo <build>/repo [--baseline FILE]\n"
       "                   [--save-baseline] [--rows-out FILE]\n"
-      "                   [--only all|daemon|chain|chained-api]\n"
+      "                   [--only all|daemon|chain|chained-api|programs]\n"
       "                   [--bpf-objects DIR] [--cycles N] [--warmup N] [--chain-cycles N]\n"
       "                   [--get-requests N] [--get-reps N] [--rss-reps N]\n"
       "                   [--chain-rounds N] [--chain-sample-ms N]\n"
       "                   [--traffic-rounds N] [--traffic-ms N]\n"
       "--only daemon runs sections 1-3, --only chain sections 4-5 (no daemon, --repo not\n"
       "needed), --only chained-api the chain_* rows of 1 and the *_chained rows of 3 (daemon\n"
-      "with bpf-chaining-enabled: true). --bpf-objects defaults to <dirname of\n"
-      "--daemon>/bpf/objects. --rows-out writes this run's rows in the baseline format.\n"
+      "with bpf-chaining-enabled: true), --only programs section 6 (no daemon, --repo not\n"
+      "needed). --bpf-objects defaults to <dirname of --daemon>/bpf/objects. --rows-out\n"
+      "writes this run's rows in the baseline format.\n"
       "Runs as root; everything happens in private network and mount namespaces.\n",
       stderr);
 }
@@ -104,8 +107,11 @@ bool parse_options(int argc, char** argv, Options& o) {
         o.only = Only::Chain;
       } else if (v == "chained-api") {
         o.only = Only::ChainedApi;
+      } else if (v == "programs") {
+        o.only = Only::Programs;
       } else {
-        std::fprintf(stderr, "bench: --only takes all, daemon, chain or chained-api, not %s\n",
+        std::fprintf(stderr,
+                     "bench: --only takes all, daemon, chain, chained-api or programs, not %s\n",
                      argv[i]);
         return false;
       }
@@ -134,13 +140,14 @@ bool parse_options(int argc, char** argv, Options& o) {
       return false;
     }
   }
-  if (o.only != Only::Chain && (o.daemon.empty() || o.repo.empty())) {
+  const bool objects_only = o.only == Only::Chain || o.only == Only::Programs;
+  if (!objects_only && (o.daemon.empty() || o.repo.empty())) {
     std::fputs("bench: --daemon and --repo are required\n", stderr);
     return false;
   }
   if (o.bpf_objects.empty()) {
     if (o.daemon.empty()) {
-      std::fputs("bench: --only chain needs --daemon or --bpf-objects\n", stderr);
+      std::fputs("bench: --only chain/programs needs --daemon or --bpf-objects\n", stderr);
       return false;
     }
     o.bpf_objects = std::filesystem::absolute(o.daemon).parent_path() / "bpf" / "objects";
@@ -265,6 +272,16 @@ std::string run_chain_sections(const Options& o, std::vector<Table>& tables,
   return measure_chain(o.bpf_objects, o.chain, tables[first], tables[first + 1]);
 }
 
+/// Section 6, our XDP programs, with the objects of --bpf-objects: appends one table.
+std::string run_programs_section(const Options& o, std::vector<Table>& tables,
+                                 std::vector<std::string>& header) {
+  if (o.only == Only::Programs) header.push_back("BPF objects " + o.bpf_objects.string());
+  tables.emplace_back();
+  tables.back().title = "6. XDP programs, ns/packet (BPF_PROG_TEST_RUN)";
+  std::fputs("bench: 6. XDP programs (BPF_PROG_TEST_RUN)\n", stderr);
+  return measure_programs(o.bpf_objects, o.chain, tables.back());
+}
+
 /// The whole bench inside `workspace`; returns the process exit status.
 int run(const Options& o, const std::filesystem::path& workspace) {
   const auto started = std::chrono::steady_clock::now();
@@ -277,11 +294,14 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   std::vector<Table> tables;
   std::vector<std::string> header;
   std::string err;
-  if (o.only != Only::Chain) {  // All, Daemon, ChainedApi
+  if (o.only == Only::All || o.only == Only::Daemon || o.only == Only::ChainedApi) {
     if (err = run_daemon_sections(o, workspace, tables, header); !err.empty()) return fail(err);
   }
   if (o.only == Only::All || o.only == Only::Chain) {
     if (err = run_chain_sections(o, tables, header); !err.empty()) return fail(err);
+  }
+  if (o.only == Only::All || o.only == Only::Programs) {
+    if (err = run_programs_section(o, tables, header); !err.empty()) return fail(err);
   }
 
   std::vector<std::string> warnings;
