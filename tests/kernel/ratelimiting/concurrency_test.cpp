@@ -33,7 +33,9 @@ struct RunResult {
   int cpu = -1;  ///< where the thread was just before the test run
 };
 
-TEST_F(RateLimitTest, TwoCpusNeverOvershootTheRateAndLoseNoCount) {
+class RateLimitConcurrency : public RateLimitTest {};
+
+TEST_F(RateLimitConcurrency, TwoCpusNeverOvershootTheRateAndLoseNoCount) {
   const std::vector<int> cpus = two_cpus();
   if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
   constexpr uint64_t kRate = 1000;

@@ -18,7 +18,7 @@ namespace {
 constexpr int kPass = XDP_PASS;
 constexpr int kDrop = XDP_DROP;
 
-class VerdictTest : public RateLimitTest {
+class RateLimitVerdict : public RateLimitTest {
  protected:
   /// At rate 0: `frame` is not considered (passes, no counter moves, no window is created).
   void expect_ignored(const Frame& frame, const std::string& what) {
@@ -58,7 +58,7 @@ const MapInfo* find_map(const LoadedObject& o, const std::string& name) {
   return it == o.maps.end() ? nullptr : &*it;
 }
 
-TEST_F(VerdictTest, MapsHaveTheDocumentedShapesAndArePinnedByName) {
+TEST_F(RateLimitVerdict, MapsHaveTheDocumentedShapesAndArePinnedByName) {
   struct Shape {
     const char* name;
     uint32_t type, key, value, max;
@@ -88,7 +88,7 @@ TEST_F(VerdictTest, MapsHaveTheDocumentedShapesAndArePinnedByName) {
   EXPECT_EQ(read(kKey, "rl_config_map"), 0u);
 }
 
-TEST_F(VerdictTest, MapArgsWritePortsInHostByteOrderAndPruneUnlistedPorts) {
+TEST_F(RateLimitVerdict, MapArgsWritePortsInHostByteOrderAndPruneUnlistedPorts) {
   configure(7, {kPort, 443});
   UniqueFd ports(bpf_obj_get((spec_.map_pin_dir / "rl_ports_map").c_str()));
   ASSERT_TRUE(ports.valid());
@@ -104,7 +104,7 @@ TEST_F(VerdictTest, MapArgsWritePortsInHostByteOrderAndPruneUnlistedPorts) {
   expect_blocked(tcp4(443).build(), "443 still listed");
 }
 
-TEST_F(VerdictTest, SynToListedPortPassesUntilTheRateThenDrops) {
+TEST_F(RateLimitVerdict, SynToListedPortPassesUntilTheRateThenDrops) {
   constexpr int kRate = 5;
   configure(kRate, {kPort});
   const Frame syn = tcp4().build();
@@ -124,7 +124,7 @@ TEST_F(VerdictTest, SynToListedPortPassesUntilTheRateThenDrops) {
   EXPECT_LE(start, monotonic_ns());
 }
 
-TEST_F(VerdictTest, RateZeroBlocksAndAnUnconfiguredRateIsZero) {
+TEST_F(RateLimitVerdict, RateZeroBlocksAndAnUnconfiguredRateIsZero) {
   // Only the ports configured: rl_config_map[0] is still its initial 0.
   const std::vector<model::KeyValue> port = {{kPort, 1}};
   ASSERT_TRUE(kernel_->configure_maps(kKey, {{"rl_ports_map", port}}, {}));
@@ -138,7 +138,7 @@ TEST_F(VerdictTest, RateZeroBlocksAndAnUnconfiguredRateIsZero) {
   EXPECT_EQ(drops(), 4u);
 }
 
-TEST_F(VerdictTest, OnlySynWithoutAckIsConsidered) {
+TEST_F(RateLimitVerdict, OnlySynWithoutAckIsConsidered) {
   configure(0, {kPort});
   using namespace flags;
   expect_ignored(tcp4(kPort, kSyn | kAck).build(), "SYN+ACK");
@@ -155,7 +155,7 @@ TEST_F(VerdictTest, OnlySynWithoutAckIsConsidered) {
   EXPECT_EQ(recv(), 1u);
 }
 
-TEST_F(VerdictTest, SynToUnlistedPortOrFromListedPortPasses) {
+TEST_F(RateLimitVerdict, SynToUnlistedPortOrFromListedPortPasses) {
   configure(0, {kPort});
   expect_ignored(tcp4(kOther).build(), "unlisted destination port");
   PacketBuilder from_listed;
@@ -166,7 +166,7 @@ TEST_F(VerdictTest, SynToUnlistedPortOrFromListedPortPasses) {
   expect_blocked(tcp4(kPort).build(), "control: listed destination port");
 }
 
-TEST_F(VerdictTest, NonTcpPasses) {
+TEST_F(RateLimitVerdict, NonTcpPasses) {
   configure(0, {kPort});
   expect_ignored(PacketBuilder().eth().ipv4("198.18.0.2", "198.18.0.1").udp(40000, kPort).build(),
                  "UDP/IPv4");
@@ -192,7 +192,7 @@ TEST_F(VerdictTest, NonTcpPasses) {
   expect_ignored(mpls, "MPLS EtherType");
 }
 
-TEST_F(VerdictTest, Ipv4OptionsAreSkippedByIhl) {
+TEST_F(RateLimitVerdict, Ipv4OptionsAreSkippedByIhl) {
   configure(0, {kPort});
   for (size_t words = 1; words <= 10; ++words) {  // IHL 6..15
     const std::string ihl = "IHL " + std::to_string(5 + words);
@@ -213,7 +213,7 @@ TEST_F(VerdictTest, Ipv4OptionsAreSkippedByIhl) {
   EXPECT_EQ(recv(), 10u);
 }
 
-TEST_F(VerdictTest, Ipv4FragmentsOnlyTheFirstCarriesTcp) {
+TEST_F(RateLimitVerdict, Ipv4FragmentsOnlyTheFirstCarriesTcp) {
   configure(0, {kPort});
   expect_blocked(tcp4().ipv4_fragment(0, true).build(), "first fragment, MF set");
   expect_blocked(tcp4().ipv4_fragment(0, false).build(), "offset 0, no MF (DF cleared)");
@@ -224,7 +224,7 @@ TEST_F(VerdictTest, Ipv4FragmentsOnlyTheFirstCarriesTcp) {
   EXPECT_EQ(recv(), 2u);
 }
 
-TEST_F(VerdictTest, MalformedHeadersPass) {
+TEST_F(RateLimitVerdict, MalformedHeadersPass) {
   configure(0, {kPort});
   Frame ihl4 = tcp4().build();
   ihl4[14] = 0x44;  // IHL 4 < 5
@@ -245,7 +245,7 @@ TEST_F(VerdictTest, MalformedHeadersPass) {
   EXPECT_EQ(recv(), 0u);
 }
 
-TEST_F(VerdictTest, TruncatedFramesPassAtEveryLength) {
+TEST_F(RateLimitVerdict, TruncatedFramesPassAtEveryLength) {
   configure(0, {kPort});
   const std::vector<std::pair<std::string, PacketBuilder>> syns = {
       {"IPv4", tcp4()},
@@ -276,14 +276,14 @@ TEST_F(VerdictTest, TruncatedFramesPassAtEveryLength) {
   EXPECT_EQ(drops(), syns.size());
 }
 
-TEST_F(VerdictTest, Ipv6SynIsCountedAndLimited) {
+TEST_F(RateLimitVerdict, Ipv6SynIsCountedAndLimited) {
   configure(0, {kPort});
   expect_blocked(tcp6().build(), "IPv6 SYN");
   expect_ignored(tcp6(kOther).build(), "IPv6 SYN to an unlisted port");
   expect_limited(tcp6().build(), "IPv6 SYN, rate 2");
 }
 
-TEST_F(VerdictTest, Ipv6ExtensionHeadersAreWalkedUpToFour) {
+TEST_F(RateLimitVerdict, Ipv6ExtensionHeadersAreWalkedUpToFour) {
   configure(0, {kPort});
   const std::vector<uint8_t> pad6 = {1, 4, 0, 0, 0, 0};  // PadN filling an 8-byte header
   const std::vector<uint8_t> routing = {0, 0, 0, 0, 0, 0};
@@ -316,7 +316,7 @@ TEST_F(VerdictTest, Ipv6ExtensionHeadersAreWalkedUpToFour) {
   expect_limited(tcp6().ipv6_ext(0, pad6).build(), "hop-by-hop, rate 2");
 }
 
-TEST_F(VerdictTest, VlanTaggedSynsAreLimited) {
+TEST_F(RateLimitVerdict, VlanTaggedSynsAreLimited) {
   configure(0, {kPort});
   expect_blocked(tcp4().vlan(100).build(), "802.1Q");
   expect_blocked(tcp4().vlan(100, 0x88a8).build(), "802.1ad alone");
@@ -330,7 +330,7 @@ TEST_F(VerdictTest, VlanTaggedSynsAreLimited) {
   expect_limited(tcp4().vlan(7, 0x88a8).vlan(100).build(), "802.1ad + 802.1Q, rate 2");
 }
 
-TEST_F(VerdictTest, PreviousWindowWeighsIntoTheEstimate) {
+TEST_F(RateLimitVerdict, PreviousWindowWeighsIntoTheEstimate) {
   constexpr uint64_t kRate = 100;
   configure(kRate, {kPort});
   const Frame syn = tcp4().build();
@@ -383,7 +383,7 @@ TEST_F(VerdictTest, PreviousWindowWeighsIntoTheEstimate) {
   EXPECT_TRUE(blocked_checked && weighted_checked) << "every attempt crossed a hundredth";
 }
 
-TEST_F(VerdictTest, EmptyPreviousWindowActsLikeTheFixedWindow) {
+TEST_F(RateLimitVerdict, EmptyPreviousWindowActsLikeTheFixedWindow) {
   constexpr uint64_t kRate = 3;
   configure(kRate, {kPort});
   const Frame syn = tcp4().build();
@@ -404,7 +404,7 @@ TEST_F(VerdictTest, EmptyPreviousWindowActsLikeTheFixedWindow) {
   EXPECT_TRUE(checked) << "every attempt crossed a window boundary";
 }
 
-TEST_F(VerdictTest, TailCallContinuesToTheNextProgramForPassedPacketsOnly) {
+TEST_F(RateLimitVerdict, TailCallContinuesToTheNextProgramForPassedPacketsOnly) {
   const LoadSpec next = {"next",
                          kObjectDir / "xdp_counter.bpf.o",
                          "xdp_counter",
