@@ -109,7 +109,21 @@ std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout,
       for (const auto& name : fs::directory_iterator(iface.path(), ec)) {
         for (const auto& ver : fs::directory_iterator(name.path(), ec)) {
           for (const auto& pin : fs::directory_iterator(ver.path(), ec)) {
-            auto kind = kind_of(pin.path().filename().string());
+            const std::string file = pin.path().filename().string();
+            if (file.ends_with("_tp")) {
+              // A companion program's link (tracepoint family) of a program instance: kept if
+              // the instance is kept, whichever hook it runs on.
+              const std::string i = iface.path().filename().string();
+              const std::string n = name.path().filename().string();
+              const std::string v = ver.path().filename().string();
+              if (keep.contains({i, n, v, Kind::Xdp}) || keep.contains({i, n, v, Kind::Tc}) ||
+                  pending_ifaces.contains(i)) {
+                continue;
+              }
+              remove_path(pin.path(), root, removed);
+              continue;
+            }
+            auto kind = kind_of(file);
             if (!kind) continue;
             Instance inst{iface.path().filename().string(), name.path().filename().string(),
                           ver.path().filename().string(), *kind};

@@ -36,6 +36,8 @@ std::string describe(const Action& a) {
                  "[0] := " + (x.target ? *x.target : std::string("clear"));
         else if constexpr (std::is_same_v<T, PinMap>)
           return "pin " + x.key + "/" + x.map_name + " at " + x.path.string();
+        else if constexpr (std::is_same_v<T, RunIterators>)
+          return "run iterators of " + x.key;
         else if constexpr (std::is_same_v<T, CarryMaps>)
           return "carry maps " + x.from_key + " -> " + x.to_key;
         else if constexpr (std::is_same_v<T, UnpinMap>)

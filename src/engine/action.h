@@ -86,6 +86,11 @@ struct CarryMaps {
   std::string from_key;
   std::string to_key;
 };
+/// Runs the iter/ programs of `key` once (Kernel::run_iterators), after its map_args are
+/// written, e.g. to seed state from existing sockets. Nothing to undo.
+struct RunIterators {
+  std::string key;
+};
 /// Persist the state. Always the last undoable step.
 struct CommitState {
   std::vector<model::L3afBpfPrograms> contents;
@@ -93,7 +98,7 @@ struct CommitState {
 
 using Action = std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
                             ConfigureMaps, Attach, Detach, WriteSlot, PinMap, UnpinMap, CarryMaps,
-                            CommitState>;
+                            RunIterators, CommitState>;
 
 /// One-line description for logs and dry runs, e.g. "load eth0/xdpingress/x/1_0#3".
 std::string describe(const Action& a);

@@ -59,9 +59,14 @@ void Engine::adopt_live_chains(const model::L3afBpfPrograms& e, const PinnedLink
       r.spec = p;
       r.paths = *paths;
       r.object_key = key_for(e.iface, h, p, applied_.next_instance++);
-      kernel::AdoptSpec spec{r.object_key,        p.entry_function_name, h,
-                             paths->map_dir,      paths->prog_pin,       private_map,
-                             paths->map_name_path};
+      kernel::AdoptSpec spec{r.object_key,
+                             p.entry_function_name,
+                             h,
+                             paths->map_dir,
+                             paths->prog_pin,
+                             private_map,
+                             paths->map_name_path,
+                             paths->link_pin.parent_path()};
       auto o = kernel_.adopt(spec);
       if (!o) {
         give_up(p.name + ": " + o.error().message);

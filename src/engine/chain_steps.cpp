@@ -79,6 +79,8 @@ Result<std::vector<ProgramRecord>> plan_chained_hook(PlanBuilder& b, const std::
                            p.monitor_maps.value_or(std::vector<model::MonitorMap>{}),
                            r.spec.map_args.value_or(std::vector<model::MapArg>{})},
              PlanBuilder::subject(iface, h, p.name)});
+        in_place.push_back({"seed " + p.name + where, RunIterators{r.object_key},
+                            PlanBuilder::subject(iface, h, p.name)});
       }
       if (!(r.spec == p)) changed = true;
       r.spec = p;

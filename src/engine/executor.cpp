@@ -118,6 +118,10 @@ struct Visitor {
     if (auto s = fx.kernel.unpin_map(a.key, a.map_name); !s) return fail(std::move(s.error()));
     return Executor::Done{};
   }
+  R operator()(const RunIterators& a) {
+    if (auto s = fx.kernel.run_iterators(a.key); !s) return fail(std::move(s.error()));
+    return Executor::Done{};
+  }
   R operator()(const CarryMaps& a) {
     auto skipped = fx.kernel.carry_maps(a.from_key, a.to_key);
     if (!skipped) return fail(std::move(skipped.error()));

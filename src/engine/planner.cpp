@@ -214,6 +214,7 @@ Result<ProgramRecord> PlanBuilder::build(const std::string& iface, Hook h, const
   ls.map_pin_dir = paths->map_dir;
   ls.prog_pin_path = paths->prog_pin;
   ls.private_map = private_map;
+  ls.companion_link_dir = paths->link_pin.parent_path();
   fill.load_step = plan_.steps.size();
   plan_.steps.push_back(
       {"load " + p.name + where(iface, h), LoadObject{ls, fill.fetch_step}, subj});
@@ -227,6 +228,8 @@ Result<ProgramRecord> PlanBuilder::build(const std::string& iface, Hook h, const
     plan_.steps.push_back({"write maps of " + p.name + where(iface, h),
                            ConfigureMaps{rec.object_key, args, mons, std::nullopt}, subj});
   }
+  // After map_args: an iterator seeding state reads the configured keys (programs.md §4).
+  plan_.steps.push_back({"seed " + p.name + where(iface, h), RunIterators{rec.object_key}, subj});
   return rec;
 }
 
@@ -471,6 +474,8 @@ Result<Plan> Planner::transition(const AppliedState& s, const Target& t,
                              n->monitor_maps.value_or(std::vector<model::MonitorMap>{}),
                              o->spec.map_args.value_or(std::vector<model::MapArg>{})},
                PlanBuilder::subject(iface, h, n->name)});
+          plan.steps.push_back({"seed " + n->name + where, RunIterators{o->object_key},
+                                PlanBuilder::subject(iface, h, n->name)});
         }
         out.hooks[h].push_back(std::move(rec));
         continue;

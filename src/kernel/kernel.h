@@ -43,6 +43,13 @@ struct LoadSpec {
   /// by name: every load gets a fresh, empty, unpinned copy (chaining.md §4.2); the engine pins
   /// it later. Empty = none.
   std::string private_map;
+  /// Companion programs of the object (sections tracepoint/, tp/, tp_btf/, raw_tracepoint/,
+  /// raw_tp/; programs.md §1 "attached automatically"): they are loaded with the entry program
+  /// and attached at load, sharing the object's maps, and their links are pinned in this
+  /// directory as `<function>_tp` (replacing a pin of the same name), so they keep running
+  /// across a daemon restart like the data-path links. Empty: attached but not pinned.
+  /// iter/ programs are loaded too and run by run_iterators().
+  std::filesystem::path companion_link_dir;
 };
 
 /// What to take over from bpffs instead of loading (chaining.md §4.8): the pins a previous
@@ -55,6 +62,8 @@ struct AdoptSpec {
   std::filesystem::path prog_pin_path;    ///< the entry program
   std::string private_map;                ///< the next array's name ("" = none) ...
   std::filesystem::path private_map_pin;  ///< ... and its pin (MapNamePath)
+  /// Companion links (`*_tp`) pinned here are taken over too (unload removes them).
+  std::filesystem::path companion_link_dir;
 };
 
 struct MapInfo {
@@ -177,6 +186,12 @@ class Kernel {
   /// does not match, or it does not use the pinned next array / a map: the pins are not a
   /// consistent instance), Conflict if `spec.key` is already loaded.
   virtual Result<LoadedObject> adopt(const AdoptSpec& spec) = 0;
+
+  /// Runs every iter/ program of loaded object `key` once (create the iterator, read it to
+  /// the end), e.g. to seed state maps from the kernel's current sockets (programs.md §4).
+  /// Idempotent for well-behaved programs; nothing to undo. No-op for an object without
+  /// iterators or an adopted key. Errors: NotFound (key), Kernel.
+  virtual Status run_iterators(const std::string& key) = 0;
 
   /// State carry-over across versions (chaining.md §4.2, "MAY"): copies every entry of each map
   /// of `from_key` into the map of the same name of `to_key` when both have the same

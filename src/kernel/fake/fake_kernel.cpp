@@ -345,4 +345,9 @@ Result<LoadedObject> FakeKernel::adopt(const AdoptSpec& spec) {
   return fail(Errc::NotFound, "the fake kernel does not model adoption of " + spec.key);
 }
 
+Status FakeKernel::run_iterators(const std::string& key) {
+  if (!objects_.contains(key)) return fail(Errc::NotFound, "object " + key + " not loaded");
+  return inj_.hit("run iterators " + key);
+}
+
 }  // namespace l3afd::kernel::fake

@@ -66,6 +66,7 @@ class FakeKernel final : public Kernel {
   /// Not modelled: always NotFound, so the engine takes its rebuild path (the kernel and e2e
   /// tests cover adoption).
   Result<LoadedObject> adopt(const AdoptSpec& spec) override;
+  Status run_iterators(const std::string& key) override;
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
 

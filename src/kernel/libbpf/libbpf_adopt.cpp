@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/unique_fd.h"
+#include "kernel/libbpf/companions.h"
 #include "kernel/libbpf/libbpf_kernel.h"
 
 namespace l3afd::kernel::libbpf {
@@ -46,6 +47,7 @@ Result<LoadedObject> LibbpfKernel::adopt(const AdoptSpec& spec) {
   e.spec.map_pin_dir = spec.map_pin_dir;
   e.spec.prog_pin_path = spec.prog_pin_path;
   e.spec.private_map = spec.private_map;
+  e.spec.companion_link_dir = spec.companion_link_dir;
 
   UniqueFd prog(bpf_obj_get(spec.prog_pin_path.c_str()));
   if (!prog) {
@@ -108,6 +110,7 @@ Result<LoadedObject> LibbpfKernel::adopt(const AdoptSpec& spec) {
     }
     take(spec.private_map, spec.private_map_pin, m);
   }
+  adopt_companions(e, spec.companion_link_dir);
   e.loaded.prog_id = info.id;
   e.prog_fd = prog.get();
   e.owned_fds.push_back(std::move(prog));

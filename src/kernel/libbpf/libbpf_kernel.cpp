@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/unique_fd.h"
+#include "kernel/libbpf/companions.h"
 #include "kernel/libbpf/pins.h"
 
 namespace l3afd::kernel::libbpf {
@@ -102,6 +103,7 @@ class LoadRollback {
   LoadRollback& operator=(const LoadRollback&) = delete;
   ~LoadRollback() {
     if (dismissed_) return;
+    destroy_companions(e_);  // before their pins go, so nothing is left attached
     for (auto it = e_.loaded.pins_created.rbegin(); it != e_.loaded.pins_created.rend(); ++it) {
       (void)unpin(*it);
     }
@@ -127,6 +129,7 @@ LibbpfKernel::~LibbpfKernel() {
   // Closing fds does not remove pins: pinned programs, maps and links survive the daemon
   // (chaining.md K11), which is what a restart relies on.
   for (auto& [key, e] : entries_) {
+    destroy_companions(*e);
     if (e->attachment && e->attachment->link_fd >= 0) ::close(e->attachment->link_fd);
     if (e->object != nullptr) bpf_object__close(e->object);
   }
@@ -196,15 +199,18 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
                                     " has no function " + spec.entry_function);
   }
 
-  // Only the entry program is loaded for now; the others keep a type so that a later version can
-  // load and attach probes (README.md).
+  // The entry program, companion programs (tracepoint family, attached below) and iterators
+  // are loaded; the others (kprobes, uprobes, other XDP/TC programs) keep a type but are not
+  // loaded (README.md).
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, e.object) {
     if (prog == e.entry) continue;
-    (void)bpf_program__set_autoload(prog, false);
-    if (auto t = type_from_section(bpf_program__section_name(prog))) {
-      (void)bpf_program__set_type(prog, *t);
-    }
+    const char* sec = bpf_program__section_name(prog);
+    const bool companion = is_companion_section(sec);
+    const bool iterator = is_iterator_section(sec);
+    (void)bpf_program__set_autoload(prog, companion || iterator);
+    if (iterator) e.iterators.push_back(prog);
+    if (auto t = type_from_section(sec)) (void)bpf_program__set_type(prog, *t);
   }
   const bool xdp = spec.hook == model::Hook::XdpIngress;
   if (bpf_program__set_type(e.entry, xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS) != 0 ||
@@ -326,6 +332,12 @@ Result<LoadedObject> LibbpfKernel::load(const LoadSpec& spec) {
   }
   if (auto s = pin_replace(prog_fd, spec.prog_pin_path); !s) return fail(std::move(s.error()));
   e.loaded.pins_created.push_back(spec.prog_pin_path);
+  if (!spec.companion_link_dir.empty()) {
+    auto created = make_dirs(spec.companion_link_dir);
+    if (!created) return fail(std::move(created.error()));
+    e.dirs_created.insert(e.dirs_created.end(), created->begin(), created->end());
+  }
+  if (auto s = attach_companions(e); !s) return fail(std::move(s.error()));
 
   rollback.dismiss();
   spdlog::info("op=load key={} prog_id={} maps={} pins_created={}", spec.key, e.loaded.prog_id,
@@ -348,6 +360,8 @@ Status LibbpfKernel::discard(const std::string& key) {
   for (const auto& p : e->loaded.pins_created) pins.emplace_back(p, pinned_id(p));
   std::vector<uint32_t> ours{e->loaded.prog_id};
   for (const auto& m : e->loaded.maps) ours.push_back(m.id);
+  ours.insert(ours.end(), e->companion_link_ids.begin(), e->companion_link_ids.end());
+  destroy_companions(*e);
   bpf_object__close(e->object);
   e->object = nullptr;
   for (auto it = pins.rbegin(); it != pins.rend(); ++it) {
@@ -369,6 +383,9 @@ Status LibbpfKernel::unload(const std::string& key) {
   }
   const LoadSpec spec = e->spec;
   const LoadedObject loaded = e->loaded;
+  const auto companion_pins = e->companion_pins;
+  const auto companion_ids = e->companion_link_ids;
+  destroy_companions(*e);
   bpf_object__close(e->object);
   e->object = nullptr;
   entries_.erase(key);
@@ -381,6 +398,11 @@ Status LibbpfKernel::unload(const std::string& key) {
     for (const auto& m : other->loaded.maps) {
       if (!m.pin.empty()) shared.insert(m.pin);
     }
+    shared.insert(other->companion_pins.begin(), other->companion_pins.end());
+  }
+  // Removing a companion's pin detaches it (our fd is already closed).
+  for (std::size_t i = 0; i < companion_pins.size() && i < companion_ids.size(); ++i) {
+    if (!shared.contains(companion_pins[i])) unpin_if(companion_pins[i], companion_ids[i]);
   }
   // Pins stay valid after the fds are closed, so identities can still be compared. Only the
   // program pin and pins directly in the map directory are candidates.
@@ -392,6 +414,7 @@ Status LibbpfKernel::unload(const std::string& key) {
   }
   remove_empty_ancestors(spec.map_pin_dir);
   remove_empty_ancestors(spec.prog_pin_path.parent_path());
+  if (!spec.companion_link_dir.empty()) remove_empty_ancestors(spec.companion_link_dir);
   spdlog::info("op=unload key={} prog_id={}", key, loaded.prog_id);
   return ok();
 }

@@ -14,6 +14,7 @@
 struct bpf_object;
 struct bpf_program;
 struct bpf_map;
+struct bpf_link;
 
 namespace l3afd::kernel::libbpf {
 
@@ -53,6 +54,7 @@ class LibbpfKernel final : public Kernel {
                  const std::filesystem::path& path) override;
   Status unpin_map(const std::string& key, const std::string& map_name) override;
   Result<LoadedObject> adopt(const AdoptSpec& spec) override;
+  Status run_iterators(const std::string& key) override;
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
 
@@ -93,6 +95,12 @@ class LibbpfKernel final : public Kernel {
     std::map<std::string, MapHandle> maps;
     int prog_fd = -1;
     std::vector<UniqueFd> owned_fds;  ///< adopt(): the fds opened from pins
+    /// Companion programs: links attached at load (owned; destroyed with the key), their pins
+    /// and kernel link ids (pins of adopted companions are listed too).
+    std::vector<bpf_link*> companion_links;
+    std::vector<std::filesystem::path> companion_pins;
+    std::vector<uint32_t> companion_link_ids;
+    std::vector<bpf_program*> iterators;  ///< iter/ programs of a loaded object
     std::vector<std::filesystem::path> dirs_created;
     std::optional<Attachment> attachment;
   };
