@@ -162,8 +162,20 @@ TEST_F(Packages, ConnectionLimitAdmitsExactlyTheMaximumAndAgainAfterCloses) {
   UniqueFd again;
   EXPECT_TRUE(try_connect(v, again, 3000)) << "a slot freed by a close is usable again";
   EXPECT_TRUE(eventually([&] { return metric(ifc, "cl_conn_count_0_scalar") == kMax; }));
+
+  // map_args through the API, applied to the running program (same program id): a higher
+  // maximum admits one more connection at once.
+  const uint32_t cl_id = bpfs(ifc)[2].prog_id;
+  r = update({chain(ifc, 1000, kMax + 1)});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(bpfs(ifc)[2].prog_id, cl_id) << "changed in place, not reloaded";
+  UniqueFd extra;
+  EXPECT_TRUE(try_connect(v, extra, 3000)) << "the raised maximum admits one more";
+  EXPECT_TRUE(eventually([&] { return metric(ifc, "cl_conn_count_0_scalar") == kMax + 1; }));
+
   conns.clear();
   again.reset();
+  extra.reset();
   EXPECT_TRUE(eventually([&] { return metric(ifc, "cl_conn_count_0_scalar") == 0; }));
 }
 
@@ -280,6 +292,25 @@ TEST_F(Packages, RateLimitingNeverAdmitsMoreThanTheRatePerWindowWithTwoSenders) 
   EXPECT_TRUE(eventually([&] {
     return metric(ifc, "rl_drop_count_map_0_scalar") >= drop_before + sent2.load();
   })) << "with rate 0 every SYN to a listed port is dropped";
+
+  // The port list too: SYNs to a port not listed pass uncounted; once listed, they are limited.
+  constexpr uint16_t kOther = 18444;
+  const uint64_t recv_before = metric(ifc, "rl_recv_count_map_0_scalar");
+  std::atomic<uint64_t> sent3{0};
+  syn_sender(v, mac, 0, kOther, never, sent3, 20);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(metric(ifc, "rl_recv_count_map_0_scalar"), recv_before) << "port not listed yet";
+  auto listed = chain(ifc, 0, 1000);
+  (*listed.bpf_programs->xdp_ingress)[0].map_args->front().args->push_back({kOther, 1});
+  r = update({listed});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(bpfs(ifc)[1].prog_id, rl_id);
+  const uint64_t drop_mid = metric(ifc, "rl_drop_count_map_0_scalar");
+  std::atomic<uint64_t> sent4{0};
+  syn_sender(v, mac, 0, kOther, never, sent4, 20);
+  EXPECT_TRUE(eventually([&] {
+    return metric(ifc, "rl_drop_count_map_0_scalar") >= drop_mid + sent4.load();
+  })) << "the newly listed port is limited";
 }
 
 }  // namespace
