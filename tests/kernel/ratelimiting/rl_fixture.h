@@ -1,7 +1,7 @@
 // Fixture of the ratelimiting verdict tests: loads bpf/ratelimiting.bpf.o through l3afd's own
 // libbpf adapter into a private pin base (removed after each test), configures it with the
 // daemon's map_args encoding (configure_maps) and runs the pinned program on frames with
-// BPF_PROG_TEST_RUN. The process runs in private namespaces with a private bpffs (environment.cpp).
+// BPF_PROG_TEST_RUN. The process runs in private namespaces with a private bpffs (tests/support/private_namespaces_env.cpp).
 #pragma once
 
 #include <bpf/bpf.h>

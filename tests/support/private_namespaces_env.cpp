@@ -1,5 +1,7 @@
-// Every test process of this binary runs in its own network and mount namespace with a private
-// bpffs (tests/support/netns.h), so pins cannot leak to the host.
+// Linked into every root test binary that needs it (kernel ring): a gtest Environment that
+// moves the test process into its own network and mount namespace with a private bpffs
+// (netns.h) before any test runs, so veths, qdiscs, sockets and pins cannot leak to the host
+// and other runs' objects cannot disturb the tests.
 #include <gtest/gtest.h>
 
 #include "support/netns.h"
