@@ -91,9 +91,7 @@ std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout,
   for (const auto& e : keep_snap.pending) {
     if (!e.bpf_programs) continue;
     for (model::Hook h : model::kAllHooks) {
-      const auto& list = h == model::Hook::XdpIngress  ? e.bpf_programs->xdp_ingress
-                         : h == model::Hook::TcIngress ? e.bpf_programs->tc_ingress
-                                                       : e.bpf_programs->tc_egress;
+      const auto& list = e.bpf_programs->of(h);
       for (const auto& p : list.value_or(std::vector<model::BpfProgram>{}))
         keep_programs(keep, e.iface, h, p);
     }

@@ -13,20 +13,11 @@ namespace l3afd::engine {
 
 namespace {
 
-std::string key_for(const std::string& iface, model::Hook h, const model::BpfProgram& p,
-                    uint64_t n) {
-  return iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
-         layout::version_dir(p.version) + "#" + std::to_string(n);
-}
-
 /// The enabled programs of hook `h` of `e`, in seq_id order.
 std::vector<model::BpfProgram> wanted(const model::L3afBpfPrograms& e, model::Hook h) {
   std::vector<model::BpfProgram> out;
   if (!e.bpf_programs) return out;
-  const auto& list = h == model::Hook::XdpIngress  ? e.bpf_programs->xdp_ingress
-                     : h == model::Hook::TcIngress ? e.bpf_programs->tc_ingress
-                                                   : e.bpf_programs->tc_egress;
-  for (const auto& p : list.value_or(std::vector<model::BpfProgram>{})) {
+  for (const auto& p : e.bpf_programs->of(h).value_or(std::vector<model::BpfProgram>{})) {
     if (p.admin_status == "enabled") out.push_back(p);
   }
   std::stable_sort(out.begin(), out.end(),
@@ -58,7 +49,7 @@ void Engine::adopt_live_chains(const model::L3afBpfPrograms& e, const PinnedLink
       ProgramRecord r;
       r.spec = p;
       r.paths = *paths;
-      r.object_key = key_for(e.iface, h, p, applied_.next_instance++);
+      r.object_key = instance_key(e.iface, h, p, applied_.next_instance++);
       kernel::AdoptSpec spec{r.object_key,
                              p.entry_function_name,
                              h,

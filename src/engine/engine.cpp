@@ -19,9 +19,7 @@ void locate(Error& e, const std::vector<model::L3afBpfPrograms>& req) {
       for (model::Hook h : model::kAllHooks) {
         if (model::direction(h) != item.direction) continue;
         const auto& bp = *req[i].bpf_programs;
-        const auto& list = h == model::Hook::XdpIngress  ? bp.xdp_ingress
-                           : h == model::Hook::TcIngress ? bp.tc_ingress
-                                                         : bp.tc_egress;
+        const auto& list = bp.of(h);
         if (!list) continue;
         for (std::size_t j = 0; j < list->size(); ++j) {
           if ((*list)[j].name != item.program) continue;

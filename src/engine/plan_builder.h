@@ -63,6 +63,11 @@ class PlanBuilder {
   std::set<std::pair<std::string, std::string>> released_packages_;
 };
 
+/// The kernel port key of instance number `n` of `p` on iface/hook:
+/// `<iface>/<direction>/<name>/<V>#<n>` (unique per applied state via next_instance).
+std::string instance_key(const std::string& iface, model::Hook h, const model::BpfProgram& p,
+                         uint64_t n);
+
 /// Package of a program: its own repository URL, else the configured default.
 PackageRef package_of(const model::BpfProgram& p, const std::string& default_repo);
 

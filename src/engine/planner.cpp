@@ -35,15 +35,6 @@ const RootDef& PlannerConfig::root(Hook h) const {
 
 namespace {
 
-const std::optional<std::vector<BpfProgram>>& hook_list(const model::BpfPrograms& p, Hook h) {
-  switch (h) {
-    case Hook::XdpIngress: return p.xdp_ingress;
-    case Hook::TcIngress: return p.tc_ingress;
-    case Hook::TcEgress: return p.tc_egress;
-  }
-  return p.xdp_ingress;
-}
-
 const std::optional<std::vector<std::string>>& name_list(const model::BpfProgramNames& p, Hook h) {
   switch (h) {
     case Hook::XdpIngress: return p.xdp_ingress;
@@ -70,7 +61,7 @@ void check_supported(const model::L3afBpfPrograms& e, std::size_t idx,
                    "probes are not supported by this version of l3afd"});
   }
   for (Hook h : model::kAllHooks) {
-    const auto& list = hook_list(*e.bpf_programs, h);
+    const auto& list = e.bpf_programs->of(h);
     if (!list) continue;
     for (std::size_t i = 0; i < list->size(); ++i) {
       const auto& p = (*list)[i];
@@ -96,7 +87,7 @@ std::vector<BpfProgram> enabled_programs(const model::L3afBpfPrograms& e, std::s
                                          bool chaining, std::vector<ErrorItem>& conflicts) {
   std::vector<BpfProgram> out;
   if (!e.bpf_programs) return out;
-  const auto& list = hook_list(*e.bpf_programs, h);
+  const auto& list = e.bpf_programs->of(h);
   if (!list) return out;
   for (std::size_t i = 0; i < list->size(); ++i) {
     const auto& p = (*list)[i];
@@ -134,6 +125,11 @@ bool differs_only_in_place(const BpfProgram& a, const BpfProgram& b, bool chaini
   x.cfg_version = b.cfg_version;
   if (chaining) x.seq_id = b.seq_id;
   return x == b;
+}
+
+std::string instance_key(const std::string& iface, Hook h, const BpfProgram& p, uint64_t n) {
+  return iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
+         layout::version_dir(p.version) + "#" + std::to_string(n);
 }
 
 PackageRef package_of(const BpfProgram& p, const std::string& default_repo) {
@@ -197,9 +193,7 @@ Result<ProgramRecord> PlanBuilder::build(const std::string& iface, Hook h, const
   ProgramRecord rec;
   rec.spec = p;
   rec.paths = *paths;
-  rec.object_key = iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
-                   layout::version_dir(p.version) + "#" +
-                   std::to_string(plan_.next.next_instance++);
+  rec.object_key = instance_key(iface, h, p, plan_.next.next_instance++);
   const ErrorItem subj = subject(iface, h, p.name);
 
   fill = Plan::Fill{iface, h, 0, 0, 0, kNoStep, false};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "json/value.h"
+#include "model/hook.h"
 
 namespace l3afd::model {
 
@@ -80,6 +81,11 @@ struct BpfPrograms {
   std::optional<std::vector<BpfProgram>> tc_egress;
   std::optional<std::vector<BpfProgram>> probes;
   bool operator==(const BpfPrograms&) const = default;
+
+  /// The list of hook `h` (xdp_ingress, tc_ingress or tc_egress).
+  const std::optional<std::vector<BpfProgram>>& of(Hook h) const {
+    return h == Hook::XdpIngress ? xdp_ingress : h == Hook::TcIngress ? tc_ingress : tc_egress;
+  }
 };
 
 struct L3afBpfPrograms {
