@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(
-  build-essential cmake make pkg-config git
+  build-essential cmake make pkg-config git ccache
   clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   libboost1.81-dev
