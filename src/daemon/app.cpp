@@ -39,6 +39,7 @@
 #include "engine/engine.h"
 #include "kernel/libbpf/libbpf_kernel.h"
 #include "store/json_file_store.h"
+#include "store/ownership_journal.h"
 
 namespace l3afd::daemon {
 
@@ -147,6 +148,8 @@ int run(const std::filesystem::path& config_path) {
   PackageBridge packages(repo);
   kernel::libbpf::LibbpfKernel kern;
   store::JsonFileStore store(cfg.l3af_config_store.filename);
+  store::FileOwnershipJournal journal(
+      store::FileOwnershipJournal::next_to(cfg.l3af_config_store.filename));
 
   const std::string host = host_name();
   engine::EngineConfig ec;
@@ -180,7 +183,7 @@ int run(const std::filesystem::path& config_path) {
                                : engine::ChainOrder::MakeBeforeBreak;
   ec.retire_grace =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.retire_grace_period);
-  engine::Engine engine(ec, kern, packages, store);
+  engine::Engine engine(ec, kern, packages, store, &journal);
 
   // 6. listeners
   std::atomic<bool> ready{false};
@@ -208,6 +211,17 @@ int run(const std::filesystem::path& config_path) {
     return fatal(saved.error().to_string() +
                  " (the file was left untouched; fix or move it away to start empty)");
   }
+  // What the previous run recorded as its own (read before the restore records anew): the
+  // only pins the residue sweep below may remove.
+  auto recorded = journal.load();
+  if (!recorded) {
+    spdlog::warn("{}: the residue sweep is skipped (nothing a previous run left is removed)",
+                 recorded.error().to_string());
+  } else if (!recorded->has_value()) {
+    spdlog::info("no ownership journal at {}: the residue sweep has nothing it may remove",
+                 journal.path().string());
+  }
+  if (recorded && recorded->has_value()) engine.inherit_owned(**recorded);
   if (!saved->empty()) {
     spdlog::info("restoring {} interface(s) from {}", saved->size(), store.path().string());
     engine::RestoreState restore{*saved, find_pinned_links(ec.planner.layout)};
@@ -217,7 +231,10 @@ int run(const std::filesystem::path& config_path) {
     }
   }
   // A change applied but never committed (crash before the state was written) is undone here.
-  sweep_residue(ec.planner.layout, *engine.snapshot());
+  if (recorded && recorded->has_value()) {
+    sweep_residue(ec.planner.layout, *engine.snapshot(), **recorded);
+  }
+  if (auto st = engine.settle_owned(); !st) spdlog::error("{}", st.error().to_string());
   engine.start();
   ready = true;
   spdlog::info("ready");

@@ -1,8 +1,9 @@
 #include "daemon/residue.h"
 
+#include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
-#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -12,22 +13,35 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum class Kind { Xdp, Tc };
-using Instance = std::tuple<std::string, std::string, std::string, Kind>;  // iface, name, V, kind
-
-void keep_programs(std::set<Instance>& keep, const std::string& iface, model::Hook h,
-                   const model::BpfProgram& p) {
-  keep.insert(
-      {iface, p.name, layout::version_dir(p.version), model::is_tc(h) ? Kind::Tc : Kind::Xdp});
+/// The components of `p` below `root`, or nullopt when `p` is not strictly inside it.
+std::optional<std::vector<std::string>> below(const fs::path& root, const fs::path& p) {
+  if (!layout::is_within(root, p)) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& c : p.lexically_normal().lexically_relative(root.lexically_normal())) {
+    out.push_back(c.string());
+  }
+  return out;
 }
 
-/// A pin file name tells the kind: links end in _xdp / _tc_ingress / _tc_egress, program pins
-/// in _xdp / _tc.
-std::optional<Kind> kind_of(const std::string& file) {
-  auto ends = [&](std::string_view s) { return file.size() >= s.size() && file.ends_with(s); };
-  if (ends("_xdp")) return Kind::Xdp;
-  if (ends("_tc") || ends("_tc_ingress") || ends("_tc_egress")) return Kind::Tc;
-  return std::nullopt;
+/// True when a recorded instance has exactly the shape the layout gives an instance of its
+/// interface (l3af-compat.md §10): B/<iface>/<name>/<V> or B/tc/globals/<iface>/<name>/<V>,
+/// B/progs/<iface>/<name>/<V>/<pin>, B/links/<iface>/<name>/<V>/<pin>. A damaged record can
+/// then never make the sweep remove a parent directory or another interface's pins.
+bool plausible(const layout::BpffsLayout& layout, const engine::OwnedInstance& inst) {
+  auto safe = [](const std::vector<std::string>& parts) {
+    return std::all_of(parts.begin(), parts.end(),
+                       [](const std::string& c) { return layout::is_safe_component(c); });
+  };
+  auto m = below(layout.base(), inst.paths.map_dir);
+  auto p = below(layout.progs_root(), inst.paths.prog_pin);
+  auto l = below(layout.links_root(), inst.paths.link_pin);
+  if (!m || !p || !l || !safe(*m) || !safe(*p) || !safe(*l)) return false;
+  const bool xdp_maps = m->size() == 3 && (*m)[0] == inst.iface && (*m)[0] != "progs" &&
+                        (*m)[0] != "links" && (*m)[0] != "tc";
+  const bool tc_maps =
+      m->size() == 5 && (*m)[0] == "tc" && (*m)[1] == "globals" && (*m)[2] == inst.iface;
+  return (xdp_maps || tc_maps) && p->size() == 4 && (*p)[0] == inst.iface && l->size() == 4 &&
+         (*l)[0] == inst.iface;
 }
 
 void remove_path(const fs::path& p, const fs::path& base, std::vector<fs::path>& removed) {
@@ -78,71 +92,51 @@ engine::PinnedLinks find_pinned_links(const layout::BpffsLayout& layout) {
 }
 
 std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout,
-                                    const engine::Snapshot& keep_snap) {
+                                    const engine::Snapshot& keep_snap,
+                                    const std::vector<engine::OwnedInstance>& recorded) {
   std::set<std::string> pending_ifaces;
   for (const auto& e : keep_snap.pending) pending_ifaces.insert(e.iface);
-  std::set<Instance> keep;
-  for (const auto& [iface, rec] : keep_snap.state.ifaces) {
-    for (const auto& [h, progs] : rec.hooks) {
-      for (const auto& r : progs) keep_programs(keep, iface, h, r.spec);
-    }
-    for (const auto& [h, root] : rec.roots) keep_programs(keep, iface, h, root.spec);
-  }
-  for (const auto& e : keep_snap.pending) {
-    if (!e.bpf_programs) continue;
-    for (model::Hook h : model::kAllHooks) {
-      const auto& list = e.bpf_programs->of(h);
-      for (const auto& p : list.value_or(std::vector<model::BpfProgram>{}))
-        keep_programs(keep, e.iface, h, p);
-    }
+  std::set<fs::path> keep_links, keep_progs, keep_maps, keep_link_dirs;
+  for (const auto& k : engine::owned_by(keep_snap.state)) {
+    keep_links.insert(k.paths.link_pin);
+    keep_progs.insert(k.paths.prog_pin);
+    keep_maps.insert(k.paths.map_dir);
+    keep_link_dirs.insert(k.paths.link_pin.parent_path());
   }
 
   std::vector<fs::path> removed;
-  std::set<Instance> stale;
-  std::error_code ec;
-  for (const fs::path& root : {layout.links_root(), layout.progs_root()}) {
-    if (!fs::is_directory(root, ec)) continue;
-    // root/<iface>/<name>/<V>/<pin>
-    for (const auto& iface : fs::directory_iterator(root, ec)) {
-      for (const auto& name : fs::directory_iterator(iface.path(), ec)) {
-        for (const auto& ver : fs::directory_iterator(name.path(), ec)) {
-          for (const auto& pin : fs::directory_iterator(ver.path(), ec)) {
-            const std::string file = pin.path().filename().string();
-            if (file.ends_with("_tp")) {
-              // A companion program's link (tracepoint family) of a program instance: kept if
-              // the instance is kept, whichever hook it runs on.
-              const std::string i = iface.path().filename().string();
-              const std::string n = name.path().filename().string();
-              const std::string v = ver.path().filename().string();
-              if (keep.contains({i, n, v, Kind::Xdp}) || keep.contains({i, n, v, Kind::Tc}) ||
-                  pending_ifaces.contains(i)) {
-                continue;
-              }
-              remove_path(pin.path(), root, removed);
-              continue;
-            }
-            auto kind = kind_of(file);
-            if (!kind) continue;
-            Instance inst{iface.path().filename().string(), name.path().filename().string(),
-                          ver.path().filename().string(), *kind};
-            if (keep.contains(inst) || pending_ifaces.contains(std::get<0>(inst))) continue;
-            remove_path(pin.path(), root, removed);
-            stale.insert(inst);
-          }
-          remove_empty_parents(ver.path(), root);
-        }
-      }
+  for (const auto& inst : recorded) {
+    if (pending_ifaces.contains(inst.iface)) continue;
+    if (!plausible(layout, inst)) {
+      spdlog::warn(
+          "residue: ownership record of {} does not have the layout's shape ({} {} {}): "
+          "left alone",
+          inst.iface, inst.paths.map_dir.string(), inst.paths.prog_pin.string(),
+          inst.paths.link_pin.string());
+      continue;
     }
-  }
-  for (const auto& [iface, name, v, kind] : stale) {
-    // The map directory of the stale instance, unless a kept instance shares it.
-    if (keep.contains(Instance{iface, name, v, kind})) continue;
-    auto paths =
-        layout.program(iface, kind == Kind::Tc ? model::Hook::TcIngress : model::Hook::XdpIngress,
-                       name, v, "x", "");
-    if (!paths) continue;
-    remove_path(paths->map_dir, layout.base(), removed);
-    remove_empty_parents(paths->map_dir.parent_path(), layout.base());
+    const fs::path link_dir = inst.paths.link_pin.parent_path();
+    if (!keep_links.contains(inst.paths.link_pin)) {
+      remove_path(inst.paths.link_pin, layout.links_root(), removed);
+    }
+    if (!keep_link_dirs.contains(link_dir)) {
+      // Companion programs' links (tracepoint family) of the instance: `<function>_tp`.
+      std::error_code ec;
+      std::vector<fs::path> companions;
+      for (const auto& pin : fs::directory_iterator(link_dir, ec)) {
+        if (pin.path().filename().string().ends_with("_tp")) companions.push_back(pin.path());
+      }
+      for (const auto& c : companions) remove_path(c, layout.links_root(), removed);
+    }
+    remove_empty_parents(link_dir, layout.links_root());
+    if (!keep_progs.contains(inst.paths.prog_pin)) {
+      remove_path(inst.paths.prog_pin, layout.progs_root(), removed);
+    }
+    remove_empty_parents(inst.paths.prog_pin.parent_path(), layout.progs_root());
+    if (!keep_maps.contains(inst.paths.map_dir)) {
+      remove_path(inst.paths.map_dir, layout.base(), removed);
+    }
+    remove_empty_parents(inst.paths.map_dir.parent_path(), layout.base());
   }
   for (const auto& p : removed)
     spdlog::warn("residue of an unfinished change removed: {}", p.string());

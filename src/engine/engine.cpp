@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "engine/plan_runner.h"
 #include "model/validate.h"
 
@@ -33,12 +36,14 @@ void locate(Error& e, const std::vector<model::L3afBpfPrograms>& req) {
 
 }  // namespace
 
-Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store)
+Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store,
+               OwnershipJournal* journal)
     : cfg_(std::move(cfg)),
       kernel_(kernel),
       packages_(packages),
       planner_(cfg_.planner),
-      executor_(Effects{kernel, packages, store}) {
+      executor_(Effects{kernel, packages, store}),
+      journal_(journal) {
   publish();
 }
 
@@ -60,6 +65,22 @@ void Engine::stop() {
   release_due(true);
 }
 
+std::vector<OwnedInstance> Engine::owned_now() const {
+  auto out = merge_owned(owned_by(applied_), inherited_);
+  for (const auto& r : retiring_) out = merge_owned(out, r.owned);
+  return out;
+}
+
+Status Engine::record_owned(const std::vector<OwnedInstance>& extra) {
+  if (journal_ == nullptr) return ok();
+  return journal_->record(merge_owned(owned_now(), extra));
+}
+
+Status Engine::settle_owned() {
+  inherited_.clear();
+  return record_owned();
+}
+
 void Engine::release_due(bool all) {
   const auto now = std::chrono::steady_clock::now();
   while (!retiring_.empty() && (all || retiring_.front().due <= now)) {
@@ -79,6 +100,7 @@ void Engine::release_due(bool all) {
       return false;
     });
     run_release(steps, executor_);
+    if (auto st = record_owned(); !st) spdlog::error("after release: {}", st.error().to_string());
   }
 }
 
@@ -170,14 +192,29 @@ Status Engine::apply(Result<Plan> plan, bool commit) {
   }
   spdlog::info("applying plan: {} step(s), {} release step(s)", plan->steps.size(),
                plan->release.size());
+  // Intent before effect: every instance the plan may create is recorded before the kernel is
+  // touched, so a crash at any later instant leaves nothing the sweep cannot prove is ours.
+  if (auto st = record_owned(owned_by(plan->next)); !st) {
+    return fail(std::move(st.error()).with_context("record intent"));
+  }
   auto outputs = run_plan(plan->steps, executor_);
-  if (!outputs) return fail(std::move(outputs.error()));
+  if (!outputs) {
+    if (auto st = record_owned(); !st) spdlog::error("after rollback: {}", st.error().to_string());
+    return fail(std::move(outputs.error()));
+  }
   auto release = std::move(plan->release);
+  const auto before = owned_by(applied_);
   applied_ = complete(std::move(*plan), *outputs);
   publish();
   if (!release.empty()) {
-    retiring_.push_back({std::chrono::steady_clock::now() + cfg_.retire_grace, std::move(release)});
+    std::vector<OwnedInstance> leaving;
+    const auto after = owned_by(applied_);
+    std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                        std::back_inserter(leaving));
+    retiring_.push_back({std::chrono::steady_clock::now() + cfg_.retire_grace, std::move(release),
+                         std::move(leaving)});
   }
+  if (auto st = record_owned(); !st) spdlog::error("after commit: {}", st.error().to_string());
   release_due(cfg_.retire_grace.count() == 0);
   return ok();
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/executor.h"
+#include "engine/ownership.h"
 #include "engine/planner.h"
 #include "engine/ports.h"
 #include "engine/state.h"
@@ -71,7 +72,10 @@ struct Snapshot {
 
 class Engine {
  public:
-  Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store);
+  /// `journal`: where the instances the engine creates are recorded before each plan runs and
+  /// after it (engine/ownership.h); null records nothing (tests that do not exercise the sweep).
+  Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store,
+         OwnershipJournal* journal = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -91,6 +95,13 @@ class Engine {
 
   /// Runs a command on the caller's thread (tests, and start-up before start()).
   Status run_now(const Command& cmd);
+
+  /// Start-up, before start(): what a previous run recorded as its own. Kept in every record the
+  /// engine writes until settle_owned(), so the restore does not forget it before the residue
+  /// sweep has removed what is unused.
+  void inherit_owned(std::vector<OwnedInstance> previous) { inherited_ = std::move(previous); }
+  /// After the residue sweep: forgets the inherited record and records what the engine owns now.
+  Status settle_owned();
 
  private:
   Status execute(const Command& cmd);
@@ -113,11 +124,19 @@ class Engine {
   PackageSource& packages_;
   Planner planner_;
   Executor executor_;
+  OwnershipJournal* journal_;
+  std::vector<OwnedInstance> inherited_;
   AppliedState applied_;
   std::vector<model::L3afBpfPrograms> pending_;
+  /// Everything the engine may have pins of: applied state, retiring instances, inherited.
+  std::vector<OwnedInstance> owned_now() const;
+  /// Records owned_now() plus `extra`; a failure is returned (before a plan) or logged (after).
+  Status record_owned(const std::vector<OwnedInstance>& extra = {});
+
   struct Retiring {
     std::chrono::steady_clock::time_point due;
     std::vector<Step> steps;
+    std::vector<OwnedInstance> owned;  ///< instances the steps release (still recorded until then)
   };
   std::deque<Retiring> retiring_;  ///< engine thread only, in due order
 

@@ -1,6 +1,8 @@
 // Ports the engine uses besides the kernel (kernel/kernel.h): package fetching and the state
 // store. Adapters: artifact/ (bridged in daemon/), store/. Tests use in-memory fakes.
-// Thread-safety: called only from the engine thread.
+// Thread-safety: StateStore is called only from the engine thread; PackageSource also from
+// the threads that fetch ahead of a request (engine/prefetch.h), so adapters must allow
+// concurrent calls.
 #pragma once
 
 #include <filesystem>
@@ -33,6 +35,13 @@ class PackageSource {
   virtual Result<Package> fetch(const PackageRef& ref) = 0;
   /// Removes the cache entry of name/version.
   virtual Status remove(const PackageRef& ref) = 0;
+  /// True while the cache entry a fetch() returned is still there (a concurrent rollback of
+  /// another request may remove a fresh entry that a fetch ahead saw as cached).
+  virtual bool still_cached(const PackageRef& ref, const Package& p) {
+    (void)ref;
+    std::error_code ec;
+    return std::filesystem::is_directory(p.dir, ec);
+  }
 };
 
 class StateStore {

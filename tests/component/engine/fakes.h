@@ -27,6 +27,9 @@ class FakePackages final : public engine::PackageSource {
     cache_.erase(r.name + "@" + r.version);
     return ok();
   }
+  bool still_cached(const engine::PackageRef& r, const engine::Package&) override {
+    return cache_.contains(r.name + "@" + r.version);
+  }
   const std::set<std::string>& cache() const { return cache_; }
 
  private:
