@@ -140,6 +140,8 @@ std::vector<fs::path> sweep_residue(const layout::BpffsLayout& layout,
   }
   for (const auto& p : removed)
     spdlog::warn("residue of an unfinished change removed: {}", p.string());
+  spdlog::info("residue sweep: {} recorded instance(s), {} path(s) removed", recorded.size(),
+               removed.size());
   return removed;
 }
 

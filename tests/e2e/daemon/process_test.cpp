@@ -1,6 +1,8 @@
 // Process behaviour: single instance, clean stop on SIGTERM, restore from the store, and a
 // SIGKILL that leaves pinned programs and maps running for the next start to adopt.
+#include <bpf/bpf.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -112,6 +114,44 @@ TEST_F(Process, SigkillKeepsProgramsAttachedAndRestartKeepsCounters) {
   EXPECT_GE(monitor_value(ifc, "xdp_counter_packets_0_scalar").value_or(0), *counted + kPackets);
   if (now[0].prog_id != old[0].prog_id) {
     EXPECT_TRUE(prog_gone_eventually(old[0].prog_id));
+  }
+}
+
+/// Pins a fresh one-entry array map at `path` (creating directories), as another tool would.
+bool pin_foreign_map(const fs::path& path) {
+  fs::create_directories(path.parent_path());
+  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "foreign", 4, 4, 1, nullptr);
+  if (fd < 0) return false;
+  const bool pinned = bpf_obj_pin(fd, path.c_str()) == 0;
+  ::close(fd);
+  return pinned;
+}
+
+// Issue 8: the start-up sweep removes only what this daemon recorded as its own. Pins another
+// l3afd instance (or tool) left in the same trees — even under the same interface — survive
+// a crash and restart of ours; our own program is restored as before.
+TEST_F(Process, RestartNeverRemovesPinsItDidNotRecordAsItsOwn) {
+  testing::VethPair a;
+  ASSERT_EQ(a.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = a.root_name();
+  ASSERT_EQ(add({entry(ifc, xdp_counter())}).status, 200);
+  const fs::path b("/sys/fs/bpf");
+  const std::vector<fs::path> foreign{b / "progs" / ifc / "other" / "1_0" / "other_xdp",
+                                      b / "links" / "eth-other" / "other" / "1_0" / "other_xdp",
+                                      b / ifc / "other" / "1_0" / "state"};
+  for (const auto& f : foreign) ASSERT_TRUE(pin_foreign_map(f)) << f;
+
+  kill_daemon();
+  ASSERT_TRUE(restart_daemon());
+  for (const auto& f : foreign) EXPECT_TRUE(fs::exists(f)) << "foreign pin removed: " << f;
+  ASSERT_EQ(bpfs(ifc).size(), 1u);
+  EXPECT_EQ(attached_programs(ifc).xdp, bpfs(ifc)[0].prog_id);
+  EXPECT_NE(daemon_log().find("residue sweep: 1 recorded"), std::string::npos) << "the sweep ran";
+
+  for (const auto& f : foreign) {  // TearDown checks that nothing is left pinned
+    fs::remove(f);
+    for (auto d = f.parent_path(); d != b && fs::is_empty(d); d = d.parent_path()) fs::remove(d);
   }
 }
 
