@@ -198,7 +198,7 @@ Result<AttachInfo> LibbpfKernel::attach_classic(Entry& e, const AttachSpec& spec
   e.attachment = std::move(a);
   spdlog::info("op=attach key={} iface={} mode=tc-classic replace={} qdisc_created={}", spec.key,
                spec.iface, replace, *created);
-  return AttachInfo{AttachMode::TcClassic, 0, ifindex};
+  return AttachInfo{AttachMode::TcClassic, 0, ifindex, /*replaced=*/replace};
 }
 
 const LibbpfKernel::Entry* LibbpfKernel::owner_of_link(uint32_t link_id) const {
@@ -275,7 +275,7 @@ Result<AttachInfo> LibbpfKernel::replace_link(Entry& e, const AttachSpec& spec, 
   e.attachment = std::move(a);
   spdlog::info("op=attach key={} replaced program of link_id={} mode={}", spec.key, info->id,
                attach_mode_name(mode));
-  return AttachInfo{mode, info->id, ifindex};
+  return AttachInfo{mode, info->id, ifindex, /*replaced=*/true};
 }
 
 Status LibbpfKernel::drop_attachment(Entry& e) {

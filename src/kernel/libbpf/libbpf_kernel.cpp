@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/unique_fd.h"
+#include "kernel/libbpf/dir_lock.h"
 #include "kernel/libbpf/load_session.h"
 #include "kernel/libbpf/pins.h"
 
@@ -56,9 +57,14 @@ void unpin_if(const fs::path& path, uint32_t id) {
 
 }  // namespace
 
-LibbpfKernel::LibbpfKernel(LibbpfKernelOptions options) : options_(options) {
+LibbpfKernel::LibbpfKernel(LibbpfKernelOptions options) : options_(std::move(options)) {
   static std::once_flag once;
   std::call_once(once, [] { libbpf_set_print(print_to_spdlog); });
+}
+
+Result<ChangeLock> LibbpfKernel::lock_for_change() {
+  if (options_.lock_dir.empty()) return ChangeLock();
+  return lock_directory(options_.lock_dir, options_.lock_timeout);
 }
 
 LibbpfKernel::Entry* LibbpfKernel::find(const std::string& key) {

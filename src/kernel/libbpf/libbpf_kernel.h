@@ -1,6 +1,8 @@
 // The kernel port implemented with libbpf 1.1 and rtnetlink (see README.md).
 #pragma once
 
+#include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,11 @@ struct LibbpfKernelOptions {
   /// Attach XDP in generic (skb) mode only, never native. For hosts whose drivers misbehave in
   /// native mode, and for tests of the generic path.
   bool xdp_generic_only = false;
+  /// Directory flock()ed by lock_for_change(): the bpffs root the layout uses. Empty: no lock
+  /// (lock_for_change() returns a ChangeLock that holds nothing).
+  std::filesystem::path lock_dir = "/sys/fs/bpf";
+  /// How long lock_for_change() waits for another holder before answering Timeout.
+  std::chrono::milliseconds lock_timeout = std::chrono::seconds(10);
 };
 
 /// The real kernel. Owns, per loaded key, the libbpf object (program and map fds) and the link
@@ -38,6 +45,9 @@ class LibbpfKernel final : public Kernel {
   LibbpfKernel(const LibbpfKernel&) = delete;
   LibbpfKernel& operator=(const LibbpfKernel&) = delete;
 
+  /// flock() on options.lock_dir (dir_lock.h). Takes no adapter state (not the mutex), so a
+  /// wait never blocks read_map_value().
+  Result<ChangeLock> lock_for_change() override;
   Result<InterfaceInfo> interface(const std::string& name) override;
   Result<LoadedObject> load(const LoadSpec& spec) override;
   Status discard(const std::string& key) override;
