@@ -146,7 +146,8 @@ int run(const std::filesystem::path& config_path) {
   fo.max_download_bytes = cfg.l3afd.download_max_size;
   artifact::RepositorySource repo(fo);
   PackageBridge packages(repo);
-  kernel::libbpf::LibbpfKernel kern;
+  // The change lock is taken on the bpffs root the layout uses (kernel.h lock_for_change()).
+  kernel::libbpf::LibbpfKernel kern({.lock_dir = cfg.l3afd.bpf_map_default_path});
   store::JsonFileStore store(cfg.l3af_config_store.filename);
   store::FileOwnershipJournal journal(
       store::FileOwnershipJournal::next_to(cfg.l3af_config_store.filename));

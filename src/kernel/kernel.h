@@ -13,11 +13,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
+#include "core/unique_fd.h"
 #include "model/hook.h"
 #include "model/l3af_types.h"
 
@@ -112,9 +115,57 @@ struct AttachInfo {
   bool operator==(const AttachInfo&) const = default;
 };
 
+/// Proof that this process holds the exclusive bpffs change lock (Kernel::lock_for_change()).
+/// Move-only; destruction (or assigning over it) releases the lock. A default-constructed
+/// ChangeLock holds nothing. Adapters wrap what they hold: an fd with a flock() (the lock goes
+/// with the fd's close), or a release action (the fake).
+class ChangeLock {
+ public:
+  ChangeLock() = default;
+  /// Holds the lock as long as `fd` is open.
+  explicit ChangeLock(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
+  /// Holds a lock that `on_release` gives back (called once, at destruction).
+  explicit ChangeLock(std::function<void()> on_release) : on_release_(std::move(on_release)) {}
+  ChangeLock(const ChangeLock&) = delete;
+  ChangeLock& operator=(const ChangeLock&) = delete;
+  ChangeLock(ChangeLock&& o) noexcept
+      : fd_(std::move(o.fd_)), on_release_(std::exchange(o.on_release_, nullptr)) {}
+  ChangeLock& operator=(ChangeLock&& o) noexcept {
+    if (this != &o) {
+      release();
+      fd_ = std::move(o.fd_);
+      on_release_ = std::exchange(o.on_release_, nullptr);
+    }
+    return *this;
+  }
+  ~ChangeLock() { release(); }
+
+  /// True while something is held (false for "no lock configured" and after a move).
+  bool held() const noexcept { return fd_.valid() || static_cast<bool>(on_release_); }
+
+ private:
+  void release() noexcept {
+    fd_.reset();
+    if (auto f = std::exchange(on_release_, nullptr)) f();
+  }
+
+  UniqueFd fd_;
+  std::function<void()> on_release_;
+};
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
+
+  /// Takes the bpffs change lock: exclusive across processes (as libxdp flocks its bpffs
+  /// directory), so two daemons, or the daemon and a tool following the same rule, never change
+  /// the same pins, links and program arrays at once. The engine holds it for the duration of
+  /// one plan run and drops it afterwards; it is not reentrant (a second call while the first
+  /// lock is held waits like another process would). Waits up to the adapter's timeout.
+  /// Errors: Timeout (another process holds it; the message names the directory), Io (the
+  /// directory cannot be opened). An adapter configured without a lock directory returns a
+  /// ChangeLock that holds nothing.
+  virtual Result<ChangeLock> lock_for_change() = 0;
 
   /// Looks up an interface. NotFound if it does not exist.
   virtual Result<InterfaceInfo> interface(const std::string& name) = 0;
@@ -139,6 +190,12 @@ class Kernel {
   /// `map_args` (l3af-compat.md §12.1, "Ours"): little-endian, sized to the map; values that do
   /// not fit are InvalidPayload; unknown map is InvalidPayload; write errors are Kernel.
   /// Hash-type maps are pruned of unlisted keys; arrays are never pruned.
+  /// A map whose values are (or may carry) file descriptors — PROG_ARRAY, PERF_EVENT_ARRAY,
+  /// CGROUP_ARRAY, ARRAY_OF_MAPS, HASH_OF_MAPS, SOCKMAP, SOCKHASH, XSKMAP, DEVMAP, DEVMAP_HASH,
+  /// CPUMAP — is refused in map_args with InvalidPayload and an ErrorItem whose field is
+  /// "map_args": a client could otherwise splice any object the daemon holds an fd of into its
+  /// program. Every entry is validated before anything is written; a refusal writes nothing.
+  /// Such maps named in monitor_maps are skipped (logged).
   virtual Status configure_maps(const std::string& key, const std::vector<model::MapArg>& map_args,
                                 const std::vector<model::MonitorMap>& monitor_maps) = 0;
 

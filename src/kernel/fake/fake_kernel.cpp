@@ -7,7 +7,33 @@ namespace l3afd::kernel::fake {
 namespace {
 /// BPF_MAP_TYPE_PROG_ARRAY (the fake does not include kernel headers).
 constexpr uint32_t kProgArrayType = 3;
+
+/// Map types whose values are (or may carry) file descriptors, by kernel enum bpf_map_type
+/// value: PROG_ARRAY 3, PERF_EVENT_ARRAY 4, CGROUP_ARRAY 8, ARRAY_OF_MAPS 12, HASH_OF_MAPS 13,
+/// DEVMAP 14, SOCKMAP 15, CPUMAP 16, XSKMAP 17, SOCKHASH 18, DEVMAP_HASH 25 (kernel.h,
+/// configure_maps()).
+bool fd_valued(uint32_t type) {
+  for (uint32_t t : {3U, 4U, 8U, 12U, 13U, 14U, 15U, 16U, 17U, 18U, 25U}) {
+    if (t == type) return true;
+  }
+  return false;
+}
 }  // namespace
+
+Status FakeKernel::hit(const std::string& op) {
+  if (!lock_held_) unlocked_changes_.push_back(op);
+  return inj_.hit(op);
+}
+
+Result<ChangeLock> FakeKernel::lock_for_change() {
+  if (lock_held_) {
+    return fail(Errc::Timeout, "bpffs directory (fake) is locked by another process");
+  }
+  if (auto s = inj_.hit("lock for change"); !s) return fail(std::move(s.error()));
+  ++lock_acquisitions_;
+  lock_held_ = true;
+  return ChangeLock([this] { lock_held_ = false; });
+}
 
 void FakeKernel::add_interface(std::string name, uint32_t ifindex, bool loopback) {
   ifaces_[name] = InterfaceInfo{name, ifindex, loopback};
@@ -59,7 +85,7 @@ Result<LoadedObject> FakeKernel::load(const LoadSpec& spec) {
   if (def->second.entry_function != spec.entry_function) {
     return fail(Errc::NotFound, "object has no function " + spec.entry_function);
   }
-  if (auto s = inj_.hit("load " + spec.key); !s) return fail(std::move(s.error()));
+  if (auto s = hit("load " + spec.key); !s) return fail(std::move(s.error()));
   Obj o;
   o.prog_id = next_id_++;
   o.prog_pin = spec.prog_pin_path;
@@ -102,7 +128,7 @@ bool FakeKernel::pin_in_use_by_other(const std::string& pin, const std::string& 
 Status FakeKernel::discard(const std::string& key) {
   auto it = objects_.find(key);
   if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
-  if (auto s = inj_.hit("discard " + key); !s) return s;
+  if (auto s = hit("discard " + key); !s) return s;
   drop_slots_of(key);
   drop_map_pins_of(key);
   for (const auto& p : it->second.created) {
@@ -116,7 +142,7 @@ Status FakeKernel::discard(const std::string& key) {
 Status FakeKernel::unload(const std::string& key) {
   auto it = objects_.find(key);
   if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
-  if (auto s = inj_.hit("unload " + key); !s) return s;
+  if (auto s = hit("unload " + key); !s) return s;
   drop_slots_of(key);
   drop_map_pins_of(key);
   std::vector<std::string> all = it->second.map_pins;
@@ -141,14 +167,31 @@ Status FakeKernel::configure_maps(const std::string& key,
     }
     return {};
   };
+  auto type_of = [&](const std::string& name) -> uint32_t {
+    for (const auto& m : it->second.maps) {
+      if (m.name == name) return m.type;
+    }
+    return 0;
+  };
   // Validate everything before writing anything, like the real adapter.
   for (const auto& a : map_args) {
+    if (fd_valued(type_of(a.name))) {
+      Error err{Errc::InvalidPayload,
+                0,
+                "map_args names map " + a.name + " of type " + std::to_string(type_of(a.name)) +
+                    ", whose values are file descriptors; it cannot be written through map_args",
+                {},
+                {},
+                {}};
+      err.items.push_back(ErrorItem{"", "", "", "map_args", err.message});
+      return fail(std::move(err));
+    }
     if (pin_of(a.name).empty()) {
       return fail(Errc::InvalidPayload,
                   "map_args names map " + a.name + " which the object does not have");
     }
   }
-  if (auto s = inj_.hit("configure maps " + key); !s) return s;
+  if (auto s = hit("configure maps " + key); !s) return s;
   for (const auto& mm : monitor_maps) {
     auto pin = pin_of(mm.name);
     if (!pin.empty()) maps_[pin].try_emplace(static_cast<uint64_t>(mm.key), 0);
@@ -176,7 +219,7 @@ Result<AttachInfo> FakeKernel::attach(const AttachSpec& spec) {
   if (cur != attached_.end() && !can_replace) {
     return fail(Errc::Kernel, "hook " + hk + " is busy", EBUSY);
   }
-  if (auto s = inj_.hit("attach " + spec.key); !s) return fail(std::move(s.error()));
+  if (auto s = hit("attach " + spec.key); !s) return fail(std::move(s.error()));
   AttachInfo info;
   info.ifindex = iface->second.ifindex;
   info.mode = model::is_tc(spec.hook) ? AttachMode::Tcx : AttachMode::XdpNative;
@@ -196,7 +239,7 @@ Status FakeKernel::detach(const std::string& key) {
   auto it = std::find_if(attached_.begin(), attached_.end(),
                          [&](const auto& kv) { return kv.second.key == key; });
   if (it == attached_.end()) return fail(Errc::NotFound, "object " + key + " is not attached");
-  if (auto s = inj_.hit("detach " + key); !s) return s;
+  if (auto s = hit("detach " + key); !s) return s;
   pins_.erase(it->second.link_pin.string());
   attached_.erase(it);
   return ok();
@@ -254,7 +297,7 @@ Status FakeKernel::write_slot(const std::string& owner_key, const std::string& a
                   EINVAL);
     }
   }
-  if (auto s = inj_.hit("write slot " + *sk); !s) return s;
+  if (auto s = hit("write slot " + *sk); !s) return s;
   if (target_key) {
     slots_[*sk] = *target_key;
   } else {
@@ -293,7 +336,7 @@ Status FakeKernel::pin_map(const std::string& key, const std::string& map_name,
                    [&](const MapInfo& m) { return m.name == map_name; })) {
     return fail(Errc::NotFound, "object " + key + " has no map " + map_name);
   }
-  if (auto s = inj_.hit("pin map " + key + "/" + map_name); !s) return s;
+  if (auto s = hit("pin map " + key + "/" + map_name); !s) return s;
   map_pins_[path.string()] = key + "/" + map_name;
   pins_.insert(path.string());
   return ok();
@@ -301,7 +344,7 @@ Status FakeKernel::pin_map(const std::string& key, const std::string& map_name,
 
 Status FakeKernel::unpin_map(const std::string& key, const std::string& map_name) {
   if (!objects_.contains(key)) return fail(Errc::NotFound, "object " + key + " not loaded");
-  if (auto s = inj_.hit("unpin map " + key + "/" + map_name); !s) return s;
+  if (auto s = hit("unpin map " + key + "/" + map_name); !s) return s;
   for (auto it = map_pins_.begin(); it != map_pins_.end(); ++it) {
     if (it->second == key + "/" + map_name) {
       pins_.erase(it->first);
@@ -318,7 +361,7 @@ Result<std::vector<std::string>> FakeKernel::carry_maps(const std::string& from_
   auto t = objects_.find(to_key);
   if (f == objects_.end()) return fail(Errc::NotFound, "object " + from_key + " not loaded");
   if (t == objects_.end()) return fail(Errc::NotFound, "object " + to_key + " not loaded");
-  if (auto s = inj_.hit("carry maps " + from_key + " -> " + to_key); !s) {
+  if (auto s = hit("carry maps " + from_key + " -> " + to_key); !s) {
     return fail(std::move(s.error()));
   }
   std::vector<std::string> skipped;
@@ -347,7 +390,7 @@ Result<LoadedObject> FakeKernel::adopt(const AdoptSpec& spec) {
 
 Status FakeKernel::run_iterators(const std::string& key) {
   if (!objects_.contains(key)) return fail(Errc::NotFound, "object " + key + " not loaded");
-  return inj_.hit("run iterators " + key);
+  return hit("run iterators " + key);
 }
 
 }  // namespace l3afd::kernel::fake

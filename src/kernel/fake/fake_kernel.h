@@ -45,6 +45,18 @@ class FakeKernel final : public Kernel {
   Model model() const;
   std::size_t live_programs() const { return objects_.size(); }
 
+  /// Change-lock bookkeeping, so tests can assert that a plan ran under the lock.
+  /// How many times lock_for_change() succeeded.
+  int lock_acquisitions() const { return lock_acquisitions_; }
+  /// True while a ChangeLock from lock_for_change() is alive.
+  bool lock_held() const { return lock_held_; }
+  /// Every mutating call (as logged by the Injector) made while no change lock was held.
+  const std::vector<std::string>& unlocked_changes() const { return unlocked_changes_; }
+
+  /// Models the flock: exclusive (a second call while a lock is alive answers Timeout, as the
+  /// real adapter does after its timeout); counted as a mutating call, so the Injector can fail
+  /// it. The returned lock must not outlive the fake.
+  Result<ChangeLock> lock_for_change() override;
   Result<InterfaceInfo> interface(const std::string& name) override;
   Result<LoadedObject> load(const LoadSpec& spec) override;
   Status discard(const std::string& key) override;
@@ -85,6 +97,8 @@ class FakeKernel final : public Kernel {
     uint32_t link_id = 0;
   };
   static std::string hook_key(const std::string& iface, model::Hook h);
+  /// Injector::hit() plus the lock bookkeeping: every mutating call goes through it.
+  Status hit(const std::string& op);
   bool pin_in_use_by_other(const std::string& pin, const std::string& key) const;
   /// The slot key of PROG_ARRAY `array_map` of `owner_key` (see write_slot() for the errors).
   Result<std::string> slot_key(const std::string& owner_key, const std::string& array_map) const;
@@ -103,6 +117,9 @@ class FakeKernel final : public Kernel {
   std::map<std::string, std::string> slots_;                  ///< "owner_key/map" -> target key
   std::map<std::string, std::string> map_pins_;               ///< pin_map() path -> "key/map"
   uint32_t next_id_ = 100;
+  int lock_acquisitions_ = 0;
+  bool lock_held_ = false;
+  std::vector<std::string> unlocked_changes_;
 };
 
 }  // namespace l3afd::kernel::fake

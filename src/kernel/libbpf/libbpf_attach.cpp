@@ -12,6 +12,7 @@
 #include "core/unique_fd.h"
 #include "kernel/libbpf/compat.h"
 #include "kernel/libbpf/libbpf_kernel.h"
+#include "kernel/libbpf/link_swap.h"
 #include "kernel/libbpf/pins.h"
 #include "kernel/libbpf/rtnetlink.h"
 #include "kernel/libbpf/tc_constants.h"
@@ -22,6 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kEnotsupp = 524;  // kernel-internal ENOTSUPP, returned by some drivers
+/// Inspections of an unowned link before a takeover gives up (another tool keeps swapping it).
+constexpr int kTakeoverAttempts = 3;
 
 Result<bpf_link_info> link_info(int fd) {
   bpf_link_info info{};
@@ -73,8 +76,7 @@ void LibbpfKernel::release_previous_owner(const Entry& self, const Attachment& a
                           : (o.link_id != 0 && o.link_id == a.link_id);
     if (!same) continue;
     spdlog::info("op=attach key={} takes over the attachment of key={}", self.spec.key, key);
-    if (o.link_fd >= 0) ::close(o.link_fd);
-    other->attachment.reset();
+    other->attachment.reset();  // releases its fd of the link; self holds its own
   }
 }
 
@@ -95,7 +97,7 @@ Result<AttachInfo> LibbpfKernel::attach(const AttachSpec& spec) {
       if (!link) {
         return fail(Errc::Kernel, "open link pin " + spec.replace_link_pin->string(), errno);
       }
-      return replace_link(*e, spec, link.release());
+      return replace_link(*e, spec, std::move(link));
     }
     if (tc && spec.tc_mode != TcMode::Tcx) {
       auto nl = Rtnetlink::open();
@@ -153,11 +155,11 @@ Result<AttachInfo> LibbpfKernel::attach_xdp(Entry& e, const AttachSpec& spec, ui
   if (!info) return fail(std::move(info.error()));
   auto dirs = pin_link(link.get(), spec.link_pin_path);
   if (!dirs) return fail(std::move(dirs.error()));
-  Attachment a{mode, ifindex, info->id, link.release(), spec.link_pin_path, 0, std::move(*dirs)};
-  e.attachment = a;
+  e.attachment =
+      Attachment{mode, ifindex, info->id, std::move(link), spec.link_pin_path, 0, std::move(*dirs)};
   spdlog::info("op=attach key={} iface={} mode={} link_id={}", spec.key, spec.iface,
-               attach_mode_name(mode), a.link_id);
-  return AttachInfo{mode, a.link_id, ifindex};
+               attach_mode_name(mode), info->id);
+  return AttachInfo{mode, info->id, ifindex};
 }
 
 Result<AttachInfo> LibbpfKernel::attach_tcx(Entry& e, const AttachSpec& spec, uint32_t ifindex) {
@@ -168,11 +170,10 @@ Result<AttachInfo> LibbpfKernel::attach_tcx(Entry& e, const AttachSpec& spec, ui
   if (!info) return fail(std::move(info.error()));
   auto dirs = pin_link(link.get(), spec.link_pin_path);
   if (!dirs) return fail(std::move(dirs.error()));
-  Attachment a{AttachMode::Tcx,    ifindex, info->id,        link.release(),
-               spec.link_pin_path, 0,       std::move(*dirs)};
-  e.attachment = a;
-  spdlog::info("op=attach key={} iface={} mode=tcx link_id={}", spec.key, spec.iface, a.link_id);
-  return AttachInfo{AttachMode::Tcx, a.link_id, ifindex};
+  e.attachment = Attachment{AttachMode::Tcx,    ifindex, info->id,        std::move(link),
+                            spec.link_pin_path, 0,       std::move(*dirs)};
+  spdlog::info("op=attach key={} iface={} mode=tcx link_id={}", spec.key, spec.iface, info->id);
+  return AttachInfo{AttachMode::Tcx, info->id, ifindex};
 }
 
 Result<AttachInfo> LibbpfKernel::attach_classic(Entry& e, const AttachSpec& spec, uint32_t ifindex,
@@ -192,16 +193,54 @@ Result<AttachInfo> LibbpfKernel::attach_classic(Entry& e, const AttachSpec& spec
   if (auto s = nl->add_bpf_filter(f, replace); !s) {
     return fail(std::move(s.error()).with_context("iface " + spec.iface));
   }
-  Attachment a{AttachMode::TcClassic, ifindex, 0, -1, {}, parent, {}};
+  Attachment a{AttachMode::TcClassic, ifindex, 0, UniqueFd(), {}, parent, {}};
   if (replace) release_previous_owner(e, a);
-  e.attachment = a;
+  e.attachment = std::move(a);
   spdlog::info("op=attach key={} iface={} mode=tc-classic replace={} qdisc_created={}", spec.key,
                spec.iface, replace, *created);
-  return AttachInfo{AttachMode::TcClassic, 0, ifindex};
+  return AttachInfo{AttachMode::TcClassic, 0, ifindex, /*replaced=*/replace};
 }
 
-Result<AttachInfo> LibbpfKernel::replace_link(Entry& e, const AttachSpec& spec, int fd) {
-  UniqueFd link(fd);
+const LibbpfKernel::Entry* LibbpfKernel::owner_of_link(uint32_t link_id) const {
+  for (const auto& [key, other] : entries_) {
+    if (other->attachment && other->attachment->link_id == link_id) return other.get();
+  }
+  return nullptr;
+}
+
+Status LibbpfKernel::swap_program(const Entry& e, int link_fd, uint32_t link_id) {
+  // The program we expect on the link: the one of the key that owns it, which nobody else may
+  // have changed ...
+  if (const Entry* owner = owner_of_link(link_id)) {
+    return swap_link_program(link_fd, e.prog_fd, owner->prog_fd);
+  }
+  // ... or, taking over a link nobody here owns (left pinned by an earlier run), the one it
+  // runs as inspected just now. Another tool may swap it between the inspection and the
+  // update; inspect again a bounded number of times.
+  Error last{Errc::Conflict, 0, "", {}, {}, {}};
+  for (int attempt = 0; attempt < kTakeoverAttempts; ++attempt) {
+    auto info = link_info(link_fd);
+    if (!info) return fail(std::move(info.error()));
+    UniqueFd current(bpf_prog_get_fd_by_id(info->prog_id));
+    if (!current) {
+      // Swapped and freed since the inspection (ENOENT); anything else is a real failure.
+      if (errno != ENOENT) {
+        return fail(Errc::Kernel, "open program " + std::to_string(info->prog_id), errno);
+      }
+      last.message = "program " + std::to_string(info->prog_id) + " of link " +
+                     std::to_string(link_id) + " vanished while taking it over";
+      continue;
+    }
+    auto s = swap_link_program(link_fd, e.prog_fd, current.get());
+    if (s || s.error().code != Errc::Conflict) return s;
+    spdlog::warn("op=attach key={} takeover of link_id={} raced: {}", e.spec.key, link_id,
+                 s.error().message);
+    last = std::move(s.error());
+  }
+  return fail(std::move(last));
+}
+
+Result<AttachInfo> LibbpfKernel::replace_link(Entry& e, const AttachSpec& spec, UniqueFd link) {
   auto info = link_info(link.get());
   if (!info) return fail(std::move(info.error()));
   const bool tc = model::is_tc(spec.hook);
@@ -211,8 +250,9 @@ Result<AttachInfo> LibbpfKernel::replace_link(Entry& e, const AttachSpec& spec, 
                                     (tc ? "tcx" : "xdp") + " link");
   }
   const uint32_t ifindex = link_info_ifindex(*info);
-  if (bpf_link_update(link.get(), e.prog_fd, nullptr) != 0) {
-    return fail(Errc::Kernel, "update link " + std::to_string(info->id), errno);
+  if (auto s = swap_program(e, link.get(), info->id); !s) {
+    return fail(std::move(s.error()).with_context("replace program of link pinned at " +
+                                                  spec.replace_link_pin->string()));
   }
   AttachMode mode = AttachMode::Tcx;
   if (!tc) {
@@ -230,12 +270,12 @@ Result<AttachInfo> LibbpfKernel::replace_link(Entry& e, const AttachSpec& spec, 
     if (auto s = unpin(*spec.replace_link_pin); !s) return fail(std::move(s.error()));
     remove_empty_ancestors(spec.replace_link_pin->parent_path());
   }
-  Attachment a{mode, ifindex, info->id, link.release(), spec.link_pin_path, 0, std::move(dirs)};
+  Attachment a{mode, ifindex, info->id, std::move(link), spec.link_pin_path, 0, std::move(dirs)};
   release_previous_owner(e, a);
-  e.attachment = a;
-  spdlog::info("op=attach key={} replaced program of link_id={} mode={}", spec.key, a.link_id,
+  e.attachment = std::move(a);
+  spdlog::info("op=attach key={} replaced program of link_id={} mode={}", spec.key, info->id,
                attach_mode_name(mode));
-  return AttachInfo{mode, a.link_id, ifindex};
+  return AttachInfo{mode, info->id, ifindex, /*replaced=*/true};
 }
 
 Status LibbpfKernel::drop_attachment(Entry& e) {
@@ -257,11 +297,10 @@ Status LibbpfKernel::drop_attachment(Entry& e) {
         if (auto s = unpin(a.link_pin); !s) return s;
       }
     }
-    ::close(a.link_fd);
     remove_empty_ancestors(a.link_pin.parent_path());
   }
   spdlog::info("op=detach key={} mode={}", e.spec.key, attach_mode_name(a.mode));
-  e.attachment.reset();
+  e.attachment.reset();  // releases our fd of the link
   return ok();
 }
 

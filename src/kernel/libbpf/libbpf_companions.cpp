@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/unique_fd.h"
+#include "kernel/libbpf/libbpf_errors.h"
 #include "kernel/libbpf/libbpf_kernel.h"
 #include "kernel/libbpf/pins.h"
 
@@ -45,33 +46,27 @@ bool is_iterator_section(std::string_view sec) {
 
 Status attach_companions(LibbpfKernel::Entry& e) {
   bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, e.object) {
+  bpf_object__for_each_program(prog, e.object.get()) {
     if (prog == e.entry || !is_companion_section(bpf_program__section_name(prog))) continue;
     const std::string name = bpf_program__name(prog);
-    bpf_link* link = bpf_program__attach(prog);
-    if (link == nullptr) {
-      return fail(Errc::Kernel, "attach " + name + " (" + bpf_program__section_name(prog) + ")",
-                  errno);
+    BpfLink link(bpf_program__attach(prog));
+    if (!link) {
+      return libbpf_fail(Errc::Kernel,
+                         "attach " + name + " (" + bpf_program__section_name(prog) + ")", errno);
     }
-    e.companion_links.push_back(link);
-    const uint32_t id = link_id_of(bpf_link__fd(link));
+    const int link_fd = bpf_link__fd(link.get());
+    e.companion_links.push_back(std::move(link));
+    const uint32_t id = link_id_of(link_fd);
     e.companion_link_ids.push_back(id);
     if (!e.spec.companion_link_dir.empty()) {
       const fs::path pin = e.spec.companion_link_dir / (name + std::string(kCompanionSuffix));
-      if (auto s = pin_replace(bpf_link__fd(link), pin); !s) return s;
+      if (auto s = pin_replace(link_fd, pin); !s) return s;
       e.companion_pins.push_back(pin);
       e.loaded.pins_created.push_back(pin);
     }
     spdlog::info("op=attach_companion key={} program={} link_id={}", e.spec.key, name, id);
   }
   return ok();
-}
-
-void destroy_companions(LibbpfKernel::Entry& e) {
-  // Destroying the bpf_link object closes our fd only; a pinned link stays attached until its
-  // pin is removed (K10), which discard()/unload() decide.
-  for (bpf_link* l : e.companion_links) bpf_link__destroy(l);
-  e.companion_links.clear();
 }
 
 void adopt_companions(LibbpfKernel::Entry& e, const fs::path& dir) {
@@ -96,9 +91,10 @@ Status LibbpfKernel::run_iterators(const std::string& key) {
   if (e == nullptr) return fail(Errc::NotFound, "key " + key + " is not loaded");
   for (bpf_program* prog : e->iterators) {
     const std::string name = bpf_program__name(prog);
-    bpf_link* link = bpf_program__attach_iter(prog, nullptr);
-    if (link == nullptr) return fail(Errc::Kernel, "attach iterator " + name, errno);
-    UniqueFd it(bpf_iter_create(bpf_link__fd(link)));
+    // Released at the end of this iteration: an iterator link is never pinned.
+    const BpfLink link(bpf_program__attach_iter(prog, nullptr));
+    if (!link) return libbpf_fail(Errc::Kernel, "attach iterator " + name, errno);
+    UniqueFd it(bpf_iter_create(bpf_link__fd(link.get())));
     const int create_errno = errno;
     std::size_t reads = 0;
     if (it) {
@@ -111,7 +107,6 @@ Status LibbpfKernel::run_iterators(const std::string& key) {
         if (n < 0 && errno != EINTR && errno != EAGAIN) break;
       }
     }
-    bpf_link__destroy(link);
     if (!it) return fail(Errc::Kernel, "create iterator " + name, create_errno);
     spdlog::info("op=run_iterator key={} program={} reads={}", key, name, reads);
   }

@@ -1,6 +1,8 @@
 // The kernel port implemented with libbpf 1.1 and rtnetlink (see README.md).
 #pragma once
 
+#include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,11 +12,10 @@
 
 #include "core/unique_fd.h"
 #include "kernel/kernel.h"
+#include "kernel/libbpf/handles.h"
 
-struct bpf_object;
 struct bpf_program;
 struct bpf_map;
-struct bpf_link;
 
 namespace l3afd::kernel::libbpf {
 
@@ -22,20 +23,31 @@ struct LibbpfKernelOptions {
   /// Attach XDP in generic (skb) mode only, never native. For hosts whose drivers misbehave in
   /// native mode, and for tests of the generic path.
   bool xdp_generic_only = false;
+  /// Directory flock()ed by lock_for_change(): the bpffs root the layout uses. Empty: no lock
+  /// (lock_for_change() returns a ChangeLock that holds nothing).
+  std::filesystem::path lock_dir = "/sys/fs/bpf";
+  /// How long lock_for_change() waits for another holder before answering Timeout.
+  std::chrono::milliseconds lock_timeout = std::chrono::seconds(10);
 };
 
 /// The real kernel. Owns, per loaded key, the libbpf object (program and map fds) and the link
-/// fd of its attachment, so nothing is released while the key is loaded.
+/// fd of its attachment, so nothing is released while the key is loaded. Every handle is an
+/// RAII owner (handles.h, UniqueFd): forgetting a key releases its fds; destroying the adapter
+/// releases every fd but never removes a pin, so pinned programs, maps and links survive the
+/// daemon (chaining.md K10, K11).
 ///
 /// Thread-safety: every method takes one internal mutex, so read_map_value() may be called from
 /// another thread while the engine thread mutates; the other methods are meant for one thread.
 class LibbpfKernel final : public Kernel {
  public:
   explicit LibbpfKernel(LibbpfKernelOptions options = {});
-  ~LibbpfKernel() override;
+  ~LibbpfKernel() override = default;
   LibbpfKernel(const LibbpfKernel&) = delete;
   LibbpfKernel& operator=(const LibbpfKernel&) = delete;
 
+  /// flock() on options.lock_dir (dir_lock.h). Takes no adapter state (not the mutex), so a
+  /// wait never blocks read_map_value().
+  Result<ChangeLock> lock_for_change() override;
   Result<InterfaceInfo> interface(const std::string& name) override;
   Result<LoadedObject> load(const LoadSpec& spec) override;
   Status discard(const std::string& key) override;
@@ -63,7 +75,7 @@ class LibbpfKernel final : public Kernel {
     AttachMode mode = AttachMode::XdpNative;
     uint32_t ifindex = 0;
     uint32_t link_id = 0;
-    int link_fd = -1;                ///< owned; -1 for classic
+    UniqueFd link;                   ///< the link's fd; invalid for classic
     std::filesystem::path link_pin;  ///< empty for classic
     uint32_t tc_parent = 0;          ///< classic only
     std::vector<std::filesystem::path> dirs_created;
@@ -71,7 +83,7 @@ class LibbpfKernel final : public Kernel {
 
   /// A map of a key as every operation after load()/adopt() sees it.
   struct MapHandle {
-    int fd = -1;  ///< owned by the libbpf object (load) or by Entry::owned_fds (adopt)
+    int fd = -1;  ///< borrowed from Entry::object (load) or Entry::owned_fds (adopt)
     uint32_t type = 0;
     uint32_t key_size = 0;
     uint32_t value_size = 0;
@@ -80,11 +92,12 @@ class LibbpfKernel final : public Kernel {
     bool internal = false;  ///< .rodata/.data/.bss
   };
 
-  /// One loaded (or adopted) key.
+  /// One loaded (or adopted) key. Destroying it releases every fd it owns (object first
+  /// declared, so released last: the programs and maps the other members borrow stay valid).
   struct Entry {
     LoadSpec spec;
-    bpf_object* object = nullptr;  ///< owned; null for an adopted key
-    bpf_program* entry = nullptr;  ///< null for an adopted key
+    BpfObject object;              ///< null for an adopted key
+    bpf_program* entry = nullptr;  ///< borrowed from object; null for an adopted key
     LoadedObject loaded;
     /// Maps by their ELF name, captured before load: libbpf 1.1's bpf_map__reuse_fd renames a
     /// reused map to the kernel's truncated object name, so bpf_map__name() cannot be trusted.
@@ -93,14 +106,15 @@ class LibbpfKernel final : public Kernel {
     /// Every map by its ELF (= pin) name and the entry program's fd: filled by load() and by
     /// adopt(); the only handles the other operations use.
     std::map<std::string, MapHandle> maps;
-    int prog_fd = -1;
+    int prog_fd = -1;                 ///< borrowed from object or owned_fds
     std::vector<UniqueFd> owned_fds;  ///< adopt(): the fds opened from pins
-    /// Companion programs: links attached at load (owned; destroyed with the key), their pins
-    /// and kernel link ids (pins of adopted companions are listed too).
-    std::vector<bpf_link*> companion_links;
+    /// Companion programs: links attached at load (destroyed with the key; a pinned one stays
+    /// attached until its pin goes), their pins and kernel link ids (pins of adopted companions
+    /// are listed too).
+    std::vector<BpfLink> companion_links;
     std::vector<std::filesystem::path> companion_pins;
     std::vector<uint32_t> companion_link_ids;
-    std::vector<bpf_program*> iterators;  ///< iter/ programs of a loaded object
+    std::vector<bpf_program*> iterators;  ///< iter/ programs of a loaded object (borrowed)
     std::vector<std::filesystem::path> dirs_created;
     std::optional<Attachment> attachment;
   };
@@ -114,7 +128,15 @@ class LibbpfKernel final : public Kernel {
   Result<AttachInfo> attach_tcx(Entry& e, const AttachSpec& spec, uint32_t ifindex);
   Result<AttachInfo> attach_classic(Entry& e, const AttachSpec& spec, uint32_t ifindex,
                                     bool replace);
-  Result<AttachInfo> replace_link(Entry& e, const AttachSpec& spec, int link_fd);
+  /// Switches the link (pinned at spec.replace_link_pin) to e's program by compare-and-swap
+  /// and moves its pin to spec.link_pin_path; e then owns the attachment.
+  Result<AttachInfo> replace_link(Entry& e, const AttachSpec& spec, UniqueFd link);
+  /// The key whose attachment is link `link_id`, if any.
+  const Entry* owner_of_link(uint32_t link_id) const;
+  /// Compare-and-swap of link `link_fd` (id `link_id`) to e's program. Expected program: the
+  /// one of the key that owns the link (Conflict if it changed), else the one the link runs
+  /// when inspected (re-inspected up to 3 times if another tool swaps it meanwhile).
+  Status swap_program(const Entry& e, int link_fd, uint32_t link_id);
   Result<bool> tcx_supported(uint32_t ifindex);
   /// Forgets the attachment record of any other key that owns the same link or filter.
   void release_previous_owner(const Entry& self, const Attachment& a);

@@ -24,6 +24,43 @@ bool is_per_cpu(uint32_t t) {
          t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
 }
 
+/// Maps whose values are (or may carry) file descriptors the kernel resolves at write time:
+/// programs, maps, sockets, perf events, cgroups, devices (DEVMAP/CPUMAP entries may carry a
+/// program fd). A client writing numbers into them could splice any object the daemon holds
+/// an fd of (e.g. another program into a chain), so map_args never writes them.
+bool fd_valued(uint32_t t) {
+  switch (t) {
+    case BPF_MAP_TYPE_PROG_ARRAY:
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+    case BPF_MAP_TYPE_CGROUP_ARRAY:
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    case BPF_MAP_TYPE_HASH_OF_MAPS:
+    case BPF_MAP_TYPE_SOCKMAP:
+    case BPF_MAP_TYPE_SOCKHASH:
+    case BPF_MAP_TYPE_XSKMAP:
+    case BPF_MAP_TYPE_DEVMAP:
+    case BPF_MAP_TYPE_DEVMAP_HASH:
+    case BPF_MAP_TYPE_CPUMAP: return true;
+    default: return false;
+  }
+}
+
+/// InvalidPayload for map_args naming an fd-valued map, located at the "map_args" field.
+tl::unexpected<Error> refuse_fd_valued(const std::string& name, uint32_t type) {
+  const char* type_name = libbpf_bpf_map_type_str(static_cast<enum bpf_map_type>(type));
+  Error err{Errc::InvalidPayload,
+            0,
+            "map_args names map " + name + " of type " +
+                (type_name != nullptr ? type_name : std::to_string(type)) +
+                ", whose values are file descriptors the kernel resolves (programs, maps, "
+                "sockets or devices); it cannot be written through map_args",
+            {},
+            {},
+            {}};
+  err.items.push_back(ErrorItem{"", "", "", "map_args", err.message});
+  return fail(std::move(err));
+}
+
 bool supported_size(uint32_t s) {
   return s == 1 || s == 2 || s == 4 || s == 8;
 }
@@ -135,6 +172,7 @@ Status LibbpfKernel::configure_maps(const std::string& key,
   for (const auto& arg : map_args) {
     auto s = shape_of(e->maps, arg.name);
     if (!s) return fail(std::move(s.error()));
+    if (fd_valued(s->type)) return refuse_fd_valued(arg.name, s->type);
     if (!supported_size(s->key_size) || !supported_size(s->value_size)) {
       return fail(Errc::InvalidPayload,
                   "map " + arg.name + " has key/value sizes " + std::to_string(s->key_size) + "/" +
@@ -164,6 +202,11 @@ Status LibbpfKernel::configure_maps(const std::string& key,
     auto s = shape_of(e->maps, mm.name);
     if (!s) {
       spdlog::warn("op=configure_maps key={} monitor map {} is not in the object", key, mm.name);
+      continue;
+    }
+    if (fd_valued(s->type)) {
+      // Value 0 would be read as fd 0 (which may be one of ours if stdin is closed).
+      spdlog::warn("op=configure_maps key={} monitor map {} holds file descriptors", key, mm.name);
       continue;
     }
     if (!supported_size(s->key_size) || !supported_size(s->value_size)) {

@@ -65,9 +65,9 @@ struct Harness {
     kernel_.add_interface("eth0", 2);
     kernel_.add_interface("eth1", 3);
     kernel_.add_interface("lo", 1, true);
-    kernel_.define_object("counter.bpf.o",
-                          {"counter",
-                           {{"packets", 0, 2, 4, 8, 1, {}}, {"config", 0, 1, 4, 8, 16, {}}}});
+    kernel_.define_object(
+        "counter.bpf.o",
+        {"counter", {{"packets", 0, 2, 4, 8, 1, {}}, {"config", 0, 1, 4, 8, 16, {}}}});
     engine::EngineConfig cfg;
     cfg.planner.default_repo_url = "file:///repo";
     cfg.planner.layout = layout::BpffsLayout("/sys/fs/bpf");
@@ -239,6 +239,69 @@ TEST_F(EngineTest, UnknownMapInMapArgsFailsBeforeAnythingIsAttached) {
   EXPECT_TRUE(packages_.cache().empty());
 }
 
+// map_args on a map whose values are file descriptors (here a PROG_ARRAY) would let a client
+// splice any program the daemon holds into its chain: refused as the request's fault, located
+// at the program's map_args, with nothing left behind.
+TEST_F(EngineTest, FdValuedMapInMapArgsIsRefusedAndNothingRemains) {
+  constexpr uint32_t kProgArray = 3;  // BPF_MAP_TYPE_PROG_ARRAY
+  kernel_.define_object("counter.bpf.o", {"counter",
+                                          {{"packets", 0, 2, 4, 8, 1, {}},
+                                           {"config", 0, 1, 4, 8, 16, {}},
+                                           {"next", 0, kProgArray, 4, 4, 1, {}}}});
+  auto p = prog("counter");
+  p.map_args = std::vector<model::MapArg>{{"config", std::vector<model::KeyValue>{{1, 10}}},
+                                          {"next", std::vector<model::KeyValue>{{0, 3}}}};
+  auto st = run(AddPrograms{{entry("eth0", p)}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::InvalidPayload);
+  ASSERT_EQ(st.error().items.size(), 1u);
+  EXPECT_EQ(st.error().items[0].field, "/0/bpf_programs/xdp_ingress/0/map_args");
+  EXPECT_NE(st.error().message.find("next"), std::string::npos) << st.error().message;
+  EXPECT_EQ(kernel_.model(), FakeKernel::Model{});
+  EXPECT_TRUE(store_.state().empty());
+}
+
+// The fake's change lock, which the engine's plan runs are checked against: exclusive, counted,
+// failed by the shared injector, and every mutating call made without it is listed.
+TEST_F(EngineTest, FakeChangeLockIsExclusiveCountedAndInjectable) {
+  EXPECT_EQ(kernel_.lock_acquisitions(), 0);
+  {
+    auto lock = kernel_.lock_for_change();
+    ASSERT_TRUE(lock) << lock.error().to_string();
+    EXPECT_TRUE(kernel_.lock_held());
+    auto second = kernel_.lock_for_change();
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code, Errc::Timeout);
+  }
+  EXPECT_FALSE(kernel_.lock_held());
+  EXPECT_EQ(kernel_.lock_acquisitions(), 1);
+  EXPECT_TRUE(kernel_.unlocked_changes().empty());
+
+  inj_.fail_call(1);
+  auto injected = kernel_.lock_for_change();
+  ASSERT_FALSE(injected);
+  EXPECT_EQ(injected.error().code, Errc::Kernel);
+  EXPECT_FALSE(kernel_.lock_held());
+  EXPECT_EQ(kernel_.lock_acquisitions(), 1);
+  inj_.fail_call(0);
+
+  const kernel::LoadSpec spec{"k",
+                              "/pkg/counter.bpf.o",
+                              "counter",
+                              model::Hook::XdpIngress,
+                              "/sys/fs/bpf/eth0/counter/1_0",
+                              "/sys/fs/bpf/progs/eth0/counter/1_0/counter_xdp",
+                              {}};
+  ASSERT_TRUE(kernel_.load(spec));
+  {
+    auto lock = kernel_.lock_for_change();
+    ASSERT_TRUE(lock) << lock.error().to_string();
+    ASSERT_TRUE(kernel_.discard("k"));
+  }
+  EXPECT_EQ(kernel_.lock_acquisitions(), 2);
+  EXPECT_EQ(kernel_.unlocked_changes(), std::vector<std::string>{"load k"});
+}
+
 // The heart of the rollback contract: for every operation, inject a failure at each of its
 // steps in turn and check that kernel model, package cache, store and applied state are
 // exactly as before, and that the error names the failing step.
@@ -259,7 +322,8 @@ std::vector<Scenario> scenarios() {
       {"update_upgrade",
        {AddPrograms{{entry("eth0", prog("counter"), prog("tcc", "1.0", "tc"))}}},
        UpdatePrograms{{entry("eth0", prog("counter", "2.0"))}}},
-      {"update_map_args", {AddPrograms{{entry("eth0", prog("counter"))}}},
+      {"update_map_args",
+       {AddPrograms{{entry("eth0", prog("counter"))}}},
        UpdatePrograms{{entry("eth0", p2)}}},
       {"update_drop_iface",
        {AddPrograms{{entry("eth0", prog("counter")), entry("eth1", prog("other"))}}},
@@ -300,7 +364,8 @@ TEST(EngineRollback, EveryStepOfEveryPlanRollsBackExactly) {
       t.inj_.fail_call(k);
       auto st = t.run(sc.op);
       t.inj_.fail_call(0);
-      SCOPED_TRACE(sc.name + ": failure injected at call " + std::to_string(k) + " (" + failing + ")");
+      SCOPED_TRACE(sc.name + ": failure injected at call " + std::to_string(k) + " (" + failing +
+                   ")");
       if (failing.rfind("unload", 0) == 0 || failing.rfind("remove package", 0) == 0) {
         // Release after the commit: the change stands, the leftover is reported in the log.
         EXPECT_TRUE(st);
@@ -360,7 +425,8 @@ namespace l3afd {
 namespace {
 
 TEST_F(EngineTest, RestoredEntriesForAbsentInterfacesStayPendingUntilTheInterfaceAppears) {
-  ASSERT_TRUE(run(engine::RestoreState{{entry("eth0", prog("counter")), entry("eth7", prog("counter"))}}));
+  ASSERT_TRUE(
+      run(engine::RestoreState{{entry("eth0", prog("counter")), entry("eth7", prog("counter"))}}));
   EXPECT_EQ(state().ifaces.size(), 1u);
   ASSERT_EQ(engine_->snapshot()->pending.size(), 1u);
   ASSERT_EQ(store_.state().size(), 2u) << "the pending entry is kept in the store (D9)";
@@ -396,11 +462,13 @@ TEST_F(EngineTest, RestoreTakesOverTheLinkOfAnotherVersionLeftByACrash) {
         return cfg;
       }(),
       restarted.kernel_, restarted.packages_, restarted.store_);
-  engine::PinnedLinks links{{{"eth0", model::Hook::XdpIngress},
-                             "/sys/fs/bpf/links/eth0/counter/2_0/counter_xdp"}};
-  auto st = fresh_engine.run_now(engine::RestoreState{{entry("eth0", prog("counter", "1.0"))}, links});
+  engine::PinnedLinks links{
+      {{"eth0", model::Hook::XdpIngress}, "/sys/fs/bpf/links/eth0/counter/2_0/counter_xdp"}};
+  auto st =
+      fresh_engine.run_now(engine::RestoreState{{entry("eth0", prog("counter", "1.0"))}, links});
   ASSERT_TRUE(st) << st.error().to_string();
-  const auto& rec = fresh_engine.snapshot()->state.programs("eth0", model::Hook::XdpIngress)->front();
+  const auto& rec =
+      fresh_engine.snapshot()->state.programs("eth0", model::Hook::XdpIngress)->front();
   EXPECT_EQ(rec.spec.version, "1.0");
   EXPECT_TRUE(rec.attach.replaced) << "the pinned link was switched, not a second attach";
   EXPECT_TRUE(fresh_engine.snapshot()->pending.empty());
@@ -417,7 +485,8 @@ TEST_F(EngineTest, RestoreTakesOverTheLinkOfAnotherVersionLeftByACrash) {
         return cfg;
       }(),
       busy.kernel_, busy.packages_, busy.store_);
-  auto st2 = other.run_now(engine::RestoreState{{entry("eth0", prog("counter", "1.0")), entry("eth1", prog("counter"))}, {}});
+  auto st2 = other.run_now(engine::RestoreState{
+      {entry("eth0", prog("counter", "1.0")), entry("eth1", prog("counter"))}, {}});
   EXPECT_FALSE(st2);
   EXPECT_EQ(other.snapshot()->pending.size(), 1u) << "eth0 kept pending";
   EXPECT_NE(other.snapshot()->state.programs("eth1", model::Hook::XdpIngress), nullptr)

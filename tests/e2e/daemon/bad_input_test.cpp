@@ -124,6 +124,12 @@ std::vector<BadCase> cases() {
              std::vector<model::MapArg>{{"no_such_map", std::vector<model::KeyValue>{{0, 1}}}};
        }),
        400, "invalid_payload", kP + "map_args", true},
+      // A map of file descriptors: a client must not splice the daemon's fds into a chain.
+      {"map_args_fd_valued_map", "add", prog_body([](auto& p) {
+         p.map_args = std::vector<model::MapArg>{
+             {"xdp_counter_next_prog", std::vector<model::KeyValue>{{0, 3}}}};
+       }),
+       400, "invalid_payload", kP + "map_args", true},
       {"monitor_aggregator_unknown", "add", prog_body([](auto& p) {
          p.monitor_maps = std::vector<model::MonitorMap>{{"xdp_counter_packets", 0, "sum"}};
        }),

@@ -6,6 +6,7 @@
 
 #include "kernel/libbpf/compat.h"
 #include "kernel/libbpf/libbpf_kernel.h"
+#include "kernel/libbpf/link_swap.h"
 #include "kernel/libbpf/rtnetlink.h"
 #include "kernel/libbpf/tc_constants.h"
 #include "kernel_fixture.h"
@@ -186,6 +187,8 @@ TEST_F(AttachTest, ReplaceLinkPinSwapsXdpProgramWithoutDetaching) {
   sb.replace_link_pin = pin_a;
   auto att_b = kernel_->attach(sb);
   ASSERT_TRUE(att_b) << att_b.error().to_string();
+  EXPECT_TRUE(att_b->replaced);
+  EXPECT_FALSE(att_a->replaced);
   EXPECT_EQ(att_b->link_id, att_a->link_id);
   EXPECT_EQ(att_b->mode, att_a->mode);
   EXPECT_FALSE(fs::exists(pin_a));
@@ -242,6 +245,113 @@ TEST_F(AttachTest, ReplaceSwapsTcxAndClassicPrograms) {
   EXPECT_EQ(kernel_->detach("b").error().code, Errc::NotFound);
   ASSERT_TRUE(kernel_->detach("c"));
   EXPECT_EQ(filters().size(), 0u);
+}
+
+/// A new fd of the program with kernel id `id`.
+UniqueFd prog_fd(uint32_t id) {
+  UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  EXPECT_TRUE(fd.valid()) << "program " << id << " errno " << errno;
+  return fd;
+}
+
+// swap_link_program() is a compare-and-swap: it switches the link only from the program the
+// caller expects, and otherwise leaves the link alone and says what it found.
+TEST_F(AttachTest, SwapLinkProgramSwapsOnlyFromTheExpectedProgram) {
+  auto a = kernel_->load(xdp_spec("a", "prog-a"));
+  ASSERT_TRUE(a) << a.error().to_string();
+  auto b = kernel_->load(xdp_spec("b", "prog-b"));
+  ASSERT_TRUE(b) << b.error().to_string();
+  auto c = kernel_->load(xdp_spec("c", "prog-c"));
+  ASSERT_TRUE(c) << c.error().to_string();
+  const fs::path pin = link_pin("prog-a", "_xdp");
+  auto att = kernel_->attach(spec("a", model::Hook::XdpIngress, pin));
+  ASSERT_TRUE(att) << att.error().to_string();
+  UniqueFd link(bpf_obj_get(pin.c_str()));
+  ASSERT_TRUE(link.valid()) << errno;
+  const UniqueFd fa = prog_fd(a->prog_id);
+  const UniqueFd fb = prog_fd(b->prog_id);
+  const UniqueFd fc = prog_fd(c->prog_id);
+
+  // Expecting b while a runs: refused, a keeps running.
+  auto refused = swap_link_program(link.get(), fc.get(), fb.get());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::Conflict);
+  const std::string& msg = refused.error().message;
+  EXPECT_NE(msg.find("link " + std::to_string(att->link_id)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("runs program " + std::to_string(a->prog_id)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected program " + std::to_string(b->prog_id)), std::string::npos) << msg;
+  EXPECT_NE(msg.find("changed by another tool"), std::string::npos) << msg;
+  EXPECT_EQ(xdp_prog_id(), a->prog_id);
+
+  // Expecting a: swapped.
+  auto swapped = swap_link_program(link.get(), fc.get(), fa.get());
+  ASSERT_TRUE(swapped) << swapped.error().to_string();
+  EXPECT_EQ(xdp_prog_id(), c->prog_id);
+  ASSERT_TRUE(kernel_->detach("a"));
+}
+
+// A replace does not overwrite a program another tool put on our link: the owner's program is
+// what the swap expects, so the kernel refuses and the foreign program stays.
+TEST_F(AttachTest, ReplaceOfALinkChangedByAnotherToolIsAConflict) {
+  auto a = kernel_->load(xdp_spec("a", "prog-a"));
+  ASSERT_TRUE(a) << a.error().to_string();
+  auto b = kernel_->load(xdp_spec("b", "prog-b"));
+  ASSERT_TRUE(b) << b.error().to_string();
+  auto foreign = kernel_->load(xdp_spec("f", "foreign"));
+  ASSERT_TRUE(foreign) << foreign.error().to_string();
+  const fs::path pin_a = link_pin("prog-a", "_xdp");
+  auto att = kernel_->attach(spec("a", model::Hook::XdpIngress, pin_a));
+  ASSERT_TRUE(att) << att.error().to_string();
+  {
+    // The other tool: a blind update of our link.
+    UniqueFd link(bpf_obj_get(pin_a.c_str()));
+    ASSERT_TRUE(link.valid()) << errno;
+    const UniqueFd ff = prog_fd(foreign->prog_id);
+    ASSERT_EQ(bpf_link_update(link.get(), ff.get(), nullptr), 0) << errno;
+  }
+  AttachSpec sb = spec("b", model::Hook::XdpIngress, link_pin("prog-b", "_xdp"));
+  sb.replace_link_pin = pin_a;
+  auto r = kernel_->attach(sb);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::Conflict) << r.error().to_string();
+  EXPECT_NE(r.error().message.find("runs program " + std::to_string(foreign->prog_id)),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("expected program " + std::to_string(a->prog_id)),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(xdp_prog_id(), foreign->prog_id);
+  EXPECT_EQ(pinned_id(pin_a), att->link_id);  // the pin did not move
+  EXPECT_FALSE(fs::exists(link_pin("prog-b", "_xdp")));
+  EXPECT_EQ(kernel_->detach("b").error().code, Errc::NotFound);
+  ASSERT_TRUE(kernel_->detach("a"));
+}
+
+// Taking over a link no key owns (left pinned by an earlier run): the swap expects the program
+// the link runs when inspected.
+TEST_F(AttachTest, ReplaceTakesOverALinkNoKeyOwns) {
+  auto a = kernel_->load(xdp_spec("a", "prog-a"));
+  ASSERT_TRUE(a) << a.error().to_string();
+  const fs::path pin_a = link_pin("prog-a", "_xdp");
+  auto att = kernel_->attach(spec("a", model::Hook::XdpIngress, pin_a));
+  ASSERT_TRUE(att) << att.error().to_string();
+
+  // A restart: the adapter goes, its pins (and so the attachment) stay.
+  kernel_ = std::make_unique<LibbpfKernel>();
+  EXPECT_EQ(pinned_id(pin_a), att->link_id);
+  EXPECT_EQ(xdp_prog_id(), a->prog_id);
+
+  auto b = kernel_->load(xdp_spec("b", "prog-b"));
+  ASSERT_TRUE(b) << b.error().to_string();
+  AttachSpec sb = spec("b", model::Hook::XdpIngress, link_pin("prog-b", "_xdp"));
+  sb.replace_link_pin = pin_a;
+  auto r = kernel_->attach(sb);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(r->replaced);
+  EXPECT_EQ(r->link_id, att->link_id);
+  EXPECT_EQ(xdp_prog_id(), b->prog_id);
+  ASSERT_TRUE(kernel_->detach("b"));
+  EXPECT_TRUE(eventually([&] { return xdp_prog_id() == 0; }));
 }
 
 TEST_F(AttachTest, InterfaceLookup) {

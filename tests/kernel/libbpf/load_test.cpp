@@ -193,6 +193,49 @@ TEST_F(KernelTest, CorruptObjectLeavesNothing) {
   EXPECT_FALSE(fs::exists(spec.map_pin_dir));
 }
 
+// A file that is not a BPF ELF object is the request's fault (400 at the API), explained in
+// words: libbpf's own codes (LIBBPF_ERRNO__FORMAT, ...) are unknown to strerror().
+TEST_F(KernelTest, InvalidObjectFileIsInvalidPayloadInWordsAndLeavesNothing) {
+  const fs::path dir = fs::temp_directory_path() / ("l3afd-invalid-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string head;
+  {
+    std::ifstream real(kObjectDir / "xdp_counter.bpf.o", std::ios::binary);
+    head.resize(100);
+    real.read(head.data(), static_cast<std::streamsize>(head.size()));
+    ASSERT_EQ(real.gcount(), 100);
+  }
+  const std::vector<std::pair<std::string, std::string>> files{
+      {"empty.bpf.o", ""},
+      {"text.bpf.o", "this is a text file, not an object\n"},
+      {"truncated.bpf.o", head},
+  };
+  for (const auto& [name, content] : files) {
+    SCOPED_TRACE(name);
+    {
+      std::ofstream f(dir / name, std::ios::binary);
+      f << content;
+    }
+    LoadSpec spec = xdp_spec("k1");
+    spec.object_file = dir / name;
+    auto r = kernel_->load(spec);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::InvalidPayload) << r.error().to_string();
+    EXPECT_EQ(r.error().sys_errno, 0);
+    EXPECT_NE(r.error().message.find("object_file " + name + " is not a valid BPF ELF object: "),
+              std::string::npos)
+        << r.error().message;
+    EXPECT_EQ(r.error().to_string().find("Unknown error"), std::string::npos)
+        << r.error().to_string();
+    ASSERT_EQ(r.error().items.size(), 1u);
+    EXPECT_EQ(r.error().items[0].field, "object_file");
+    EXPECT_EQ(pins_under_base(), std::vector<fs::path>{});
+    EXPECT_FALSE(fs::exists(spec.map_pin_dir));
+    EXPECT_FALSE(fs::exists(spec.prog_pin_path.parent_path()));
+  }
+  fs::remove_all(dir);
+}
+
 TEST_F(KernelTest, VerifierFailureReportsLogTailAndLeavesNothing) {
   // verifier_reject.bpf.o reads the packet without a bounds check and has a by-name map.
   LoadSpec spec = xdp_spec("k1");

@@ -1,4 +1,6 @@
 // configure_maps() and read_map_value() of the libbpf adapter against the real kernel.
+#include <bpf/bpf.h>
+
 #include "kernel/libbpf/libbpf_kernel.h"
 #include "kernel_fixture.h"
 
@@ -62,6 +64,35 @@ TEST_F(MapsTest, UnknownMapIsRefusedBeforeAnyWrite) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, Errc::InvalidPayload);
   EXPECT_EQ(s.error().message, "map_args names map no_such_map which the object does not have");
+  EXPECT_FALSE(has("xdp_counter_config", 1));
+}
+
+// map_args must never write into a map whose values the kernel resolves as file descriptors:
+// the numbers would name the daemon's own fds, so a client could splice any program the daemon
+// holds into a chain. Here the value is the fd of a real XDP program, which the kernel would
+// accept into the next-program array.
+TEST_F(MapsTest, FdValuedMapIsRefusedAndKeepsItsContent) {
+  auto other = kernel_->load(xdp_spec("t", "other"));
+  ASSERT_TRUE(other) << other.error().to_string();
+  ASSERT_TRUE(kernel_->write_slot("k", "xdp_counter_next_prog", std::string("t")));
+  auto third = kernel_->load(xdp_spec("u", "third"));
+  ASSERT_TRUE(third) << third.error().to_string();
+  UniqueFd prog(bpf_prog_get_fd_by_id(third->prog_id));
+  ASSERT_TRUE(prog.valid()) << errno;
+
+  auto s = kernel_->configure_maps(
+      "k", {{"xdp_counter_config", {{{1, 7}}}}, {"xdp_counter_next_prog", {{{0, prog.get()}}}}},
+      {});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::InvalidPayload);
+  EXPECT_NE(s.error().message.find("xdp_counter_next_prog"), std::string::npos);
+  EXPECT_NE(s.error().message.find("prog_array"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("file descriptors"), std::string::npos);
+  ASSERT_EQ(s.error().items.size(), 1u);
+  EXPECT_EQ(s.error().items[0].field, "map_args");
+  auto slot = kernel_->read_slot("k", "xdp_counter_next_prog");
+  ASSERT_TRUE(slot) << slot.error().to_string();
+  EXPECT_EQ(*slot, other->prog_id);
   EXPECT_FALSE(has("xdp_counter_config", 1));
 }
 
