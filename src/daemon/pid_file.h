@@ -12,8 +12,18 @@ namespace l3afd::daemon {
 
 class PidFile {
  public:
-  /// Locks and writes `path`. Conflict if another live process holds the lock (the message
-  /// names its PID); Io on file errors.
+  /// Locks and writes `path`. Before anything is written (or a missing directory created),
+  /// refuses with Io, naming the path and the reason, a path another user could redirect to
+  /// another file (issue 8: the PID file was written through a symlink):
+  ///  * the directory of the file and every ancestor of its canonical path must be owned by
+  ///    root or by this user (euid), and must not be writable by group or others unless the
+  ///    sticky bit is set (/tmp is fine, a 0777 or group-writable directory is not);
+  ///  * an existing entry at `path` must be a regular file owned by this user with one link
+  ///    (a symbolic link is never followed: the file is opened O_NOFOLLOW | O_CLOEXEC relative
+  ///    to the checked directory, and what was opened is checked again).
+  /// A missing directory is created once its deepest existing ancestor passes that rule.
+  /// Conflict if another live process holds the lock (the message names its PID; the file is
+  /// not changed). Io on other file errors.
   static Result<PidFile> acquire(const std::filesystem::path& path);
   PidFile(PidFile&&) noexcept = default;
   PidFile& operator=(PidFile&&) noexcept = default;
@@ -30,6 +40,7 @@ class PidFile {
 
 /// Kernel gate (§1.5): true if /proc/version's release is at least major.minor; leading digits
 /// of each part are used (6.8-rc1 is 6.8). Errors: Io (unreadable), InvalidPayload (unparsable).
-Result<bool> kernel_at_least(long major, long minor, const std::filesystem::path& proc_version = "/proc/version");
+Result<bool> kernel_at_least(long major, long minor,
+                             const std::filesystem::path& proc_version = "/proc/version");
 
 }  // namespace l3afd::daemon

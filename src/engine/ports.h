@@ -5,11 +5,15 @@
 // concurrent calls.
 #pragma once
 
+#include <compare>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/result.h"
+#include "layout/bpffs_layout.h"
 #include "model/l3af_types.h"
 
 namespace l3afd::engine {
@@ -51,6 +55,34 @@ class StateStore {
   virtual Status save(const std::vector<model::L3afBpfPrograms>& state) = 0;
   /// Reads the persisted state; an absent store is an empty vector.
   virtual Result<std::vector<model::L3afBpfPrograms>> load() = 0;
+};
+
+/// The bpffs footprint of one program instance (or root) on one interface: everything its
+/// load and attach create lies at or under these paths (companion `*_tp` links live in the
+/// directory of `paths.link_pin`).
+struct OwnedInstance {
+  std::string iface;
+  layout::ProgramPaths paths;
+  auto operator<=>(const OwnedInstance& o) const {
+    return std::tie(iface, paths.map_dir, paths.prog_pin, paths.link_pin) <=>
+           std::tie(o.iface, o.paths.map_dir, o.paths.prog_pin, o.paths.link_pin);
+  }
+  bool operator==(const OwnedInstance& o) const { return (*this <=> o) == 0; }
+};
+
+/// Port: where the record of owned instances is kept (adapter: store/ownership_journal.h; the
+/// engine's use: engine/ownership.h).
+/// Thread-safety: engine thread (and the daemon's start-up before the engine starts).
+class OwnershipJournal {
+ public:
+  virtual ~OwnershipJournal() = default;
+  /// Replaces the record with `owned`, atomically and durably (a crash leaves the old or the
+  /// new record). Errors: Io.
+  virtual Status record(const std::vector<OwnedInstance>& owned) = 0;
+  /// The record; nullopt when none was ever written (a daemon that never recorded owns
+  /// nothing it could prove). Errors: Io (unreadable), InvalidPayload (unparsable), with the
+  /// file left untouched.
+  virtual Result<std::optional<std::vector<OwnedInstance>>> load() = 0;
 };
 
 }  // namespace l3afd::engine

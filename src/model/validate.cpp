@@ -2,6 +2,9 @@
 // kinds present (payload > wrong host > unknown interface).
 #include "model/validate.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -101,6 +104,38 @@ bool value_has_nul(const json::Value& v) {
   return false;
 }
 
+/// Longest dotted-quad IPv4 address ("255.255.255.255").
+constexpr std::size_t kMaxIpv4Length = 15;
+
+/// At most the first 20 bytes of `s`, quoted, non-printable bytes as '?' and "..." when cut:
+/// an error message never echoes a huge or binary value.
+std::string quote_short(std::string_view s) {
+  constexpr std::size_t kMax = 20;
+  std::string out = "\"";
+  for (char c : s.substr(0, kMax)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  out += s.size() > kMax ? "\"..." : "\"";
+  return out;
+}
+
+/// ipv4_address rule (issue 8): empty (the field is optional, as in the reference), or an
+/// IPv4 address as inet_pton(AF_INET) accepts it: exactly four decimal numbers 0-255 without
+/// leading zeros, separated by '.', nothing else (no spaces, no prefix length, no IPv6), so at
+/// most 15 characters. Returns the reason when the value is refused, empty when it is fine.
+std::string ipv4_address_problem(std::string_view v) {
+  if (v.empty()) return "";
+  if (v.size() > kMaxIpv4Length) {
+    return "ipv4_address must be an IPv4 address a.b.c.d or empty: " + std::to_string(v.size()) +
+           " characters (at most " + std::to_string(kMaxIpv4Length) + ")";
+  }
+  in_addr addr{};
+  const std::string text(v);  // inet_pton needs a terminated string; an inner NUL fails below
+  if (has_nul(v) || ::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
+    return "ipv4_address must be an IPv4 address a.b.c.d (each 0-255) or empty, not " +
+           quote_short(v);
+  }
+  return "";
+}
+
 class Checker {
  public:
   explicit Checker(const ValidationContext& ctx) : ctx_(ctx) {}
@@ -137,8 +172,8 @@ class Checker {
             "interface " + iface + " is a loopback interface");
       }
     }
-    if (has_nul(ipv4)) {
-      add(Kind::Payload, iface, "", "", ptr + "/ipv4_address", "ipv4_address must not contain NUL");
+    if (auto why = ipv4_address_problem(ipv4); !why.empty()) {
+      add(Kind::Payload, iface, "", "", ptr + "/ipv4_address", std::move(why));
     }
   }
 

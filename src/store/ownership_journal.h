@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "engine/ownership.h"
+#include "engine/ports.h"
 
 namespace l3afd::store {
 

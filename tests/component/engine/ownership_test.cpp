@@ -7,7 +7,7 @@
 #include "component/engine/fakes.h"
 #include "engine/engine.h"
 #include "kernel/fake/fake_kernel.h"
-#include "store/memory_store.h"
+#include "support/memory_store.h"
 
 namespace l3afd {
 namespace {

@@ -365,6 +365,69 @@ TEST(ModelValidate, DeleteNames) {
   EXPECT_EQ(st.error().items.at(0).field, "/0/iface");
 }
 
+TEST(ModelValidate, Ipv4AddressEmptyOrDottedQuad) {
+  for (const char* good_value : {"", "10.0.0.1", "0.0.0.0", "255.255.255.255", "198.18.0.1"}) {
+    auto r = good();
+    r[0].ipv4_address = good_value;
+    EXPECT_TRUE(validate_programs(r, ctx()).has_value()) << good_value;
+  }
+  const std::vector<std::string> bad{"256.1.1.1",      "1.2.3",         "1.2.3.4.5",
+                                     " 1.2.3.4",       "1.2.3.4 ",      "1.2. 3.4",
+                                     "\t1.2.3.4",      "::1",           "fe80::1",
+                                     "::ffff:1.2.3.4", "1.2.3.4/24",    "01.2.3.4",
+                                     "0x1.2.3.4",      "a.b.c.d",       "1.2.3.-4",
+                                     "1..2.3",         "999.999.999.9", std::string("1.2.3.4\0", 8),
+                                     "localhost"};
+  for (const std::string& b : bad) {
+    auto r = good();
+    r[0].ipv4_address = b;
+    expect_one(r, Errc::InvalidPayload, "/0/ipv4_address");
+  }
+}
+
+TEST(ModelValidate, Ipv4AddressMessageNamesTheReasonAndQuotesTheValueShortly) {
+  auto r = good();
+  r[0].ipv4_address = "256.1.1.1";
+  Status st = validate_programs(r, ctx());
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().items.at(0).message.find(
+                "IPv4 address a.b.c.d (each 0-255) or empty, not \"256.1.1.1\""),
+            std::string::npos)
+      << st.error().items.at(0).message;
+  EXPECT_EQ(st.error().items.at(0).iface, "eth0");
+  r[0].ipv4_address = "1.2.3.4\n\x01";  // control characters are not echoed
+  st = validate_programs(r, ctx());
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().items.at(0).message.find("\"1.2.3.4??\""), std::string::npos)
+      << st.error().items.at(0).message;
+}
+
+TEST(ModelValidate, Ipv4AddressOfTenMegabytesIsRefusedWithAShortMessage) {
+  auto r = good();
+  r[0].ipv4_address = std::string(10 * 1024 * 1024, '1');
+  const Status st = validate_programs(r, ctx());
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::InvalidPayload);
+  ASSERT_EQ(st.error().items.size(), 1u);
+  EXPECT_EQ(st.error().items[0].field, "/0/ipv4_address");
+  EXPECT_NE(st.error().items[0].message.find("10485760 characters (at most 15)"), std::string::npos)
+      << st.error().items[0].message;
+  EXPECT_LT(st.error().items[0].message.size(), 200u);
+  EXPECT_LT(st.error().to_string().size(), 300u);
+}
+
+TEST(ModelValidate, DeleteIpv4AddressFollowsTheSameRule) {
+  auto r = good_names();
+  r[0].ipv4_address = "10.0.0.1";
+  EXPECT_TRUE(validate_names(r, ctx()).has_value());
+  r[0].ipv4_address = std::string(1000, 'x');
+  const Status st = validate_names(r, ctx());
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::InvalidPayload);
+  EXPECT_EQ(st.error().items.at(0).field, "/0/ipv4_address");
+  EXPECT_LT(st.error().to_string().size(), 300u);
+}
+
 }  // namespace
 }  // namespace l3afd::model
 

@@ -1,5 +1,6 @@
 // MemoryStore: a StateStore in memory for tests, with failure injection through the same
-// Injector as the fake kernel (a store write is one injectable call).
+// Injector as the fake kernel (a store write is one injectable call). Test code, so it lives
+// here and not in src/store/ (which would then depend on kernel/fake).
 #pragma once
 
 #include "engine/ports.h"
