@@ -65,8 +65,11 @@ kernel::TcMode tc_mode(config::TcAttachMode m) {
   return kernel::TcMode::Auto;
 }
 
+/// Options of one listener. `request_log_level`: info for the API (one line per request);
+/// debug for metrics and debug, which are polled.
 api::http::ServerOptions server_options(const config::DaemonConfig& cfg, std::string address,
-                                        const char* name) {
+                                        const char* name,
+                                        spdlog::level::level_enum request_log_level) {
   api::http::ServerOptions o;
   o.address = std::move(address);
   o.max_body_bytes = cfg.l3af_configs.max_body_size;
@@ -74,6 +77,7 @@ api::http::ServerOptions server_options(const config::DaemonConfig& cfg, std::st
   o.read_timeout = cfg.l3af_configs.read_timeout;
   o.write_timeout = cfg.l3af_configs.write_timeout;
   o.name = name;
+  o.request_log_level = request_log_level;
   // Write handlers wait for the engine; extra threads keep GETs answered meanwhile.
   o.threads = 4;
   return o;
@@ -185,16 +189,19 @@ int run(const std::filesystem::path& config_path) {
   // 6. listeners
   std::atomic<bool> ready{false};
   api::ApiDeps deps{engine, host, ready};
-  auto api_srv = api::http::Server::start(server_options(cfg, cfg.l3af_configs.restapi_addr, "api"),
-                                          api::make_api_router(deps));
+  auto api_srv = api::http::Server::start(
+      server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info),
+      api::make_api_router(deps));
   if (!api_srv) return fatal("[l3af-configs] restapi-addr: " + api_srv.error().to_string());
-  auto metrics_srv = api::http::Server::start(server_options(cfg, cfg.web.metrics_addr, "metrics"),
-                                              api::make_metrics_router(engine, kern, host));
+  auto metrics_srv = api::http::Server::start(
+      server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),
+      api::make_metrics_router(engine, kern, host));
   if (!metrics_srv) return fatal("[web] metrics-addr: " + metrics_srv.error().to_string());
   std::unique_ptr<api::http::Server> debug_srv;
   if (cfg.ebpf_chain_debug.enabled) {
-    auto d = api::http::Server::start(server_options(cfg, cfg.ebpf_chain_debug.addr, "debug"),
-                                      api::make_debug_router(deps));
+    auto d = api::http::Server::start(
+        server_options(cfg, cfg.ebpf_chain_debug.addr, "debug", spdlog::level::debug),
+        api::make_debug_router(deps));
     if (!d) return fatal("[ebpf-chain-debug] addr: " + d.error().to_string());
     debug_srv = std::move(*d);
   }
