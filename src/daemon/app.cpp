@@ -102,7 +102,7 @@ int run(const std::filesystem::path& config_path) {
   log::setup(cfg.l3afd.json_format_logs ? log::Format::Json : log::Format::Console,
              lvl != nullptr ? lvl : "info", cfg.l3afd.file_log_location);
   for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
-  spdlog::info("l3afd {} starting with config {}", L3AFD_VERSION, config_path.string());
+  spdlog::info("l3afd starting version={} config={}", L3AFD_VERSION, config_path.string());
 
   if (cfg.mtls.enabled) {
     return fatal(config_path.string() +
@@ -205,9 +205,10 @@ int run(const std::filesystem::path& config_path) {
     if (!d) return fatal("[ebpf-chain-debug] addr: " + d.error().to_string());
     debug_srv = std::move(*d);
   }
-  spdlog::info("listening: api {} (port {}), metrics {} (port {}){}", cfg.l3af_configs.restapi_addr,
-               (*api_srv)->port(), cfg.web.metrics_addr, (*metrics_srv)->port(),
-               debug_srv ? ", debug " + cfg.ebpf_chain_debug.addr : std::string());
+  spdlog::info("listening api={} api_port={} metrics={} metrics_port={}{}",
+               cfg.l3af_configs.restapi_addr, (*api_srv)->port(), cfg.web.metrics_addr,
+               (*metrics_srv)->port(),
+               debug_srv ? " debug=" + cfg.ebpf_chain_debug.addr : std::string());
 
   // 8. restore
   auto saved = store.load();
@@ -216,7 +217,7 @@ int run(const std::filesystem::path& config_path) {
                  " (the file was left untouched; fix or move it away to start empty)");
   }
   if (!saved->empty()) {
-    spdlog::info("restoring {} interface(s) from {}", saved->size(), store.path().string());
+    spdlog::info("restoring interfaces count={} path={}", saved->size(), store.path().string());
     engine::RestoreState restore{*saved, find_pinned_links(ec.planner.layout)};
     if (auto st = engine.run_now(restore); !st) {
       spdlog::error("restore incomplete (failed interfaces are kept pending): {}",
@@ -245,7 +246,7 @@ int run(const std::filesystem::path& config_path) {
       spdlog::info("SIGHUP received: ignored (programs keep running)");
       continue;
     }
-    spdlog::info("signal {} received: stopping", sig);
+    spdlog::info("stopping signal={}", sig);
     break;
   }
 
@@ -257,7 +258,7 @@ int run(const std::filesystem::path& config_path) {
   auto stopped = engine.submit(engine::StopAll{});
   int rc = 0;
   if (stopped.wait_for(cfg.l3afd.shutdown_timeout) != std::future_status::ready) {
-    spdlog::error("programs not stopped within shutdown-timeout ({} ms)",
+    spdlog::error("programs not stopped within shutdown-timeout shutdown_timeout_ms={}",
                   cfg.l3afd.shutdown_timeout.count());
     pid->remove();
     std::_Exit(1);  // the engine thread is still busy; do not wait for it
