@@ -130,8 +130,6 @@ class HttpSession {
   }
 
   void on_read_error(beast::error_code ec) {
-    // An answer refused while reading still echoes the client's id when it was read.
-    if (request_id_.empty() && parser_) take_request_id();
     if (ec == bhttp::error::header_limit) {
       return send_error(
           431, "header_too_large",
@@ -159,7 +157,16 @@ class HttpSession {
                "request body exceeds " + std::to_string(opts().max_body_bytes) + " bytes");
   }
 
+  /// Answers a request the server refuses itself. A request refused while its header was read
+  /// (413, 431, 505, 400) is still logged and answered with what was parsed of it: method,
+  /// target and the client's id.
   void send_error(int status, std::string_view code, const std::string& message) {
+    if (request_id_.empty() && parser_) {
+      const auto& req = parser_->get();
+      method_ = std::string(req.method_string());
+      target_ = std::string(req.target());
+      take_request_id();
+    }
     Response resp = error_response(status, code, message);
     resp.log_detail = message;
     send(std::move(resp), false, false);

@@ -222,6 +222,13 @@ TEST_F(ServerTest, AnInsaneClientRequestIdIsReplaced) {
 }
 
 TEST_F(ServerTest, AnswersTheServerMakesItselfCarryARequestIdToo) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger->set_level(spdlog::level::debug);
+  logger->set_formatter(log::make_formatter(log::Format::Console));
+  spdlog::set_default_logger(logger);
   {
     // Refused before the body is read: the client's id is already known.
     RawSocket s(kHost, port());
@@ -241,6 +248,14 @@ TEST_F(ServerTest, AnswersTheServerMakesItselfCarryARequestIdToo) {
     ASSERT_EQ(r.status, 400) << r.error;
     expect_framing(r);
   }
+  spdlog::set_default_logger(previous);
+  // The refused request is logged with what was read of it, the cause and the id.
+  const std::string text = out.str();
+  EXPECT_NE(text.find(" debug test: request method=POST path=/l3af/configs/v1/add status=413 "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(": request body exceeds 1024 bytes req=too-big-1\n"), std::string::npos)
+      << text;
 }
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
