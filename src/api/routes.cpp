@@ -1,7 +1,5 @@
 #include "api/routes.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 #include "api/status.h"
@@ -17,17 +15,15 @@ http::Response not_ready() {
 }
 
 template <class Decode, class MakeCommand>
-http::Handler write_handler(const ApiDeps& deps, const char* op, Decode decode, MakeCommand make) {
-  return [&deps, op, decode, make](const http::Request& req) -> http::Response {
+http::Handler write_handler(const ApiDeps& deps, Decode decode, MakeCommand make) {
+  return [&deps, decode, make](const http::Request& req) -> http::Response {
     if (!deps.ready.load()) return not_ready();
     auto body = decode(req.body);
     if (!body) return error_response(body.error());
-    auto st = deps.engine.submit(make(std::move(*body))).get();
-    if (!st) {
-      spdlog::warn("{} {} failed: {}", op, req.path, st.error().to_string());
-      return error_response(st.error());
-    }
-    spdlog::info("{} {} applied", op, req.path);
+    // The outcome is logged once, by the server (core/log.h); error_response carries the
+    // error into that line.
+    auto st = deps.engine.submit(make(std::move(*body)), req.id).get();
+    if (!st) return error_response(st.error());
     http::Response r;
     r.status = 200;
     return r;
@@ -39,14 +35,14 @@ http::Handler write_handler(const ApiDeps& deps, const char* op, Decode decode, 
 http::Router make_api_router(const ApiDeps& deps) {
   http::Router r;
   r.add("POST", "/l3af/configs/{version}/add",
-        write_handler(deps, "add", model::decode_programs,
+        write_handler(deps, model::decode_programs,
                       [](auto v) { return engine::Command{engine::AddPrograms{std::move(v)}}; }));
   r.add("POST", "/l3af/configs/{version}/update",
-        write_handler(deps, "update", model::decode_programs, [](auto v) {
+        write_handler(deps, model::decode_programs, [](auto v) {
           return engine::Command{engine::UpdatePrograms{std::move(v)}};
         }));
   r.add("POST", "/l3af/configs/{version}/delete",
-        write_handler(deps, "delete", model::decode_names, [](auto v) {
+        write_handler(deps, model::decode_names, [](auto v) {
           return engine::Command{engine::DeletePrograms{std::move(v)}};
         }));
   r.add("GET", "/l3af/configs/{version}/{iface}", [&deps](const http::Request& req) {

@@ -83,6 +83,7 @@ http::Response error_response(const Error& e) {
   http::Response r;
   r.status = http_status(e.code);
   r.body = error_body(e);
+  r.log_detail = e.to_string();
   if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
   return r;
 }

@@ -18,7 +18,8 @@ const char* api_code(Errc c) noexcept;
 /// `step` (the failing plan step) and `errno` appear when known.
 std::string error_body(const Error& e);
 
-/// The response for an error: status, JSON body, and Retry-After for 503.
+/// The response for an error: status, JSON body, Retry-After for 503, and e.to_string() as
+/// the log_detail of the request's log line.
 http::Response error_response(const Error& e);
 
 }  // namespace l3afd::api

@@ -187,7 +187,7 @@ Result<uint64_t> download_to_file(const std::string& url, const std::filesystem:
   if (::close(fd.release()) != 0) return fail(Errc::Io, "close " + dest.string(), errno);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
-  spdlog::info("artifact downloaded url={} bytes={} duration_ms={}", redact_url(url), *bytes,
+  spdlog::info("artifact: downloaded url={} bytes={} duration_ms={}", redact_url(url), *bytes,
                ms.count());
   return bytes;
 }

@@ -211,7 +211,8 @@ Status extract_archive(const std::filesystem::path& archive_file, ArchiveFormat 
     rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc == ARCHIVE_WARN) {
-      spdlog::warn("artifact archive {}: {}", archive_file.string(), archive_error_string(a.get()));
+      spdlog::warn("artifact: archive warning path={}: {}", archive_file.string(),
+                   archive_error_string(a.get()));
     } else if (rc != ARCHIVE_OK) {
       return fail(Errc::Unavailable,
                   std::string("cannot read archive: ") + archive_error_string(a.get()));

@@ -74,12 +74,12 @@ Status ensure_real_dir(const fs::path& p, bool& created) {
 void remove_tree_logged(const fs::path& p) {
   std::error_code ec;
   fs::remove_all(p, ec);
-  if (ec) spdlog::warn("artifact cleanup: cannot remove {}: {}", p.string(), ec.message());
+  if (ec) spdlog::warn("artifact: cannot remove path={}: {}", p.string(), ec.message());
 }
 
 void rmdir_if_empty(const fs::path& p) {
   if (::rmdir(p.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT) {
-    spdlog::warn("artifact cleanup: cannot remove {}: {}", p.string(), std::strerror(errno));
+    spdlog::warn("artifact: cannot remove path={}: {}", p.string(), std::strerror(errno));
   }
 }
 
@@ -104,7 +104,7 @@ Status swap_in(const fs::path& fresh, const fs::path& target, const fs::path& as
   if (::rename(fresh.c_str(), target.c_str()) != 0) {
     const int err = errno;
     if (::rename(aside.c_str(), target.c_str()) != 0) {
-      spdlog::error("artifact: cannot restore {} from {}: {}", target.string(), aside.string(),
+      spdlog::error("artifact: cannot restore path={} from={}: {}", target.string(), aside.string(),
                     std::strerror(errno));
     }
     return fail(Errc::Io, "rename " + fresh.string() + " to " + target.string(), err);
@@ -132,7 +132,8 @@ Status write_stamp(const fs::path& stamp, const std::string& url) {
     out << url << '\n';
     if (!out) return fail(Errc::Io, "write " + tmp.string());
   }
-  if (::rename(tmp.c_str(), stamp.c_str()) != 0) return fail(Errc::Io, "rename " + tmp.string(), errno);
+  if (::rename(tmp.c_str(), stamp.c_str()) != 0)
+    return fail(Errc::Io, "rename " + tmp.string(), errno);
   return ok();
 }
 
@@ -206,7 +207,7 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
       return fail(Errc::Unavailable,
                   "checksum required but " + detail::redact_url(*sum_url) + " does not exist");
     }
-    spdlog::debug("artifact: no checksum at {}", detail::redact_url(*sum_url));
+    spdlog::debug("artifact: no checksum url={}", detail::redact_url(*sum_url));
   } else {
     auto want = detail::parse_sha256_file(**sum_text);
     if (!want)

@@ -66,8 +66,11 @@ kernel::TcMode tc_mode(config::TcAttachMode m) {
   return kernel::TcMode::Auto;
 }
 
+/// Options of one listener. `request_log_level`: info for the API (one line per request);
+/// debug for metrics and debug, which are polled.
 api::http::ServerOptions server_options(const config::DaemonConfig& cfg, std::string address,
-                                        const char* name) {
+                                        const char* name,
+                                        spdlog::level::level_enum request_log_level) {
   api::http::ServerOptions o;
   o.address = std::move(address);
   o.max_body_bytes = cfg.l3af_configs.max_body_size;
@@ -75,6 +78,7 @@ api::http::ServerOptions server_options(const config::DaemonConfig& cfg, std::st
   o.read_timeout = cfg.l3af_configs.read_timeout;
   o.write_timeout = cfg.l3af_configs.write_timeout;
   o.name = name;
+  o.request_log_level = request_log_level;
   // Write handlers wait for the engine; extra threads keep GETs answered meanwhile.
   o.threads = 4;
   return o;
@@ -99,7 +103,7 @@ int run(const std::filesystem::path& config_path) {
   log::setup(cfg.l3afd.json_format_logs ? log::Format::Json : log::Format::Console,
              lvl != nullptr ? lvl : "info", cfg.l3afd.file_log_location);
   for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
-  spdlog::info("l3afd {} starting with config {}", L3AFD_VERSION, config_path.string());
+  spdlog::info("l3afd starting version={} config={}", L3AFD_VERSION, config_path.string());
 
   if (cfg.mtls.enabled) {
     return fatal(config_path.string() +
@@ -189,22 +193,26 @@ int run(const std::filesystem::path& config_path) {
   // 6. listeners
   std::atomic<bool> ready{false};
   api::ApiDeps deps{engine, host, ready};
-  auto api_srv = api::http::Server::start(server_options(cfg, cfg.l3af_configs.restapi_addr, "api"),
-                                          api::make_api_router(deps));
+  auto api_srv = api::http::Server::start(
+      server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info),
+      api::make_api_router(deps));
   if (!api_srv) return fatal("[l3af-configs] restapi-addr: " + api_srv.error().to_string());
-  auto metrics_srv = api::http::Server::start(server_options(cfg, cfg.web.metrics_addr, "metrics"),
-                                              api::make_metrics_router(engine, kern, host));
+  auto metrics_srv = api::http::Server::start(
+      server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),
+      api::make_metrics_router(engine, kern, host));
   if (!metrics_srv) return fatal("[web] metrics-addr: " + metrics_srv.error().to_string());
   std::unique_ptr<api::http::Server> debug_srv;
   if (cfg.ebpf_chain_debug.enabled) {
-    auto d = api::http::Server::start(server_options(cfg, cfg.ebpf_chain_debug.addr, "debug"),
-                                      api::make_debug_router(deps));
+    auto d = api::http::Server::start(
+        server_options(cfg, cfg.ebpf_chain_debug.addr, "debug", spdlog::level::debug),
+        api::make_debug_router(deps));
     if (!d) return fatal("[ebpf-chain-debug] addr: " + d.error().to_string());
     debug_srv = std::move(*d);
   }
-  spdlog::info("listening: api {} (port {}), metrics {} (port {}){}", cfg.l3af_configs.restapi_addr,
-               (*api_srv)->port(), cfg.web.metrics_addr, (*metrics_srv)->port(),
-               debug_srv ? ", debug " + cfg.ebpf_chain_debug.addr : std::string());
+  spdlog::info("listening api={} api_port={} metrics={} metrics_port={}{}",
+               cfg.l3af_configs.restapi_addr, (*api_srv)->port(), cfg.web.metrics_addr,
+               (*metrics_srv)->port(),
+               debug_srv ? " debug=" + cfg.ebpf_chain_debug.addr : std::string());
 
   // 8. restore
   auto saved = store.load();
@@ -224,7 +232,7 @@ int run(const std::filesystem::path& config_path) {
   }
   if (recorded && recorded->has_value()) engine.inherit_owned(**recorded);
   if (!saved->empty()) {
-    spdlog::info("restoring {} interface(s) from {}", saved->size(), store.path().string());
+    spdlog::info("restoring interfaces count={} path={}", saved->size(), store.path().string());
     engine::RestoreState restore{*saved, find_pinned_links(ec.planner.layout)};
     if (auto st = engine.run_now(restore); !st) {
       spdlog::error("restore incomplete (failed interfaces are kept pending): {}",
@@ -256,7 +264,7 @@ int run(const std::filesystem::path& config_path) {
       spdlog::info("SIGHUP received: ignored (programs keep running)");
       continue;
     }
-    spdlog::info("signal {} received: stopping", sig);
+    spdlog::info("stopping signal={}", sig);
     break;
   }
 
@@ -268,7 +276,7 @@ int run(const std::filesystem::path& config_path) {
   auto stopped = engine.submit(engine::StopAll{});
   int rc = 0;
   if (stopped.wait_for(cfg.l3afd.shutdown_timeout) != std::future_status::ready) {
-    spdlog::error("programs not stopped within shutdown-timeout ({} ms)",
+    spdlog::error("programs not stopped within shutdown-timeout shutdown_timeout_ms={}",
                   cfg.l3afd.shutdown_timeout.count());
     pid->remove();
     std::_Exit(1);  // the engine thread is still busy; do not wait for it

@@ -23,7 +23,7 @@ Status ensure_bpffs(const std::filesystem::path& base) {
   if (::mount("bpf", base.c_str(), "bpf", 0, "mode=0700") != 0) {
     return fail(Errc::Io, "mount bpffs at " + base.string(), errno);
   }
-  spdlog::info("mounted bpffs at {}", base.string());
+  spdlog::info("mounted bpffs path={}", base.string());
   return ok();
 }
 

@@ -49,7 +49,7 @@ void remove_path(const fs::path& p, const fs::path& base, std::vector<fs::path>&
   std::error_code ec;
   const auto n = fs::remove_all(p, ec);
   if (ec) {
-    spdlog::warn("residue: cannot remove {}: {}", p.string(), ec.message());
+    spdlog::warn("residue: cannot remove path={}: {}", p.string(), ec.message());
   } else if (n > 0) {
     removed.push_back(p);
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "core/log.h"
 #include "engine/plan_runner.h"
 #include "model/validate.h"
 
@@ -104,7 +105,7 @@ void Engine::release_due(bool all) {
   }
 }
 
-std::future<Status> Engine::submit(Command cmd) {
+std::future<Status> Engine::submit(Command cmd, std::string request_id) {
   std::promise<Status> p;
   auto f = p.get_future();
   {
@@ -113,7 +114,7 @@ std::future<Status> Engine::submit(Command cmd) {
       p.set_value(fail(Errc::Unavailable, "the daemon is shutting down"));
       return f;
     }
-    queue_.emplace_back(std::move(cmd), std::move(p));
+    queue_.push_back(Queued{std::move(cmd), std::move(p), std::move(request_id)});
   }
   q_cv_.notify_one();
   return f;
@@ -130,7 +131,7 @@ Status Engine::run_now(const Command& cmd) {
 
 void Engine::loop() {
   for (;;) {
-    std::pair<Command, std::promise<Status>> item;
+    Queued item;
     {
       std::unique_lock lk(q_mu_);
       auto ready = [this] { return stopping_ || !queue_.empty(); };
@@ -149,12 +150,15 @@ void Engine::loop() {
     }
     release_due(false);
     Status st;
-    try {
-      st = execute(item.first);
-    } catch (const std::exception& e) {
-      st = fail(Errc::Internal, std::string("engine: unexpected exception: ") + e.what());
+    {
+      const log::RequestScope scope(std::move(item.request_id));
+      try {
+        st = execute(item.cmd);
+      } catch (const std::exception& e) {
+        st = fail(Errc::Internal, std::string("engine: unexpected exception: ") + e.what());
+      }
     }
-    item.second.set_value(std::move(st));
+    item.done.set_value(std::move(st));
   }
 }
 

@@ -88,7 +88,10 @@ class Engine {
   /// Queues a command; the future holds its outcome. Errors: InvalidPayload, WrongHost,
   /// UnknownInterface (validation), Conflict (planning), or the failing step's error after a
   /// complete rollback. After stop(): Unavailable.
-  std::future<Status> submit(Command cmd);
+  /// `request_id` (may be empty) is the engine thread's log::RequestScope while the command
+  /// runs, so every line logged for it (engine, planner, plan runner, kernel adapter) carries
+  /// the id of the request that submitted it.
+  std::future<Status> submit(Command cmd, std::string request_id = {});
 
   /// The latest published state. Thread-safe, never null.
   std::shared_ptr<const Snapshot> snapshot() const;
@@ -145,7 +148,13 @@ class Engine {
 
   std::mutex q_mu_;
   std::condition_variable q_cv_;
-  std::deque<std::pair<Command, std::promise<Status>>> queue_;
+  /// One submitted command waiting for the engine thread.
+  struct Queued {
+    Command cmd;
+    std::promise<Status> done;
+    std::string request_id;  ///< "" for commands without a request
+  };
+  std::deque<Queued> queue_;
   bool stopping_ = false;
   std::thread thread_;
 };

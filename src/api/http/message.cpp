@@ -1,6 +1,10 @@
 #include "api/http/message.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <random>
 
 namespace l3afd::api::http {
 
@@ -25,6 +29,27 @@ std::string Request::header(std::string_view name) const {
     if (iequals(k, name)) return v;
   }
   return {};
+}
+
+bool is_sane_request_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+std::string new_request_id() {
+  static const std::uint32_t prefix = [] {
+    std::random_device rd;
+    return static_cast<std::uint32_t>(rd());
+  }();
+  static std::atomic<std::uint32_t> counter{0};
+  const std::uint32_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", static_cast<unsigned>(prefix),
+                static_cast<unsigned>(n));
+  return std::string(buf, 16);
 }
 
 void append_json_string(std::string& out, std::string_view s) {

@@ -11,7 +11,7 @@
 
 namespace l3afd::api::http {
 
-/// One received request. The server fills method, target, body, remote and headers;
+/// One received request. The server fills method, target, body, remote, headers and id;
 /// Router::dispatch fills path, query and params.
 struct Request {
   std::string method;  ///< as received, case-sensitive ("GET", "POST", ...)
@@ -21,6 +21,10 @@ struct Request {
   std::map<std::string, std::string> params;  ///< route parameters, percent-decoded
   std::string body;
   std::string remote;  ///< peer "ip:port" ("[v6]:port" for IPv6)
+  /// The request id: the client's X-Request-Id when sane (is_sane_request_id), otherwise a
+  /// new_request_id(). Echoed in the response's X-Request-Id and, while the handler runs, the
+  /// thread's current log::RequestScope id.
+  std::string id;
 
   /// Value of the first header named `name` (ASCII case-insensitive), "" if absent.
   std::string header(std::string_view name) const;
@@ -34,12 +38,28 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers, e.g. Retry-After
+  /// Why the request failed (Error::to_string()), for the server's one log line of the
+  /// request (`...: <log_detail>`); never sent. Empty for successes.
+  std::string log_detail;
 };
 
 /// Request handler. Called on a server io thread; it may block for a while (the server runs
 /// several threads) and may be called concurrently for different connections. An exception
 /// escaping it is answered with 500 {"code":"internal",...}.
 using Handler = std::function<Response(const Request&)>;
+
+/// The request id header, read from requests and set on every response.
+inline constexpr std::string_view kRequestIdHeader = "X-Request-Id";
+
+/// Whether a client's X-Request-Id value is used as is: 1 to 64 characters, each one of
+/// [A-Za-z0-9._-]. Anything else (empty, longer, spaces, control characters, other bytes) is
+/// replaced by a new id, so ids are safe to print in log lines and headers.
+bool is_sane_request_id(std::string_view id) noexcept;
+
+/// A new request id: 16 lower-case hex characters, a random per-process prefix (8) followed by
+/// a per-process counter (8), so ids are unique within a process and unlikely to repeat across
+/// restarts. Thread-safe.
+std::string new_request_id();
 
 /// Content-Type of Go's http.Error / http.NotFound answers.
 inline constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";

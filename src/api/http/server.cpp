@@ -232,8 +232,8 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Router rout
   impl->fd = impl->acceptor.native_handle();
   impl->do_accept();
   impl->run_threads();
-  spdlog::info("{}: listening on {}:{}", impl->state->options.name, local.address().to_string(),
-               impl->port);
+  spdlog::info("{}: listening address={} port={}", impl->state->options.name,
+               local.address().to_string(), impl->port);
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -265,8 +265,8 @@ void Server::stop() {
     // soon as the running handlers do.
     std::unique_lock lock(s.stop_mu);
     if (!s.threads_done_cv.wait_for(lock, kStopGrace, [&s] { return s.threads_running == 0; })) {
-      spdlog::warn("{}: connections still busy {}s after stop, stopping io", s.state->options.name,
-                   kStopGrace.count());
+      spdlog::warn("{}: connections still busy after stop, stopping io grace_s={}",
+                   s.state->options.name, kStopGrace.count());
       s.ioc.stop();
     }
   }

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include <spdlog/common.h>
+
 #include "api/http/router.h"
 #include "core/result.h"
 
@@ -33,6 +35,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};
   int threads = 2;           ///< io threads; values below 2 are raised to 2
   std::string name = "api";  ///< used in log lines
+  /// Level of the one log line per request (5xx answers: warn at least). The daemon uses
+  /// info for the API listener and debug for metrics and debug, which are polled.
+  spdlog::level::level_enum request_log_level = spdlog::level::debug;
 };
 
 /// A running server. Created by start(); stop() or the destructor shut it down.
@@ -46,7 +51,10 @@ struct ServerOptions {
 ///   431 {"code":"header_too_large",...}    request line + headers above max_header_bytes
 ///   505 {"code":"http_version_not_supported",...}  other than HTTP/1.0 and HTTP/1.1
 ///   500 {"code":"internal",...}            the handler threw, or returned a bad status
-/// One debug log line per request: name, method, path, status, duration, remote.
+/// Every response carries X-Request-Id (Request::id; a new id when the request could not be
+/// read), after the handler's own headers. While the handler runs, the id is the io thread's
+/// log::RequestScope. One log line per request, at options.request_log_level (5xx: warn):
+/// `<name>: request method=.. path=<raw path> status=.. duration_ms=.. remote=..[: <detail>]`.
 ///
 /// Thread-safety: port() and listen_fd() may be called from any thread; stop() from any
 /// thread except an io thread of this server (i.e. not from a handler).

@@ -57,6 +57,7 @@ class HttpSession {
     parser_->body_limit(opts().max_body_bytes);
     method_.clear();
     target_.clear();
+    request_id_.clear();
     if (first_ || buffer_.size() > 0) {
       first_ = false;
       read_header();
@@ -89,6 +90,7 @@ class HttpSession {
     const auto& req = parser_->get();
     method_ = std::string(req.method_string());
     target_ = std::string(req.target());
+    take_request_id();
     if (req.version() == 11 && req.find(bhttp::field::host) == req.end()) {
       return send_error(400, "bad_request", "missing required Host header");
     }
@@ -117,6 +119,16 @@ class HttpSession {
                       });
   }
 
+  /// Sets request_id_ from the fields parsed so far: the client's X-Request-Id when sane,
+  /// a new id otherwise.
+  void take_request_id() {
+    const auto& fields = parser_->get();
+    const auto client_id = fields.find(kRequestIdHeader);
+    request_id_ = client_id != fields.end() && is_sane_request_id(client_id->value())
+                      ? std::string(client_id->value())
+                      : new_request_id();
+  }
+
   void on_read_error(beast::error_code ec) {
     if (ec == bhttp::error::header_limit) {
       return send_error(
@@ -128,7 +140,7 @@ class HttpSession {
       return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
     }
     if (ec == beast::error::timeout) {
-      spdlog::debug("{}: {} read timeout, closing connection", opts().name, remote_);
+      spdlog::debug("{}: read timeout, closing connection remote={}", opts().name, remote_);
       return derived().close_now();
     }
     if (ec == net::error::operation_aborted) return;  // closed by stop()
@@ -145,8 +157,19 @@ class HttpSession {
                "request body exceeds " + std::to_string(opts().max_body_bytes) + " bytes");
   }
 
+  /// Answers a request the server refuses itself. A request refused while its header was read
+  /// (413, 431, 505, 400) is still logged and answered with what was parsed of it: method,
+  /// target and the client's id.
   void send_error(int status, std::string_view code, const std::string& message) {
-    send(error_response(status, code, message), false, false);
+    if (request_id_.empty() && parser_) {
+      const auto& req = parser_->get();
+      method_ = std::string(req.method_string());
+      target_ = std::string(req.target());
+      take_request_id();
+    }
+    Response resp = error_response(status, code, message);
+    resp.log_detail = message;
+    send(std::move(resp), false, false);
   }
 
   void handle_request() {
@@ -155,26 +178,25 @@ class HttpSession {
     r.method = std::string(msg.method_string());
     r.target = std::string(msg.target());
     r.remote = remote_;
+    r.id = request_id_;
     r.body = std::move(msg.body());
     for (const auto& f : msg) r.headers.emplace_back(f.name_string(), f.value());
+    const log::RequestScope scope(r.id);
     Response resp;
     try {
       resp = state_->router.dispatch(r);
     } catch (const std::exception& e) {
-      spdlog::error("{}: handler of {} {} threw: {}", opts().name, r.method, r.target, e.what());
       resp = error_response(500, "internal", std::string("handler failed: ") + e.what());
+      resp.log_detail = "handler threw: " + std::string(e.what());
     } catch (...) {
-      spdlog::error("{}: handler of {} {} threw a non-standard exception", opts().name, r.method,
-                    r.target);
       resp = error_response(500, "internal", "handler failed: unknown exception");
+      resp.log_detail = "handler threw a non-standard exception";
     }
     if (resp.status < 200 || resp.status > 999) {
-      spdlog::error("{}: handler of {} {} returned invalid status {}", opts().name, r.method,
-                    r.target, resp.status);
-      resp = error_response(500, "internal",
-                            "handler returned invalid status " + std::to_string(resp.status));
+      const std::string why = "handler returned invalid status " + std::to_string(resp.status);
+      resp = error_response(500, "internal", why);
+      resp.log_detail = why;
     }
-    if (!r.path.empty()) target_ = r.path;
     const bool keep_alive = msg.keep_alive() && !state_->is_stopping();
     send(std::move(resp), keep_alive, r.method == "HEAD");
   }
@@ -185,6 +207,8 @@ class HttpSession {
     res_->result(static_cast<unsigned>(resp.status));
     res_->set(bhttp::field::content_type, resp.content_type);
     for (const auto& [k, v] : resp.headers) res_->insert(k, v);
+    if (request_id_.empty()) request_id_ = new_request_id();  // the request line was unreadable
+    res_->set(kRequestIdHeader, request_id_);
     const bool no_body = resp.status == 204 || resp.status == 304;
     if (!no_body) res_->body() = std::move(resp.body);
     res_->keep_alive(keep_alive);
@@ -194,20 +218,34 @@ class HttpSession {
       res_->body().clear();
       if (!no_body) res_->content_length(n);
     }
-    // Logged before writing so that the line exists once the client has the answer.
-    const auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
-    spdlog::debug("{}: {} {} {} {}.{:03}ms {}", opts().name, method_.empty() ? "-" : method_,
-                  target_.empty() ? "-" : target_, resp.status, us / 1000, us % 1000, remote_);
+    log_request(resp);
     lowest().expires_after(opts().write_timeout);
     bhttp::async_write(derived().stream(), *res_,
                        [self = derived().shared_from_this(), keep_alive](
                            beast::error_code ec, std::size_t) { self->on_write(ec, keep_alive); });
   }
 
+  /// The one line of a request (core/log.h): written before the answer so that it exists once
+  /// the client has the answer. 5xx answers are logged at warn at least.
+  void log_request(const Response& resp) {
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    auto level = opts().request_log_level;
+    if (resp.status >= 500 && level < spdlog::level::warn) level = spdlog::level::warn;
+    // The raw target without its query: percent-escapes kept, so the value holds no spaces or
+    // control characters whatever the client sent.
+    const std::string_view path = std::string_view(target_).substr(0, target_.find('?'));
+    const log::RequestScope scope(request_id_);
+    spdlog::log(level, "{}: request method={} path={} status={} duration_ms={}.{:03} remote={}{}{}",
+                opts().name, method_.empty() ? "-" : method_, path.empty() ? "-" : path,
+                resp.status, us / 1000, us % 1000, remote_, resp.log_detail.empty() ? "" : ": ",
+                resp.log_detail);
+  }
+
   void on_write(beast::error_code ec, bool keep_alive) {
     if (ec) {
-      spdlog::debug("{}: writing the answer to {} failed: {}", opts().name, remote_, ec.message());
+      spdlog::debug("{}: writing the answer failed remote={}: {}", opts().name, remote_,
+                    ec.message());
     }
     res_.reset();
     if (ec) return derived().close_now();
@@ -225,7 +263,8 @@ class HttpSession {
   bool first_ = true;
   Clock::time_point started_ = Clock::now();
   std::string method_;
-  std::string target_;
+  std::string target_;      ///< as received (raw), "" when the request line was unreadable
+  std::string request_id_;  ///< of the request being served, "" until its header is read
 };
 
 /// A plain-TCP connection.

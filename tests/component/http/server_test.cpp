@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/log.h"
 #include "support/http_client.h"
 
 namespace l3afd::api::http {
@@ -57,6 +58,13 @@ struct Handlers {
       ++calls;
       Response res;
       res.body = "0123456789";
+      return res;
+    });
+    r.add("GET", "/id", [this](const Request& q) {
+      ++calls;
+      Response res;
+      res.content_type = "text/plain";
+      res.body = q.id + " " + std::string(log::current_request_id());
       return res;
     });
     r.add("GET", "/boom", [this](const Request&) -> Response {
@@ -98,11 +106,22 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
 };
 
-/// Content-Length and Content-Type are on every answer, and the length is right.
+/// Content-Length, Content-Type and one sane X-Request-Id are on every answer, and the length
+/// is right.
 void expect_framing(const HttpResult& r) {
   EXPECT_FALSE(r.header("Content-Type").empty());
   ASSERT_FALSE(r.header("Content-Length").empty());
   EXPECT_EQ(r.header("Content-Length"), std::to_string(r.body.size()));
+  EXPECT_EQ(r.header_count("X-Request-Id"), 1u);
+  EXPECT_TRUE(is_sane_request_id(r.header("X-Request-Id"))) << r.header("X-Request-Id");
+}
+
+/// Position of the first header named `name` in `r` (exact case), -1 if absent.
+int header_index(const HttpResult& r, const std::string& name) {
+  for (std::size_t i = 0; i < r.headers.size(); ++i) {
+    if (r.headers[i].first == name) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 TEST_F(ServerTest, RoutesRequestsAndFramesEveryAnswer) {
@@ -136,6 +155,107 @@ TEST_F(ServerTest, RoutesRequestsAndFramesEveryAnswer) {
   EXPECT_EQ(r.body, "[1,2]");
   EXPECT_EQ(r.header("X-Body-Size"), "5");
   EXPECT_EQ(r.header("X-Echo"), "t1");
+  expect_framing(r);
+  // The id comes after the handler's headers; their order is the handler's.
+  EXPECT_EQ(header_index(r, "Content-Type"), 0);
+  EXPECT_EQ(header_index(r, "X-Body-Size"), 1);
+  EXPECT_EQ(header_index(r, "X-Echo"), 2);
+  EXPECT_EQ(header_index(r, "X-Request-Id"), 3);
+}
+
+TEST_F(ServerTest, EveryAnswerGetsItsOwnRequestIdWhichIsTheHandlersLogScope) {
+  HttpConnection c(kHost, port());
+  const HttpResult a = c.request("GET", "/id");
+  const HttpResult b = c.request("GET", "/id");
+  const HttpResult missing = c.request("GET", "/missing");
+  ASSERT_EQ(a.status, 200) << a.error;
+  ASSERT_EQ(b.status, 200) << b.error;
+  ASSERT_EQ(missing.status, 404) << missing.error;
+  for (const HttpResult* r : {&a, &b, &missing}) expect_framing(*r);
+  const std::string id = a.header("X-Request-Id");
+  EXPECT_EQ(id.size(), 16u) << id;
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  // The handler saw the same id, as Request::id and as its thread's log scope.
+  EXPECT_EQ(a.body, id + " " + id);
+  EXPECT_EQ(b.body, b.header("X-Request-Id") + " " + b.header("X-Request-Id"));
+  EXPECT_NE(b.header("X-Request-Id"), id);
+  EXPECT_NE(missing.header("X-Request-Id"), id);
+  EXPECT_NE(missing.header("X-Request-Id"), b.header("X-Request-Id"));
+}
+
+TEST_F(ServerTest, ASaneClientRequestIdIsEchoedAndUsed) {
+  const std::string longest(64, 'z');
+  for (const std::string& id : {std::string("abc-123"), std::string("A.b_C-9"), longest}) {
+    const HttpResult r = test::request(kHost, port(), "GET", "/id", {}, {{"X-Request-Id", id}});
+    ASSERT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.header("X-Request-Id"), id);
+    EXPECT_EQ(r.body, id + " " + id);
+    expect_framing(r);
+  }
+  // Header names are case-insensitive.
+  const HttpResult lower =
+      test::request(kHost, port(), "GET", "/id", {}, {{"x-request-id", "lower-case"}});
+  EXPECT_EQ(lower.header("X-Request-Id"), "lower-case");
+}
+
+TEST_F(ServerTest, AnInsaneClientRequestIdIsReplaced) {
+  const std::vector<std::string> insane = {
+      std::string(65, 'z'),  // too long
+      "two words",           // space
+      "tab\there",           // control character
+      "semi;colon",          // outside [A-Za-z0-9._-]
+      "caf\xc3\xa9",         // non-ASCII
+      "x\\u0022quote",       // backslash
+  };
+  for (const std::string& id : insane) {
+    const HttpResult r = test::request(kHost, port(), "GET", "/id", {}, {{"X-Request-Id", id}});
+    ASSERT_EQ(r.status, 200) << r.error << " for " << id;
+    const std::string got = r.header("X-Request-Id");
+    EXPECT_NE(got, id);
+    EXPECT_EQ(got.size(), 16u) << got;
+    EXPECT_EQ(r.body, got + " " + got);
+    expect_framing(r);
+  }
+  // An empty value is no id either.
+  const HttpResult empty = test::request(kHost, port(), "GET", "/id", {}, {{"X-Request-Id", ""}});
+  EXPECT_EQ(empty.header("X-Request-Id").size(), 16u);
+}
+
+TEST_F(ServerTest, AnswersTheServerMakesItselfCarryARequestIdToo) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger->set_level(spdlog::level::debug);
+  logger->set_formatter(log::make_formatter(log::Format::Console));
+  spdlog::set_default_logger(logger);
+  {
+    // Refused before the body is read: the client's id is already known.
+    RawSocket s(kHost, port());
+    ASSERT_TRUE(
+        s.send("POST /l3af/configs/v1/add HTTP/1.1\r\nHost: x\r\nX-Request-Id: too-big-1\r\n"
+               "Content-Length: 5000\r\n\r\n"));
+    const HttpResult r = s.read_response();
+    ASSERT_EQ(r.status, 413) << r.error;
+    EXPECT_EQ(r.header("X-Request-Id"), "too-big-1");
+    expect_framing(r);
+  }
+  {
+    // The header could not be read: a new id.
+    RawSocket s(kHost, port());
+    ASSERT_TRUE(s.send("GARBAGE\r\n\r\n"));
+    const HttpResult r = s.read_response();
+    ASSERT_EQ(r.status, 400) << r.error;
+    expect_framing(r);
+  }
+  spdlog::set_default_logger(previous);
+  // The refused request is logged with what was read of it, the cause and the id.
+  const std::string text = out.str();
+  EXPECT_NE(text.find(" debug test: request method=POST path=/l3af/configs/v1/add status=413 "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(": request body exceeds 1024 bytes req=too-big-1\n"), std::string::npos)
+      << text;
 }
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -353,25 +473,45 @@ TEST_F(ServerTest, ConcurrentClientsAreAllAnswered) {
   EXPECT_EQ(handlers_.calls.load(), kThreads * kRequests);
 }
 
-TEST_F(ServerTest, LogsOneDebugLinePerRequest) {
+TEST_F(ServerTest, LogsOneLinePerRequestWithItsId) {
   std::ostringstream out;
   auto previous = spdlog::default_logger();
   auto logger = std::make_shared<spdlog::logger>(
       "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
   logger->set_level(spdlog::level::debug);
-  logger->set_pattern("%l %v");
+  logger->set_formatter(log::make_formatter(log::Format::Console));
   spdlog::set_default_logger(logger);
   HttpConnection c(kHost, port());
-  const HttpResult r = c.request("GET", "/l3af/configs/v1/eth%30");
-  const HttpResult missing = c.request("GET", "/missing");
+  const HttpResult r = c.request("GET", "/l3af/configs/v1/eth%30?x=1");
+  const HttpResult missing = c.request("GET", "/missing", {}, {{"X-Request-Id", "miss-1"}});
+  const HttpResult boom = c.request("GET", "/boom");
   spdlog::set_default_logger(previous);
   ASSERT_EQ(r.status, 200);
   ASSERT_EQ(missing.status, 404);
-  const std::string text = out.str();
-  const std::string remote = "127.0.0.1:" + std::to_string(c.local_port());
-  EXPECT_NE(text.find("debug test: GET /l3af/configs/v1/eth0 200 "), std::string::npos) << text;
-  EXPECT_NE(text.find("debug test: GET /missing 404 "), std::string::npos) << text;
-  EXPECT_NE(text.find(remote), std::string::npos) << text;
+  ASSERT_EQ(boom.status, 500);
+  const std::string remote = "remote=127.0.0.1:" + std::to_string(c.local_port());
+  std::vector<std::string> lines;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u) << out.str();
+  // The raw path (escapes kept, no query), the status, the remote, then the id.
+  EXPECT_NE(lines[0].find(" debug test: request method=GET path=/l3af/configs/v1/eth%30 "
+                          "status=200 duration_ms="),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[0].find(remote + " req=" + r.header("X-Request-Id")), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find(" debug test: request method=GET path=/missing status=404 "),
+            std::string::npos)
+      << lines[1];
+  EXPECT_NE(lines[1].find(remote + " req=miss-1"), std::string::npos) << lines[1];
+  // 5xx: warn, with the cause.
+  EXPECT_NE(lines[2].find(" warning test: request method=GET path=/boom status=500 "),
+            std::string::npos)
+      << lines[2];
+  EXPECT_NE(lines[2].find(remote + ": handler threw: kaputt req=" + boom.header("X-Request-Id")),
+            std::string::npos)
+      << lines[2];
 }
 
 TEST_F(ServerTest, StopWithOpenConnectionsReturnsAndClosesThem) {

@@ -1,12 +1,16 @@
 #include "core/log.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -25,6 +29,138 @@ TEST(Log, JsonLinesStayValidJsonWhateverTheMessage) {
   EXPECT_EQ(j.at("message").get<std::string>(), tricky);
   EXPECT_EQ(j.at("level").get<std::string>(), "info");
   EXPECT_TRUE(j.contains("time"));
+  spdlog::drop_all();
+  std::filesystem::remove(path);
+}
+
+/// A logger with the daemon's formatter writing into a string, made the default for its
+/// lifetime (the previous default is restored).
+class CapturedLog {
+ public:
+  explicit CapturedLog(l3afd::log::Format format)
+      : previous_(spdlog::default_logger()),
+        logger_(std::make_shared<spdlog::logger>(
+            "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))) {
+    logger_->set_formatter(l3afd::log::make_formatter(format));
+    logger_->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger_);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+
+  /// The lines written so far.
+  std::vector<std::string> lines() {
+    logger_->flush();
+    std::vector<std::string> out;
+    std::istringstream in(out_.str());
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+TEST(Log, ConsoleLinesCarryTheRequestIdOnlyInsideARequestScope) {
+  CapturedLog log(l3afd::log::Format::Console);
+  spdlog::info("before");
+  {
+    const l3afd::log::RequestScope scope("abc-123");
+    EXPECT_EQ(l3afd::log::current_request_id(), "abc-123");
+    spdlog::warn("applying plan: 2 step(s)");
+  }
+  EXPECT_EQ(l3afd::log::current_request_id(), "");
+  spdlog::info("after");
+  const auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_TRUE(ends_with(lines[0], " info  before")) << lines[0];
+  EXPECT_TRUE(ends_with(lines[1], " warning applying plan: 2 step(s) req=abc-123")) << lines[1];
+  EXPECT_TRUE(ends_with(lines[2], " info  after")) << lines[2];
+  EXPECT_EQ(lines[2].find("req="), std::string::npos) << lines[2];
+}
+
+TEST(Log, JsonLinesCarryARequestIdFieldOnlyInsideARequestScope) {
+  CapturedLog log(l3afd::log::Format::Json);
+  spdlog::info("outside");
+  {
+    // Never produced by the daemon (ids are checked), but the line must stay valid JSON.
+    const l3afd::log::RequestScope scope("id \"quoted\"\n");
+    spdlog::error("inside");
+  }
+  const auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  const auto outside = nlohmann::json::parse(lines[0]);
+  EXPECT_FALSE(outside.contains("request_id")) << lines[0];
+  EXPECT_EQ(outside.at("message").get<std::string>(), "outside");
+  const auto inside = nlohmann::json::parse(lines[1]);
+  EXPECT_EQ(inside.at("request_id").get<std::string>(), "id \"quoted\"\n");
+  EXPECT_EQ(inside.at("message").get<std::string>(), "inside");
+  EXPECT_EQ(inside.at("level").get<std::string>(), "error");
+}
+
+TEST(Log, NestedScopesRestoreTheOuterIdAndAnEmptyIdMeansNone) {
+  CapturedLog log(l3afd::log::Format::Console);
+  {
+    const l3afd::log::RequestScope outer("outer");
+    {
+      const l3afd::log::RequestScope inner("inner");
+      spdlog::info("one");
+      {
+        const l3afd::log::RequestScope none("");
+        spdlog::info("two");
+      }
+      spdlog::info("three");
+    }
+    spdlog::info("four");
+  }
+  spdlog::info("five");
+  const auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_TRUE(ends_with(lines[0], "one req=inner")) << lines[0];
+  EXPECT_TRUE(ends_with(lines[1], "two")) << lines[1];
+  EXPECT_TRUE(ends_with(lines[2], "three req=inner")) << lines[2];
+  EXPECT_TRUE(ends_with(lines[3], "four req=outer")) << lines[3];
+  EXPECT_TRUE(ends_with(lines[4], "five")) << lines[4];
+}
+
+TEST(Log, AnotherThreadsRequestIdDoesNotLeak) {
+  CapturedLog log(l3afd::log::Format::Console);
+  const l3afd::log::RequestScope mine("main-thread");
+  std::thread other([] {
+    spdlog::info("other without scope");
+    const l3afd::log::RequestScope theirs("other-thread");
+    spdlog::info("other with scope");
+  });
+  other.join();
+  spdlog::info("main");
+  const auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_TRUE(ends_with(lines[0], "other without scope")) << lines[0];
+  EXPECT_TRUE(ends_with(lines[1], "other with scope req=other-thread")) << lines[1];
+  EXPECT_TRUE(ends_with(lines[2], "main req=main-thread")) << lines[2];
+}
+
+TEST(Log, SetupInstallsTheRequestIdFormat) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("l3afd-log-req-" + std::to_string(::getpid()) + ".log");
+  std::filesystem::remove(path);
+  l3afd::log::setup(l3afd::log::Format::Console, "info", path.string());
+  {
+    const l3afd::log::RequestScope scope("r1");
+    spdlog::info("hello");
+  }
+  spdlog::default_logger()->flush();
+  std::ifstream in(path);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_TRUE(ends_with(line, " info  hello req=r1")) << line;
   spdlog::drop_all();
   std::filesystem::remove(path);
 }

@@ -1,0 +1,185 @@
+// The API listener, the routes and the engine thread on fakes, over a real socket on
+// 127.0.0.1: a write request's id reaches every line logged for it, on the io thread and on
+// the engine thread, and no other request's lines.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "api/http/server.h"
+#include "api/routes.h"
+#include "component/engine/fakes.h"
+#include "core/log.h"
+#include "engine/engine.h"
+#include "kernel/fake/fake_kernel.h"
+#include "model/l3af_json.h"
+#include "support/memory_store.h"
+#include "support/http_client.h"
+
+namespace l3afd {
+namespace {
+
+constexpr const char* kHost = "testhost";
+
+/// One add request body for `iface` with a single XDP program `name`.
+std::string add_body(const std::string& iface, const std::string& name) {
+  model::BpfProgram p;
+  p.name = name;
+  p.seq_id = 1;
+  p.artifact = "l3af_" + name + ".tar.gz";
+  p.version = "1.0";
+  p.admin_status = "enabled";
+  p.prog_type = "xdp";
+  p.object_file = "counter.bpf.o";
+  p.entry_function_name = "counter";
+  model::L3afBpfPrograms e;
+  e.host_name = kHost;
+  e.iface = iface;
+  e.ipv4_address = "198.18.0.1";
+  model::BpfPrograms bp;
+  bp.xdp_ingress = std::vector<model::BpfProgram>{p};
+  e.bpf_programs = bp;
+  return model::encode(std::vector<model::L3afBpfPrograms>{e});
+}
+
+/// Engine (started, on its own thread) on fakes behind the API listener, with every log line
+/// captured through the daemon's console format at debug level.
+class RequestIdTest : public ::testing::Test {
+ protected:
+  RequestIdTest() : kernel_(inj_), packages_(inj_), store_(&inj_) {}
+
+  void SetUp() override {
+    kernel_.add_interface("eth0", 2);
+    kernel_.add_interface("eth1", 3);
+    kernel_.define_object("counter.bpf.o", {"counter", {{"packets", 0, 2, 4, 8, 1, {}}}});
+    engine::EngineConfig cfg;
+    cfg.planner.default_repo_url = "file:///repo";
+    cfg.planner.layout = layout::BpffsLayout("/sys/fs/bpf");
+    cfg.planner.host_name = kHost;
+    cfg.root_names = {"xdp-root", "tc-root"};
+    engine_ = std::make_unique<engine::Engine>(cfg, kernel_, packages_, store_);
+    engine_->start();
+    ready_ = true;
+    deps_ = std::make_unique<api::ApiDeps>(api::ApiDeps{*engine_, kHost, ready_});
+    api::http::ServerOptions o;
+    o.address = "127.0.0.1:0";
+    o.name = "api";
+    o.request_log_level = spdlog::level::info;
+    auto s = api::http::Server::start(o, api::make_api_router(*deps_));
+    ASSERT_TRUE(s.has_value()) << s.error().to_string();
+    server_ = std::move(*s);
+
+    previous_ = spdlog::default_logger();
+    auto logger = std::make_shared<spdlog::logger>(
+        "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+    logger->set_formatter(log::make_formatter(log::Format::Console));
+    logger->set_level(spdlog::level::debug);
+    spdlog::set_default_logger(logger);
+  }
+
+  void TearDown() override {
+    if (previous_) spdlog::set_default_logger(previous_);
+    if (server_) server_->stop();
+    if (engine_) engine_->stop();
+  }
+
+  /// The captured lines so far.
+  std::vector<std::string> lines() {
+    spdlog::default_logger()->flush();
+    std::vector<std::string> out;
+    std::istringstream in(out_.str());
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  }
+
+  test::HttpResult add(const std::string& iface, const std::string& name,
+                       const test::Headers& headers = {}) {
+    return test::request("127.0.0.1", server_->port(), "POST", "/l3af/configs/v1/add",
+                         add_body(iface, name), headers);
+  }
+
+  kernel::fake::Injector inj_;
+  kernel::fake::FakeKernel kernel_;
+  testing::FakePackages packages_;
+  store::MemoryStore store_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<api::ApiDeps> deps_;
+  std::unique_ptr<api::http::Server> server_;
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+TEST_F(RequestIdTest, EveryLineOfAWriteRequestCarriesItsIdFromTheEdgeToTheEngineThread) {
+  const auto r = add("eth0", "alpha", {{"X-Request-Id", "client-req-1"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("X-Request-Id"), "client-req-1");
+
+  const auto all = lines();
+  ASSERT_FALSE(all.empty());
+  bool plan = false;
+  bool step = false;
+  bool edge = false;
+  for (const auto& line : all) {
+    // Nothing else ran meanwhile, so every line belongs to this request.
+    EXPECT_TRUE(ends_with(line, " req=client-req-1")) << line;
+    plan = plan || contains(line, "applying plan");
+    step = step || contains(line, " debug step ");
+    edge = edge || contains(line,
+                            " info  api: request method=POST path=/l3af/configs/v1/add "
+                            "status=200 duration_ms=");
+  }
+  EXPECT_TRUE(plan) << out_.str();  // engine thread
+  EXPECT_TRUE(step) << out_.str();  // plan runner, engine thread
+  EXPECT_TRUE(edge) << out_.str();  // io thread, after the engine answered
+}
+
+TEST_F(RequestIdTest, ConsecutiveRequestsKeepTheirOwnIdsAndAGeneratedIdIsLoggedToo) {
+  const auto first = add("eth0", "alpha", {{"X-Request-Id", "first"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  const auto second = add("eth1", "beta");  // no id: the server makes one
+  ASSERT_EQ(second.status, 200) << second.body;
+  const std::string generated = second.header("X-Request-Id");
+  ASSERT_EQ(generated.size(), 16u) << generated;
+  ASSERT_NE(generated, "first");
+
+  int first_plans = 0;
+  int second_plans = 0;
+  for (const auto& line : lines()) {
+    if (!contains(line, "applying plan")) continue;
+    if (ends_with(line, " req=first")) ++first_plans;
+    if (ends_with(line, " req=" + generated)) ++second_plans;
+  }
+  EXPECT_EQ(first_plans, 1) << out_.str();
+  EXPECT_EQ(second_plans, 1) << out_.str();
+}
+
+TEST_F(RequestIdTest, AFailedRequestLogsOneEdgeLineWithTheErrorAndTheId) {
+  const auto r = add("eth9", "alpha", {{"X-Request-Id", "bad-iface"}});
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.header("X-Request-Id"), "bad-iface");
+  int edge = 0;
+  for (const auto& line : lines()) {
+    if (!contains(line, "api: request ")) continue;
+    ++edge;
+    EXPECT_TRUE(contains(line, "status=400")) << line;
+    EXPECT_TRUE(contains(line, "eth9")) << line;  // the error text, after ": "
+    EXPECT_TRUE(ends_with(line, " req=bad-iface")) << line;
+  }
+  EXPECT_EQ(edge, 1) << out_.str();
+}
+
+}  // namespace
+}  // namespace l3afd
