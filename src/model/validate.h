@@ -7,13 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "chain/limits.h"
 #include "core/result.h"
 #include "model/l3af_types.h"
 
 namespace l3afd::model {
-
-/// Most programs one hook may carry with chaining (tail-call limit, chaining.md K4).
-inline constexpr std::size_t kMaxChainedPrograms = 33;
 
 enum class IfaceState { Ok, Missing, Loopback };
 
