@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
 
+#include "api/dry_run.h"
 #include "api/status.h"
 #include "json/encode.h"
 #include "model/l3af_json.h"
@@ -16,20 +18,30 @@ http::Response not_ready() {
   return error_response(Error{Errc::NotReady, 0, "the daemon is restoring its state", {}, {}, {}});
 }
 
-template <class Decode, class MakeCommand>
-http::Handler write_handler(const ApiDeps& deps, const char* op, Decode decode, MakeCommand make) {
-  return [&deps, op, decode, make](const http::Request& req) -> http::Response {
+/// Decode, submit, answer. With ?dry_run=1 the command carries a PlanPreview and the answer
+/// is the plan (api/dry_run.h); without it the answer is 200 with an empty body.
+template <class CommandT, class Decode>
+http::Handler write_handler(const ApiDeps& deps, const char* op, Decode decode) {
+  return [&deps, op, decode](const http::Request& req) -> http::Response {
     if (!deps.ready.load()) return not_ready();
     auto body = decode(req.body);
     if (!body) return error_response(body.error());
-    auto st = deps.engine.submit(make(std::move(*body))).get();
+    CommandT cmd{.entries = std::move(*body)};
+    if (wants_dry_run(req.query)) cmd.dry_run = std::make_shared<engine::PlanPreview>();
+    auto preview = cmd.dry_run;
+    auto st = deps.engine.submit(engine::Command{std::move(cmd)}).get();
     if (!st) {
       spdlog::warn("{} {} failed: {}", op, req.path, st.error().to_string());
       return error_response(st.error());
     }
-    spdlog::info("{} {} applied", op, req.path);
     http::Response r;
     r.status = 200;
+    if (preview) {
+      spdlog::info("{} {} planned (dry run, {} step(s))", op, req.path, preview->steps.size());
+      r.body = encode_preview(*preview);
+      return r;
+    }
+    spdlog::info("{} {} applied", op, req.path);
     return r;
   };
 }
@@ -39,16 +51,11 @@ http::Handler write_handler(const ApiDeps& deps, const char* op, Decode decode, 
 http::Router make_api_router(const ApiDeps& deps) {
   http::Router r;
   r.add("POST", "/l3af/configs/{version}/add",
-        write_handler(deps, "add", model::decode_programs,
-                      [](auto v) { return engine::Command{engine::AddPrograms{std::move(v)}}; }));
+        write_handler<engine::AddPrograms>(deps, "add", model::decode_programs));
   r.add("POST", "/l3af/configs/{version}/update",
-        write_handler(deps, "update", model::decode_programs, [](auto v) {
-          return engine::Command{engine::UpdatePrograms{std::move(v)}};
-        }));
+        write_handler<engine::UpdatePrograms>(deps, "update", model::decode_programs));
   r.add("POST", "/l3af/configs/{version}/delete",
-        write_handler(deps, "delete", model::decode_names, [](auto v) {
-          return engine::Command{engine::DeletePrograms{std::move(v)}};
-        }));
+        write_handler<engine::DeletePrograms>(deps, "delete", model::decode_names));
   r.add("GET", "/l3af/configs/{version}/{iface}", [&deps](const http::Request& req) {
     if (!deps.ready.load()) return not_ready();
     auto snap = deps.engine.snapshot();
