@@ -12,8 +12,9 @@ namespace {
 
 /// The plan at info (summary) and debug (every step), exactly as it will run.
 void log_plan(const Plan& plan, bool dry_run) {
-  spdlog::info("{}plan: {} step(s), {} release step(s)", dry_run ? "dry run, not applied: " : "",
-               plan.steps.size(), plan.release.size());
+  spdlog::info("{} plan: {} step(s), {} release step(s)",
+               dry_run ? "dry run, not applying" : "applying", plan.steps.size(),
+               plan.release.size());
   for (std::size_t i = 0; i < plan.steps.size(); ++i) {
     spdlog::debug("  step {}/{} '{}': {}", i + 1, plan.steps.size(), plan.steps[i].label,
                   describe(plan.steps[i].forward));
