@@ -15,7 +15,8 @@ namespace l3afd::api {
 namespace {
 
 http::Response not_ready() {
-  return error_response(Error{Errc::NotReady, 0, "the daemon is restoring its state", {}, {}, {}});
+  return error_response(
+      Error{.code = Errc::NotReady, .message = "the daemon is restoring its state"});
 }
 
 /// Decode, submit, answer. With ?dry_run=1 the command carries a PlanPreview and the answer
