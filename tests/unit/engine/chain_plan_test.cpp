@@ -3,6 +3,8 @@
 // arrays pinned after the switch, the commit last — and the releases after it.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "engine/planner.h"
 #include "unit/engine/plan_util.h"
 
@@ -22,7 +24,7 @@ engine::PlannerConfig chained() {
 
 engine::AppliedState applied(const Planner& planner, std::vector<model::BpfProgram> progs) {
   auto plan = planner.add({}, valid({entry("eth0", std::move(progs))}, true));
-  EXPECT_TRUE(plan) << plan.error().to_string();
+  if (!plan) throw std::runtime_error("plan failed: " + plan.error().to_string());
   return after(std::move(*plan));
 }
 

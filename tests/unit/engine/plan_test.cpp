@@ -2,6 +2,8 @@
 // release steps the planner emits for each kind of change.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "engine/planner.h"
 #include "unit/engine/plan_util.h"
 
@@ -27,7 +29,7 @@ model::BpfProgram with_maps(model::BpfProgram p, std::int64_t value) {
 /// The applied state after adding `req` to nothing.
 engine::AppliedState applied(const Planner& planner, std::vector<model::L3afBpfPrograms> req) {
   auto plan = planner.add({}, valid(std::move(req), false));
-  EXPECT_TRUE(plan) << plan.error().to_string();
+  if (!plan) throw std::runtime_error("plan failed: " + plan.error().to_string());
   return after(std::move(*plan));
 }
 

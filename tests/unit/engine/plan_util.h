@@ -2,6 +2,7 @@
 // pairs.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,7 +51,7 @@ inline model::ValidationContext context(bool chaining) {
 
 inline model::ValidPrograms valid(std::vector<model::L3afBpfPrograms> req, bool chaining) {
   auto v = model::accept_programs(std::move(req), context(chaining));
-  EXPECT_TRUE(v) << v.error().to_string();
+  if (!v) throw std::runtime_error("request refused: " + v.error().to_string());
   return std::move(*v);
 }
 
@@ -63,7 +64,7 @@ inline model::ValidNames valid_names(const std::string& iface, std::vector<std::
   bn.xdp_ingress = std::move(xdp);
   n.bpf_programs = bn;
   auto v = model::accept_names({n}, context(chaining));
-  EXPECT_TRUE(v) << v.error().to_string();
+  if (!v) throw std::runtime_error("request refused: " + v.error().to_string());
   return std::move(*v);
 }
 
