@@ -1,7 +1,9 @@
 #include "api/routes.h"
 
 #include <algorithm>
+#include <memory>
 
+#include "api/dry_run.h"
 #include "api/status.h"
 #include "json/encode.h"
 #include "model/l3af_json.h"
@@ -11,21 +13,27 @@ namespace l3afd::api {
 namespace {
 
 http::Response not_ready() {
-  return error_response(Error{Errc::NotReady, 0, "the daemon is restoring its state", {}, {}, {}});
+  return error_response(
+      Error{.code = Errc::NotReady, .message = "the daemon is restoring its state"});
 }
 
-template <class Decode, class MakeCommand>
-http::Handler write_handler(const ApiDeps& deps, Decode decode, MakeCommand make) {
-  return [&deps, decode, make](const http::Request& req) -> http::Response {
+/// Decode, submit, answer. With ?dry_run=1 the command carries a PlanPreview and the answer
+/// is the plan (api/dry_run.h); without it the answer is 200 with an empty body. The outcome is
+/// logged once, by the server (core/log.h); error_response carries the error into that line.
+template <class CommandT, class Decode>
+http::Handler write_handler(const ApiDeps& deps, Decode decode) {
+  return [&deps, decode](const http::Request& req) -> http::Response {
     if (!deps.ready.load()) return not_ready();
     auto body = decode(req.body);
     if (!body) return error_response(body.error());
-    // The outcome is logged once, by the server (core/log.h); error_response carries the
-    // error into that line.
-    auto st = deps.engine.submit(make(std::move(*body)), req.id).get();
+    CommandT cmd{.entries = std::move(*body)};
+    if (wants_dry_run(req.query)) cmd.dry_run = std::make_shared<engine::PlanPreview>();
+    auto preview = cmd.dry_run;
+    auto st = deps.engine.submit(engine::Command{std::move(cmd)}, req.id).get();
     if (!st) return error_response(st.error());
     http::Response r;
     r.status = 200;
+    if (preview) r.body = encode_preview(*preview);
     return r;
   };
 }
@@ -35,16 +43,11 @@ http::Handler write_handler(const ApiDeps& deps, Decode decode, MakeCommand make
 http::Router make_api_router(const ApiDeps& deps) {
   http::Router r;
   r.add("POST", "/l3af/configs/{version}/add",
-        write_handler(deps, model::decode_programs,
-                      [](auto v) { return engine::Command{engine::AddPrograms{std::move(v)}}; }));
+        write_handler<engine::AddPrograms>(deps, model::decode_programs));
   r.add("POST", "/l3af/configs/{version}/update",
-        write_handler(deps, model::decode_programs, [](auto v) {
-          return engine::Command{engine::UpdatePrograms{std::move(v)}};
-        }));
+        write_handler<engine::UpdatePrograms>(deps, model::decode_programs));
   r.add("POST", "/l3af/configs/{version}/delete",
-        write_handler(deps, model::decode_names, [](auto v) {
-          return engine::Command{engine::DeletePrograms{std::move(v)}};
-        }));
+        write_handler<engine::DeletePrograms>(deps, model::decode_names));
   r.add("GET", "/l3af/configs/{version}/{iface}", [&deps](const http::Request& req) {
     if (!deps.ready.load()) return not_ready();
     auto snap = deps.engine.snapshot();

@@ -10,12 +10,10 @@
 #include <vector>
 
 #include "chain/chain_types.h"
+#include "chain/limits.h"
 #include "core/result.h"
 
 namespace l3afd::chain {
-
-/// Tail-call limit (K4, MAX_TAIL_CALL_CNT): the root plus at most 33 chained programs.
-inline constexpr std::size_t kMaxChainLength = 33;
 
 /// InvalidPayload if a hook would carry `n` chained programs, more than kMaxChainLength.
 Status check_length(std::size_t n);

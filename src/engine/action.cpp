@@ -1,5 +1,6 @@
 #include "engine/action.h"
 
+#include <iterator>
 #include <type_traits>
 
 namespace l3afd::engine {
@@ -46,6 +47,14 @@ std::string describe(const Action& a) {
           return "commit state (" + std::to_string(x.contents.size()) + " interfaces)";
       },
       a);
+}
+
+std::string_view action_kind(const Action& a) {
+  static constexpr std::string_view kNames[] = {
+      "fetch",  "remove_package", "load",    "discard",   "unload",     "write_maps", "attach",
+      "detach", "write_slot",     "pin_map", "unpin_map", "carry_maps", "seed",       "commit"};
+  static_assert(std::size(kNames) == std::variant_size_v<Action>, "one name per action");
+  return kNames[a.index()];
 }
 
 }  // namespace l3afd::engine

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -18,6 +19,23 @@
 
 namespace l3afd::engine {
 
+struct Plan;
+
+/// A typed reference to an earlier step of the same plan whose output is a `T` (Package,
+/// kernel::LoadedObject or kernel::AttachInfo). Only Plan::append creates one, from the step it
+/// appends, so a reference can never name a step of another output type.
+template <class T>
+class StepRef {
+ public:
+  std::size_t index() const { return index_; }
+  bool operator==(const StepRef&) const = default;
+
+ private:
+  friend struct Plan;
+  explicit StepRef(std::size_t i) : index_(i) {}
+  std::size_t index_;
+};
+
 /// Download/extract a package. Output: Package.
 struct FetchPackage {
   PackageRef ref;
@@ -26,10 +44,10 @@ struct FetchPackage {
 struct RemovePackage {
   PackageRef ref;
 };
-/// Load an object from the package fetched by step `package_step`. Output: LoadedObject.
+/// Load an object from the package fetched by step `package`. Output: LoadedObject.
 struct LoadObject {
   kernel::LoadSpec spec;  ///< object_file is relative to the package dir here
-  std::size_t package_step = 0;
+  StepRef<Package> package;
 };
 /// Undo of LoadObject: close and remove exactly what the load created.
 struct DiscardObject {
@@ -103,16 +121,45 @@ using Action = std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObje
 /// One-line description for logs and dry runs, e.g. "load eth0/xdpingress/x/1_0#3".
 std::string describe(const Action& a);
 
+/// Stable short name of the action kind ("fetch", "load", "attach", "commit", ...), used by
+/// dry runs and tests.
+std::string_view action_kind(const Action& a);
+
 struct Step {
-  std::string
-      label;  ///< what the step does, named in errors ("attach xdp-counter to eth0 xdpingress")
+  /// What the step does, named in errors ("attach xdp-counter to eth0 xdpingress").
+  std::string label;
   Action forward;
   /// The program the step works for (iface, direction, program); copied into the error items
   /// of a failure so that the API error names what failed.
   ErrorItem subject{};
 };
 
-/// Output of a step, referenced by later steps by index.
+/// Output of a step, referenced by later steps through StepRef.
 using Output = std::variant<std::monostate, Package, kernel::LoadedObject, kernel::AttachInfo>;
+
+/// What a step of action `A` outputs: Package, LoadedObject, AttachInfo or nothing.
+template <class A>
+struct OutputOf {
+  using type = std::monostate;
+};
+template <>
+struct OutputOf<FetchPackage> {
+  using type = Package;
+};
+template <>
+struct OutputOf<LoadObject> {
+  using type = kernel::LoadedObject;
+};
+template <>
+struct OutputOf<Attach> {
+  using type = kernel::AttachInfo;
+};
+
+/// The output named by `ref`, or nullptr if the run has not produced it (or it has another type).
+template <class T>
+const T* output_at(const std::vector<Output>& outputs, StepRef<T> ref) {
+  if (ref.index() >= outputs.size()) return nullptr;
+  return std::get_if<T>(&outputs[ref.index()]);
+}
 
 }  // namespace l3afd::engine

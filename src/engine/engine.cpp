@@ -6,32 +6,26 @@
 #include <iterator>
 
 #include "core/log.h"
+#include "engine/failure.h"
 #include "engine/plan_runner.h"
-#include "model/validate.h"
+#include "model/validated.h"
 
 namespace l3afd::engine {
 
 namespace {
 
-/// Completes error items whose `field` is a bare key ("object_file") into the JSON pointer of
-/// that key in the request, by finding the program by interface, direction and name.
-void locate(Error& e, const std::vector<model::L3afBpfPrograms>& req) {
-  for (auto& item : e.items) {
-    if (item.field.empty() || item.field.front() == '/') continue;
-    for (std::size_t i = 0; i < req.size(); ++i) {
-      if (req[i].iface != item.iface || !req[i].bpf_programs) continue;
-      for (model::Hook h : model::kAllHooks) {
-        if (model::direction(h) != item.direction) continue;
-        const auto& bp = *req[i].bpf_programs;
-        const auto& list = bp.of(h);
-        if (!list) continue;
-        for (std::size_t j = 0; j < list->size(); ++j) {
-          if ((*list)[j].name != item.program) continue;
-          item.field = "/" + std::to_string(i) + "/bpf_programs/" +
-                       std::string(model::json_key(h)) + "/" + std::to_string(j) + "/" + item.field;
-        }
-      }
-    }
+/// The plan at info (summary) and debug (every step), exactly as it will run.
+void log_plan(const Plan& plan, bool dry_run) {
+  spdlog::info("{} plan: {} step(s), {} release step(s)",
+               dry_run ? "dry run, not applying" : "applying", plan.steps.size(),
+               plan.release.size());
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    spdlog::debug("  step {}/{} '{}': {}", i + 1, plan.steps.size(), plan.steps[i].label,
+                  describe(plan.steps[i].forward));
+  }
+  for (std::size_t i = 0; i < plan.release.size(); ++i) {
+    spdlog::debug("  release {}/{} '{}': {}", i + 1, plan.release.size(), plan.release[i].label,
+                  describe(plan.release[i].forward));
   }
 }
 
@@ -168,34 +162,34 @@ void Engine::publish() {
   published_ = std::move(snap);
 }
 
-Status Engine::validate(const std::vector<model::L3afBpfPrograms>& entries) const {
+model::ValidationContext Engine::validation_context(bool check_ifaces) const {
   model::ValidationContext ctx;
   ctx.host_name = cfg_.planner.host_name;
   ctx.chaining = cfg_.chaining;
   ctx.root_names = cfg_.root_names;
-  ctx.iface_state = [this](const std::string& name) {
-    auto i = kernel_.interface(name);
-    if (!i) return model::IfaceState::Missing;
-    return i->loopback ? model::IfaceState::Loopback : model::IfaceState::Ok;
-  };
-  return model::validate_programs(entries, ctx);
+  if (check_ifaces) {
+    ctx.iface_state = [this](const std::string& name) {
+      auto i = kernel_.interface(name);
+      if (!i) return model::IfaceState::Missing;
+      return i->loopback ? model::IfaceState::Loopback : model::IfaceState::Ok;
+    };
+  }
+  return ctx;
 }
 
-Status Engine::apply(Result<Plan> plan, bool commit) {
+PlanOptions Engine::commit_options(const PinnedLinks* adopt) const {
+  return PlanOptions{.commit = true, .extra_store_entries = pending_, .adopt = adopt};
+}
+
+Status Engine::apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_run) {
   if (!plan) return fail(std::move(plan.error()));
-  if (plan->empty()) return ok();
-  if (!commit) {
-    std::erase_if(plan->steps,
-                  [](const Step& s) { return std::holds_alternative<CommitState>(s.forward); });
-  } else {
-    for (auto& s : plan->steps) {
-      if (auto* c = std::get_if<CommitState>(&s.forward)) {
-        c->contents.insert(c->contents.end(), pending_.begin(), pending_.end());
-      }
-    }
+  if (dry_run) {
+    log_plan(*plan, true);
+    *dry_run = PlanPreview{plan->steps, plan->release};
+    return ok();
   }
-  spdlog::info("applying plan: {} step(s), {} release step(s)", plan->steps.size(),
-               plan->release.size());
+  if (plan->empty()) return ok();
+  log_plan(*plan, false);
   // Intent before effect: every instance the plan may create is recorded before the kernel is
   // touched, so a crash at any later instant leaves nothing the sweep cannot prove is ours.
   if (auto st = record_owned(owned_by(plan->next)); !st) {
@@ -224,84 +218,83 @@ Status Engine::apply(Result<Plan> plan, bool commit) {
 }
 
 Status Engine::execute(const Command& cmd) {
-  return std::visit(
-      [this](const auto& c) -> Status {
-        using T = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<T, AddPrograms>) {
-          if (auto v = validate(c.entries); !v) return v;
-          auto st = apply(planner_.add(applied_, c.entries), true);
-          if (!st) locate(st.error(), c.entries);
-          return st;
-        } else if constexpr (std::is_same_v<T, UpdatePrograms>) {
-          if (auto v = validate(c.entries); !v) return v;
-          auto saved = pending_;
-          pending_.clear();  // update is declarative: it replaces pending entries too
-          auto st = apply(planner_.update(applied_, c.entries), true);
-          if (!st) {
-            pending_ = std::move(saved);
-            locate(st.error(), c.entries);
-          }
-          publish();
-          return st;
-        } else if constexpr (std::is_same_v<T, DeletePrograms>) {
-          model::ValidationContext ctx;
-          ctx.host_name = cfg_.planner.host_name;
-          ctx.chaining = cfg_.chaining;
-          ctx.root_names = cfg_.root_names;
-          ctx.iface_state = [](const std::string&) { return model::IfaceState::Ok; };
-          if (auto v = model::validate_names(c.entries, ctx); !v) return v;
-          return apply(planner_.remove(applied_, c.entries), true);
-        } else if constexpr (std::is_same_v<T, RestoreState> || std::is_same_v<T, RetryPending>) {
-          std::vector<model::L3afBpfPrograms> entries;
-          if constexpr (std::is_same_v<T, RestoreState>) {
-            entries = c.entries;
-          } else {
-            if (pending_.empty()) return ok();
-            entries = std::exchange(pending_, {});
-          }
-          std::vector<model::L3afBpfPrograms> now;
-          for (const auto& e : entries) {
-            if (auto v = validate({e}); !v) {
-              if constexpr (std::is_same_v<T, RestoreState>) {
-                spdlog::warn("restore: keeping interface {} pending: {}", e.iface,
-                             v.error().to_string());
-              } else {
-                spdlog::debug("interface {} still pending: {}", e.iface, v.error().to_string());
-              }
-              pending_.push_back(e);
-            } else {
-              now.push_back(e);
-            }
-          }
-          // One plan per interface: an entry that cannot be applied stays pending (kept in the
-          // store, its pins left alone) without holding back the others.
-          const PinnedLinks* adopt = nullptr;
-          if constexpr (std::is_same_v<T, RestoreState>) adopt = &c.pinned_links;
-          Status result = ok();
-          for (const auto& e : now) {
-            if constexpr (std::is_same_v<T, RestoreState>) {
-              if (cfg_.planner.chaining) adopt_live_chains(e, c.pinned_links);
-            }
-            auto st = apply(planner_.add(applied_, {e}, adopt), true);
-            if (!st) {
-              spdlog::error("restore of interface {} failed, kept pending: {}", e.iface,
-                            st.error().to_string());
-              pending_.push_back(e);
-              if (result) result = std::move(st);
-            }
-          }
-          publish();
-          return result;
-        } else if constexpr (std::is_same_v<T, StopAll>) {
-          auto st = apply(planner_.update(applied_, {}), false);
-          release_due(true);  // shutting down: nothing runs after this
-          return st;
-        } else {
-          static_assert(std::is_same_v<T, T>, "every command is handled");
-          return ok();
-        }
-      },
-      cmd);
+  return std::visit([this](const auto& c) { return handle(c); }, cmd);
+}
+
+Status Engine::handle(const AddPrograms& c) {
+  auto valid = model::accept_programs(c.entries, validation_context(true));
+  if (!valid) return fail(std::move(valid.error()));
+  auto st = apply(planner_.add(applied_, *valid, commit_options()), c.dry_run);
+  if (!st) locate(st.error(), c.entries);
+  return st;
+}
+
+Status Engine::handle(const UpdatePrograms& c) {
+  auto valid = model::accept_programs(c.entries, validation_context(true));
+  if (!valid) return fail(std::move(valid.error()));
+  auto saved = std::exchange(pending_, {});  // update is declarative: it replaces pending too
+  auto st = apply(planner_.update(applied_, *valid, commit_options()), c.dry_run);
+  if (!st || c.dry_run) pending_ = std::move(saved);
+  if (!st) locate(st.error(), c.entries);
+  publish();
+  return st;
+}
+
+Status Engine::handle(const DeletePrograms& c) {
+  auto valid = model::accept_names(c.entries, validation_context(false));
+  if (!valid) return fail(std::move(valid.error()));
+  return apply(planner_.remove(applied_, *valid, commit_options()), c.dry_run);
+}
+
+Status Engine::handle(const RestoreState& c) {
+  return apply_entries(c.entries, &c.pinned_links);
+}
+
+Status Engine::handle(const RetryPending&) {
+  if (pending_.empty()) return ok();
+  return apply_entries(std::exchange(pending_, {}), nullptr);
+}
+
+Status Engine::handle(const StopAll&) {
+  // Everything detached and unloaded; the store keeps the programs for the next start (§1.3).
+  auto st = apply(planner_.transition(applied_, DesiredState{}, PlanOptions{.commit = false}));
+  release_due(true);  // shutting down: nothing runs after this
+  return st;
+}
+
+Status Engine::apply_entries(const std::vector<model::L3afBpfPrograms>& entries,
+                             const PinnedLinks* adopt) {
+  const bool restoring = adopt != nullptr;
+  std::vector<model::L3afBpfPrograms> now;
+  for (const auto& e : entries) {
+    if (auto v = model::validate_programs({e}, validation_context(true)); !v) {
+      if (restoring) {
+        spdlog::warn("restore: keeping interface {} pending: {}", e.iface, v.error().to_string());
+      } else {
+        spdlog::debug("interface {} still pending: {}", e.iface, v.error().to_string());
+      }
+      pending_.push_back(e);
+    } else {
+      now.push_back(e);
+    }
+  }
+  // One plan per interface: an entry that cannot be applied stays pending (kept in the store,
+  // its pins left alone) without holding back the others.
+  Status result = ok();
+  for (const auto& e : now) {
+    if (restoring && cfg_.planner.chaining) adopt_live_chains(e, *adopt);
+    auto valid = model::accept_programs({e}, validation_context(true));
+    auto st = valid ? apply(planner_.add(applied_, *valid, commit_options(adopt)))
+                    : Status(fail(std::move(valid.error())));
+    if (!st) {
+      spdlog::error("restore of interface {} failed, kept pending: {}", e.iface,
+                    st.error().to_string());
+      pending_.push_back(e);
+      if (result) result = std::move(st);
+    }
+  }
+  publish();
+  return result;
 }
 
 }  // namespace l3afd::engine

@@ -39,14 +39,26 @@ struct EngineConfig {
   std::chrono::milliseconds retire_grace{0};
 };
 
+/// What a dry run would have done: the plan as the planner emitted it, not run.
+struct PlanPreview {
+  std::vector<Step> steps;    ///< the undoable steps, CommitState last
+  std::vector<Step> release;  ///< the release steps that would follow the commit
+};
+
+// The write commands. With `dry_run` set the request is validated and planned as usual and the
+// plan is stored there instead of being run: no fetch, no kernel call, no store write, no state
+// change. The errors are those of a real request.
 struct AddPrograms {
   std::vector<model::L3afBpfPrograms> entries;
+  std::shared_ptr<PlanPreview> dry_run;
 };
 struct UpdatePrograms {
   std::vector<model::L3afBpfPrograms> entries;
+  std::shared_ptr<PlanPreview> dry_run;
 };
 struct DeletePrograms {
   std::vector<model::L3afBpfProgramNames> entries;
+  std::shared_ptr<PlanPreview> dry_run;
 };
 /// Restore at start: update semantics, but entries that cannot be applied now (another host,
 /// interface absent) are kept as pending instead of being dropped (D9).
@@ -107,9 +119,25 @@ class Engine {
   Status settle_owned();
 
  private:
+  /// One handler per command: std::visit over Command fails to compile if one is missing.
   Status execute(const Command& cmd);
-  Status apply(Result<Plan> plan, bool commit);
-  Status validate(const std::vector<model::L3afBpfPrograms>& entries) const;
+  Status handle(const AddPrograms& c);
+  Status handle(const UpdatePrograms& c);
+  Status handle(const DeletePrograms& c);
+  Status handle(const RestoreState& c);
+  Status handle(const StopAll& c);
+  Status handle(const RetryPending& c);
+  /// Applies `entries` one interface at a time with add semantics; an entry that cannot be
+  /// applied now is kept pending. `adopt`: links to take over (restore at start only).
+  Status apply_entries(const std::vector<model::L3afBpfPrograms>& entries,
+                       const PinnedLinks* adopt);
+  /// Logs the plan (summary at info, each step at debug); with `dry_run` stores it there and
+  /// stops; else runs exactly it, publishes the completed state and queues the releases.
+  Status apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_run = nullptr);
+  /// Plan options of a committing command: the pending entries stay in the store.
+  PlanOptions commit_options(const PinnedLinks* adopt = nullptr) const;
+  /// Validation context; `check_ifaces`: ask the kernel whether each interface exists.
+  model::ValidationContext validation_context(bool check_ifaces) const;
   void publish();
   void loop();
   /// Runs the deferred release steps whose grace has passed (all of them if `all`).

@@ -7,6 +7,7 @@
 
 #include "engine/action.h"
 #include "engine/ports.h"
+#include "engine/step_executor.h"
 #include "kernel/kernel.h"
 
 namespace l3afd::engine {
@@ -17,18 +18,13 @@ struct Effects {
   StateStore& store;
 };
 
-class Executor {
+class Executor final : public StepExecutor {
  public:
   explicit Executor(Effects effects) : fx_(effects) {}
 
-  struct Done {
-    Output output;
-    std::vector<Action> undo;  ///< run in order to revert this step
-  };
-
-  /// Performs `a`. `outputs` holds the outputs of the earlier steps of the same plan (for
-  /// LoadObject's package_step). Errors come from the ports unchanged.
-  Result<Done> execute(const Action& a, const std::vector<Output>& outputs);
+  /// Performs `a` through the ports. Errors come from the ports unchanged (run_plan attributes
+  /// them to the request, failure.h).
+  Result<StepDone> execute(const Action& a, const std::vector<Output>& outputs) override;
 
  private:
   Effects fx_;

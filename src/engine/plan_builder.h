@@ -1,8 +1,8 @@
-// Internal to the planner (planner.cpp, chain_steps.cpp): appends the steps that build, attach
-// and release program instances to a Plan under construction. Pure: it only produces data.
+// Internal to the planner (planner.cpp and the hook strategies): appends the steps that build,
+// reconfigure, detach and release program instances to a Plan under construction. Pure: it
+// only produces data.
 #pragma once
 
-#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,9 +11,6 @@
 #include "engine/planner.h"
 
 namespace l3afd::engine {
-
-/// A Fill index that never names a step (complete() ignores it).
-inline constexpr std::size_t kNoStep = std::numeric_limits<std::size_t>::max();
 
 class PlanBuilder {
  public:
@@ -27,7 +24,8 @@ class PlanBuilder {
   Plan& plan() { return plan_; }
 
   static ErrorItem subject(const std::string& iface, model::Hook h, const std::string& name) {
-    return ErrorItem{iface, std::string(model::direction(h)), name, "", ""};
+    return ErrorItem{
+        .iface = iface, .direction = std::string(model::direction(h)), .program = name};
   }
   static std::string where(const std::string& iface, model::Hook h) {
     return " on " + iface + " " + std::string(model::direction(h));
@@ -41,14 +39,30 @@ class PlanBuilder {
   std::filesystem::path adoptable_link(const std::string& iface, model::Hook h,
                                        const std::filesystem::path& own) const;
 
-  /// Appends fetch, load and map-writing steps for a new instance of `p` on iface/hook and
-  /// returns its record (kernel fields filled later from `fill`). `private_map` is the map that
-  /// gets a fresh, unpinned copy (the chained program's next array); empty for none.
-  /// `carry_from`: key of the instance of another version this one replaces; its state maps
-  /// are copied into the new maps before map_args are written (chaining.md §4.2).
-  Result<ProgramRecord> build(const std::string& iface, model::Hook h, const model::BpfProgram& p,
-                              const std::string& private_map, Plan::Fill& fill,
-                              const std::optional<std::string>& carry_from = std::nullopt);
+  /// A new instance of a program, as appended by build().
+  struct Built {
+    ProgramRecord record;  ///< kernel fields filled later from `fill`
+    Plan::Fill fill;       ///< fetch and load set; index, attach and root are the caller's
+  };
+
+  /// Appends fetch, load, carry, map-writing and seed steps for a new instance of `p` on
+  /// iface/hook. `private_map` is the map that gets a fresh, unpinned copy (the chained
+  /// program's next array); empty for none. `carry_from`: key of the instance of another
+  /// version this one replaces; its state maps are copied into the new maps before map_args
+  /// are written (chaining.md §4.2). Errors: InvalidPayload (unsafe path component).
+  Result<Built> build(const std::string& iface, model::Hook h, const model::BpfProgram& p,
+                      const std::string& private_map,
+                      const std::optional<std::string>& carry_from = std::nullopt);
+
+  /// Appends the in-place change of running instance `r` to `p` (only in-place fields differ):
+  /// map writes (old map_args kept for rollback) and seed, when map_args or monitor_maps
+  /// changed. Returns r with the new spec.
+  ProgramRecord reconfigure(const std::string& iface, model::Hook h, const ProgramRecord& r,
+                            const model::BpfProgram& p);
+
+  /// Appends the detach of `r` from iface/hook (`what`: "" or "root ", for the label).
+  void detach(const std::string& iface, model::Hook h, const ProgramRecord& r,
+              const std::string& what = "");
 
   /// Appends the release steps of a program that leaves the data path: unload, and removal of
   /// its package unless still used (once per package).
@@ -70,15 +84,6 @@ std::string instance_key(const std::string& iface, model::Hook h, const model::B
 
 /// Package of a program: its own repository URL, else the configured default.
 PackageRef package_of(const model::BpfProgram& p, const std::string& default_repo);
-
-/// Appends the steps that take one chained hook from `old` (live chain, `old_root` its root if
-/// any) to the programs `want` (enabled, in seq_id order) and returns the resulting records;
-/// `root_out` receives the hook's root afterwards (nullopt when the hook ends up empty).
-/// Registers fills for every new instance. Errors: InvalidPayload (chain too long).
-Result<std::vector<ProgramRecord>> plan_chained_hook(
-    PlanBuilder& b, const std::string& iface, model::Hook h, const std::vector<ProgramRecord>& old,
-    const std::optional<ProgramRecord>& old_root, const std::vector<model::BpfProgram>& want,
-    std::optional<ProgramRecord>& root_out, bool& changed);
 
 /// The root of a hook as a program definition (l3af-compat.md §8.3).
 model::BpfProgram root_program(const RootDef& d, model::Hook h);

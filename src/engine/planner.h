@@ -1,22 +1,21 @@
-// Planner: pure. Turns (applied state, request) into a Plan: the steps that take the kernel,
-// the package cache and the store from the applied state to the requested one, plus the
-// state that results. No I/O; every decision about add/update/delete semantics
-// (l3af-compat.md §6) is made here and nowhere else.
+// Planner: pure. Turns (applied state, desired state) into a Plan: the steps that take the
+// kernel, the package cache and the store from the applied state to the desired one, plus the
+// state that results. No I/O.
 //
-// Two strategies per hook: without chaining at most one program per (interface, hook), attached
-// directly and switched with one link update (chaining.md §4.10); with chaining
-// (bpf-chaining-enabled: true) a root per hook and a tail-call chain in seq_id order, changed
-// make-before-break through chain::plan_chain (chaining.md §4.3), see chain_steps.cpp.
+// What is wanted comes from desired_state.h; how each hook gets there is a HookStrategy
+// (hook_strategy.h): direct attach without chaining, a tail-call chain with it.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "engine/action.h"
+#include "engine/desired_state.h"
 #include "engine/state.h"
 #include "layout/bpffs_layout.h"
 
@@ -43,6 +42,8 @@ struct RootDef {
 /// is never the default.
 enum class ChainOrder { MakeBeforeBreak, OriginalUnsafe };
 
+class PlanBuilder;
+
 struct PlannerConfig {
   std::string default_repo_url;  ///< [ebpf-repo] url
   layout::BpffsLayout layout{"/sys/fs/bpf"};
@@ -68,26 +69,49 @@ struct PlannerConfig {
   const RootDef& root(model::Hook h) const;
 };
 
+/// Inputs of a plan besides the states, so that the plan the planner emits is the plan that
+/// runs (nothing edits it afterwards).
+struct PlanOptions {
+  /// false: no CommitState step, the store keeps what it has (StopAll: the next start redeploys).
+  bool commit = true;
+  /// Entries the store keeps besides the new state (the restored entries still pending),
+  /// appended to CommitState's contents.
+  std::vector<model::L3afBpfPrograms> extra_store_entries;
+  /// Links left pinned by a previous run, taken over instead of attaching anew (restore only).
+  const PinnedLinks* adopt = nullptr;
+};
+
 struct Plan {
-  /// Undoable steps, in order; the last one is CommitState whenever anything changes.
+  /// Undoable steps, in order; the last one is CommitState whenever anything changes (unless
+  /// PlanOptions::commit is false).
   std::vector<Step> steps;
   /// Steps run after the commit to release what left the data path (failures only logged).
   std::vector<Step> release;
   /// The state after a successful run; records of new instances are completed from the
   /// outputs of the steps listed in `fills`.
   AppliedState next;
+  /// Which step outputs complete which record of `next`.
   struct Fill {
     std::string iface;
-    model::Hook hook;
-    std::size_t index = 0;        ///< position in next.ifaces[iface].hooks[hook]
-    std::size_t fetch_step = 0;   ///< output: Package
-    std::size_t load_step = 0;    ///< output: LoadedObject
-    std::size_t attach_step = 0;  ///< output: AttachInfo (none for chained programs)
-    bool root = false;            ///< the record is next.ifaces[iface].roots[hook]
+    model::Hook hook = model::Hook::XdpIngress;
+    std::size_t index = 0;  ///< position in next.ifaces[iface].hooks[hook]
+    std::optional<StepRef<Package>> fetch;
+    std::optional<StepRef<kernel::LoadedObject>> load;
+    std::optional<StepRef<kernel::AttachInfo>> attach;  ///< none for chained programs
+    bool root = false;  ///< the record is next.ifaces[iface].roots[hook]
   };
   std::vector<Fill> fills;
+  /// The applied state changes (steps, or only the interface table).
+  bool changed = false;
 
-  bool empty() const { return steps.empty() && release.empty(); }
+  /// Appends a step and returns a reference to its output, typed by the action.
+  template <class A>
+  StepRef<typename OutputOf<A>::type> append(std::string label, A action, ErrorItem subject = {}) {
+    steps.push_back(Step{std::move(label), Action(std::move(action)), std::move(subject)});
+    return StepRef<typename OutputOf<A>::type>(steps.size() - 1);
+  }
+
+  bool empty() const { return !changed && steps.empty() && release.empty(); }
 };
 
 /// Applies the outputs of a successful run to plan.next (prog ids, maps, attach info).
@@ -97,23 +121,26 @@ class Planner {
  public:
   explicit Planner(PlannerConfig cfg) : cfg_(std::move(cfg)) {}
 
-  /// `add` (§6.2, Ours): additive; identical re-add is a no-op; another program on an occupied
-  /// hook, or two enabled programs for one hook, is Conflict (409). The interface table is merged.
-  Result<Plan> add(const AppliedState& s, const std::vector<model::L3afBpfPrograms>& req,
-                   const PinnedLinks* adopt = nullptr) const;
-  /// `update` (§6.3, Ours): declarative. Listed interfaces get exactly the listed enabled
-  /// programs; programs missing from the payload are removed; unlisted interfaces are removed.
-  Result<Plan> update(const AppliedState& s, const std::vector<model::L3afBpfPrograms>& req) const;
-  /// `delete` (§6.4): removes the named programs; unknown names are ignored; the interface
-  /// stays in the table.
-  Result<Plan> remove(const AppliedState& s,
-                      const std::vector<model::L3afBpfProgramNames>& req) const;
+  /// `add` (§6.2): the applied state with the request merged (desired_state.h with_added).
+  /// Errors: Conflict, InvalidPayload (chain shape).
+  Result<Plan> add(const AppliedState& s, const model::ValidPrograms& req,
+                   const PlanOptions& opts = {}) const;
+  /// `update` (§6.3): exactly the request (from_update). Errors: Conflict, InvalidPayload.
+  Result<Plan> update(const AppliedState& s, const model::ValidPrograms& req,
+                      const PlanOptions& opts = {}) const;
+  /// `delete` (§6.4): the applied state without the named programs (without).
+  /// Errors: InvalidPayload (chain shape).
+  Result<Plan> remove(const AppliedState& s, const model::ValidNames& req,
+                      const PlanOptions& opts = {}) const;
+  /// The steps from `s` to `d`: per hook, the strategy of hook_strategy.h; then CommitState
+  /// (opts.commit) with the new state and opts.extra_store_entries. Errors: InvalidPayload
+  /// (unsafe path component), Internal (inconsistent applied state).
+  Result<Plan> transition(const AppliedState& s, const DesiredState& d,
+                          const PlanOptions& opts = {}) const;
 
  private:
-  struct Target;
-  Result<Plan> transition(const AppliedState& s, const Target& t,
-                          const PinnedLinks* adopt = nullptr) const;
-  Status check_chains(const Target& t) const;
+  Result<bool> plan_interface(PlanBuilder& b, const std::string& iface, const InterfaceRecord* cur,
+                              const DesiredInterface* want) const;
   PlannerConfig cfg_;
 };
 

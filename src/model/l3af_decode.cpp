@@ -47,7 +47,11 @@ tl::unexpected<Error> type_error(const Ctx& c, std::string_view what, const Node
   e.code = Errc::InvalidJson;
   const std::string reason = std::string(what) + " must be " + std::string(want) + ", got " + got;
   e.message = c.pointer.empty() ? reason : c.pointer + ": " + reason;
-  e.items.push_back(ErrorItem{c.iface, c.direction, c.program, c.pointer, reason});
+  e.items.push_back(ErrorItem{.iface = c.iface,
+                              .direction = c.direction,
+                              .program = c.program,
+                              .field = c.pointer,
+                              .message = reason});
   return tl::unexpected(std::move(e));
 }
 

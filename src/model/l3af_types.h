@@ -102,6 +102,11 @@ struct BpfProgramNames {
   std::optional<std::vector<std::string>> tc_egress;
   std::optional<std::vector<std::string>> probes;
   bool operator==(const BpfProgramNames&) const = default;
+
+  /// The names listed for hook `h` (xdp_ingress, tc_ingress or tc_egress).
+  const std::optional<std::vector<std::string>>& of(Hook h) const {
+    return h == Hook::XdpIngress ? xdp_ingress : h == Hook::TcIngress ? tc_ingress : tc_egress;
+  }
 };
 
 struct L3afBpfProgramNames {

@@ -2,6 +2,8 @@
 // kinds present (payload > wrong host > unknown interface).
 #include "model/validate.h"
 
+#include "chain/limits.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -142,8 +144,11 @@ class Checker {
 
   void add(Kind k, std::string iface, std::string_view dir, std::string program, std::string field,
            std::string message) {
-    issues_.push_back({k, ErrorItem{std::move(iface), std::string(dir), std::move(program),
-                                    std::move(field), std::move(message)}});
+    issues_.push_back({k, ErrorItem{.iface = std::move(iface),
+                                    .direction = std::string(dir),
+                                    .program = std::move(program),
+                                    .field = std::move(field),
+                                    .message = std::move(message)}});
   }
 
   bool is_root_name(std::string_view name) const {
@@ -315,9 +320,9 @@ class Checker {
       const auto enabled = std::count_if(list.begin(), list.end(), [](const BpfProgram& p) {
         return p.admin_status == "enabled";
       });
-      if (static_cast<std::size_t>(enabled) > kMaxChainedPrograms) {
+      if (static_cast<std::size_t>(enabled) > chain::kMaxChainLength) {
         add(Kind::Payload, iface, dir, "", ptr,
-            "at most " + std::to_string(kMaxChainedPrograms) +
+            "at most " + std::to_string(chain::kMaxChainLength) +
                 " enabled programs per hook when chaining is enabled");
       }
     }

@@ -12,9 +12,6 @@
 
 namespace l3afd::model {
 
-/// Most programs one hook may carry with chaining (tail-call limit, chaining.md K4).
-inline constexpr std::size_t kMaxChainedPrograms = 33;
-
 enum class IfaceState { Ok, Missing, Loopback };
 
 struct ValidationContext {
