@@ -240,10 +240,18 @@ int run(const std::filesystem::path& config_path) {
     }
   }
   // A change applied but never committed (crash before the state was written) is undone here.
+  // Under the bpffs change lock, like every change (chain-protocol.md §7). Without the lock the
+  // sweep is skipped and the inherited record kept, so the next start can sweep instead.
   if (recorded && recorded->has_value()) {
-    sweep_residue(ec.planner.layout, *engine.snapshot(), **recorded);
+    if (auto lock = kern.lock_for_change(); !lock) {
+      spdlog::error("residue sweep skipped: {}", lock.error().to_string());
+    } else {
+      sweep_residue(ec.planner.layout, *engine.snapshot(), **recorded);
+      if (auto st = engine.settle_owned(); !st) spdlog::error("{}", st.error().to_string());
+    }
+  } else if (auto st = engine.settle_owned(); !st) {
+    spdlog::error("{}", st.error().to_string());
   }
-  if (auto st = engine.settle_owned(); !st) spdlog::error("{}", st.error().to_string());
   engine.start();
   ready = true;
   spdlog::info("ready");

@@ -36,8 +36,9 @@ Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages
     : cfg_(std::move(cfg)),
       kernel_(kernel),
       packages_(packages),
+      prefetching_(packages),
       planner_(cfg_.planner),
-      executor_(Effects{kernel, packages, store}),
+      executor_(Effects{kernel, prefetching_, store}),
       journal_(journal) {
   publish();
 }
@@ -79,6 +80,14 @@ Status Engine::settle_owned() {
 void Engine::release_due(bool all) {
   const auto now = std::chrono::steady_clock::now();
   while (!retiring_.empty() && (all || retiring_.front().due <= now)) {
+    // Releasing removes pins: under the change lock (chain-protocol.md §7), taken per batch
+    // and never held while waiting for the grace period. A batch that cannot get the lock waits
+    // for the next turn; at shutdown it is released anyway.
+    auto lock = lock_change("release");
+    if (!lock) {
+      spdlog::error("release postponed: {}", lock.error().to_string());
+      if (!all) return;
+    }
     auto steps = std::move(retiring_.front().steps);
     retiring_.pop_front();
     // A package released here may have been fetched again by a later change: keep it.
@@ -99,16 +108,66 @@ void Engine::release_due(bool all) {
   }
 }
 
+Result<kernel::ChangeLock> Engine::lock_change(const char* what) {
+  auto lock = kernel_.lock_for_change();
+  if (!lock)
+    return fail(std::move(lock.error()).with_context(std::string("lock bpffs for ") + what));
+  return lock;
+}
+
+PrefetchResults Engine::fetch_ahead(const Command& cmd) {
+  const std::vector<model::L3afBpfPrograms>* entries = nullptr;
+  if (const auto* a = std::get_if<AddPrograms>(&cmd); a != nullptr && !a->dry_run) {
+    entries = &a->entries;
+  } else if (const auto* u = std::get_if<UpdatePrograms>(&cmd); u != nullptr && !u->dry_run) {
+    entries = &u->entries;
+  }
+  if (entries == nullptr) return {};
+  // Only what validates is fetched: a bad payload never makes the daemon download anything.
+  // (validation_context(false) reads only the immutable config: safe off the engine thread.)
+  if (!model::validate_programs(*entries, validation_context(false))) return {};
+  const auto refs = packages_of(*entries, cfg_.planner);
+  if (refs.empty()) return {};
+  const auto start = std::chrono::steady_clock::now();
+  auto results = prefetch(packages_, refs);
+  const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+  spdlog::debug("prefetch packages={} duration_ms={:.2f}", refs.size(), took.count());
+  return results;
+}
+
+void Engine::drop_unused_prefetched() {
+  for (const auto& ref : prefetching_.take_unused()) {
+    bool used = false;
+    for (const auto& [iface, rec] : applied_.ifaces) {
+      for (const auto& [h, progs] : rec.hooks) {
+        for (const auto& r : progs)
+          used |= r.spec.name == ref.name && r.spec.version == ref.version;
+      }
+    }
+    if (used) continue;
+    if (auto st = packages_.remove(ref); !st) {
+      spdlog::warn("remove unused package {}@{}: {}", ref.name, ref.version,
+                   st.error().to_string());
+    }
+  }
+}
+
 std::future<Status> Engine::submit(Command cmd, std::string request_id) {
   std::promise<Status> p;
   auto f = p.get_future();
+  PrefetchResults prefetched;
+  {
+    log::RequestScope scope(request_id);
+    prefetched = fetch_ahead(cmd);
+  }
   {
     std::lock_guard lk(q_mu_);
     if (stopping_) {
       p.set_value(fail(Errc::Unavailable, "the daemon is shutting down"));
       return f;
     }
-    queue_.push_back(Queued{std::move(cmd), std::move(p), std::move(request_id)});
+    queue_.push_back(
+        Queued{std::move(cmd), std::move(p), std::move(request_id), std::move(prefetched)});
   }
   q_cv_.notify_one();
   return f;
@@ -146,11 +205,13 @@ void Engine::loop() {
     Status st;
     {
       const log::RequestScope scope(std::move(item.request_id));
+      prefetching_.install(std::move(item.prefetched));
       try {
         st = execute(item.cmd);
       } catch (const std::exception& e) {
         st = fail(Errc::Internal, std::string("engine: unexpected exception: ") + e.what());
       }
+      drop_unused_prefetched();
     }
     item.done.set_value(std::move(st));
   }
@@ -190,10 +251,20 @@ Status Engine::apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_
   }
   if (plan->empty()) return ok();
   log_plan(*plan, false);
+  // The whole change runs under the bpffs change lock (chain-protocol.md §7); it is given back
+  // before the releases, which take it per batch.
+  auto lock = lock_change("the change");
+  if (!lock) {
+    Error e = std::move(lock.error());
+    e.step = "lock bpffs";  // before step 1: nothing was done
+    return fail(std::move(e));
+  }
   // Intent before effect: every instance the plan may create is recorded before the kernel is
   // touched, so a crash at any later instant leaves nothing the sweep cannot prove is ours.
   if (auto st = record_owned(owned_by(plan->next)); !st) {
-    return fail(std::move(st.error()).with_context("record intent"));
+    Error e = std::move(st.error()).with_context("record intent");
+    e.step = "record intent";  // before step 1: nothing was done
+    return fail(std::move(e));
   }
   auto outputs = run_plan(plan->steps, executor_);
   if (!outputs) {
@@ -213,6 +284,7 @@ Status Engine::apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_
                          std::move(leaving)});
   }
   if (auto st = record_owned(); !st) spdlog::error("after commit: {}", st.error().to_string());
+  *lock = kernel::ChangeLock{};
   release_due(cfg_.retire_grace.count() == 0);
   return ok();
 }

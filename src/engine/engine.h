@@ -24,6 +24,7 @@
 #include "engine/ownership.h"
 #include "engine/planner.h"
 #include "engine/ports.h"
+#include "engine/prefetch.h"
 #include "engine/state.h"
 #include "kernel/kernel.h"
 
@@ -86,6 +87,8 @@ class Engine {
  public:
   /// `journal`: where the instances the engine creates are recorded before each plan runs and
   /// after it (engine/ownership.h); null records nothing (tests that do not exercise the sweep).
+  /// `packages` must allow concurrent fetches (engine/ports.h): submit() fetches ahead on the
+  /// caller's thread while the engine thread works.
   Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store,
          OwnershipJournal* journal = nullptr);
   ~Engine();
@@ -100,6 +103,10 @@ class Engine {
   /// Queues a command; the future holds its outcome. Errors: InvalidPayload, WrongHost,
   /// UnknownInterface (validation), Conflict (planning), or the failing step's error after a
   /// complete rollback. After stop(): Unavailable.
+  /// An add or update (not a dry run) whose payload passes validation first has its packages
+  /// fetched on the calling thread, concurrently (engine/prefetch.h), and is queued only then,
+  /// so a slow repository delays only this request, never the engine thread and the other
+  /// writes. Thread-safe.
   /// `request_id` (may be empty) is the engine thread's log::RequestScope while the command
   /// runs, so every line logged for it (engine, planner, plan runner, kernel adapter) carries
   /// the id of the request that submitted it.
@@ -153,6 +160,7 @@ class Engine {
   EngineConfig cfg_;
   kernel::Kernel& kernel_;
   PackageSource& packages_;
+  PrefetchingSource prefetching_;  ///< what the executor fetches through (engine thread)
   Planner planner_;
   Executor executor_;
   OwnershipJournal* journal_;
@@ -180,8 +188,17 @@ class Engine {
   struct Queued {
     Command cmd;
     std::promise<Status> done;
-    std::string request_id;  ///< "" for commands without a request
+    std::string request_id;      ///< "" for commands without a request
+    PrefetchResults prefetched;  ///< packages fetched ahead by submit()
   };
+  /// The packages fetched ahead for `cmd` (empty for other commands, dry runs and payloads
+  /// that do not validate: those fail on the engine thread without a fetch).
+  PrefetchResults fetch_ahead(const Command& cmd);
+  /// After a command: removes the fresh cache entries fetched ahead that no step took and no
+  /// applied program uses.
+  void drop_unused_prefetched();
+  /// The bpffs change lock (Kernel::lock_for_change), with the error given context.
+  Result<kernel::ChangeLock> lock_change(const char* what);
   std::deque<Queued> queue_;
   bool stopping_ = false;
   std::thread thread_;

@@ -130,7 +130,9 @@ TEST_F(OwnershipTest, AnUnwritableRecordRefusesTheChangeWithNothingDone) {
   EXPECT_EQ(st.error().code, Errc::Io);
   EXPECT_NE(st.error().to_string().find("record intent"), std::string::npos)
       << st.error().to_string();
-  EXPECT_EQ(inj_.calls(), 0) << "no package, kernel or store call";
+  EXPECT_EQ(inj_.log(), std::vector<std::string>{"lock for change"})
+      << "no package, kernel or store call";
+  EXPECT_FALSE(kernel_.lock_held()) << "the lock is given back";
   EXPECT_TRUE(kernel_.model().pins.empty());
   EXPECT_TRUE(engine_->snapshot()->state.ifaces.empty());
 }
@@ -146,6 +148,36 @@ TEST_F(OwnershipTest, InheritedRecordsAreKeptUntilSettled) {
   ASSERT_TRUE(engine_->settle_owned());
   ASSERT_EQ(journal_.writes.back().owned.size(), 1u);
   EXPECT_EQ(v_of(journal_.writes.back().owned[0]), "1_0");
+}
+
+// chain-protocol.md §7: every kernel change — the plan and each release batch — happens while
+// the bpffs change lock is held, and the lock is not held between changes.
+TEST_F(OwnershipTest, EveryChangeRunsUnderTheChangeLock) {
+  make(std::chrono::milliseconds(0));
+  ASSERT_TRUE(engine_->run_now(engine::AddPrograms{{entry("1.0")}}));
+  ASSERT_TRUE(engine_->run_now(engine::UpdatePrograms{{entry("2.0")}}));  // + release batch
+  ASSERT_TRUE(engine_->run_now(engine::UpdatePrograms{{}}));
+  EXPECT_TRUE(kernel_.unlocked_changes().empty())
+      << "first change without the lock: " << kernel_.unlocked_changes().front();
+  EXPECT_GE(kernel_.lock_acquisitions(), 5) << "three plans and two release batches";
+  EXPECT_FALSE(kernel_.lock_held());
+}
+
+// Another process holding the lock: the change is refused before anything is done, names the
+// stage, and can be retried once the lock is free.
+TEST_F(OwnershipTest, ALockHeldElsewhereRefusesTheChangeWithNothingDone) {
+  make(std::chrono::milliseconds(0));
+  auto other = kernel_.lock_for_change();  // "another process"
+  ASSERT_TRUE(other);
+  inj_.reset_count();
+  auto st = engine_->run_now(engine::AddPrograms{{entry("1.0")}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::Timeout);
+  EXPECT_EQ(st.error().step, "lock bpffs");
+  EXPECT_TRUE(kernel_.model().pins.empty());
+  EXPECT_TRUE(journal_.writes.empty()) << "not even the intent was recorded";
+  other = kernel::ChangeLock{};
+  EXPECT_TRUE(engine_->run_now(engine::AddPrograms{{entry("1.0")}}));
 }
 
 }  // namespace

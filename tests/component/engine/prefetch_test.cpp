@@ -2,12 +2,17 @@
 // and the engine-side decorator that answers FetchPackage steps from those results.
 #include "engine/prefetch.h"
 
+#include "engine/engine.h"
+#include "kernel/fake/fake_kernel.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <set>
+#include <thread>
 
 using namespace l3afd;
 
@@ -144,6 +149,131 @@ TEST(PrefetchingSource, AnEntryRemovedSinceTheFetchAheadIsFetchedAgain) {
   ASSERT_TRUE(a);
   EXPECT_TRUE(src.still_cached(ref("a"), *a)) << "fetched again from the source";
   EXPECT_TRUE(a->fresh);
+}
+
+/// A thread-safe package source where the package named "slow" blocks until released — a
+/// repository that stalls (issue 8: measured 9 s with the original design).
+class StallingSource final : public engine::PackageSource {
+ public:
+  Result<engine::Package> fetch(const engine::PackageRef& r) override {
+    std::unique_lock lk(mu_);
+    if (r.name == "slow") {
+      stalled_ = true;
+      cv_.notify_all();
+      cv_.wait(lk, [&] { return released_; });
+    }
+    ++fetches_on_[std::this_thread::get_id()];
+    cache_.insert(r.name);
+    return engine::Package{"/cache/" + r.name, true};
+  }
+  Status remove(const engine::PackageRef& r) override {
+    std::lock_guard lk(mu_);
+    cache_.erase(r.name);
+    return ok();
+  }
+  bool still_cached(const engine::PackageRef& r, const engine::Package&) override {
+    std::lock_guard lk(mu_);
+    return cache_.contains(r.name);
+  }
+  void wait_stalled() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return stalled_; });
+  }
+  void release() {
+    std::lock_guard lk(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  /// The threads fetches ran on.
+  std::set<std::thread::id> fetch_threads() {
+    std::lock_guard lk(mu_);
+    std::set<std::thread::id> out;
+    for (const auto& [t, n] : fetches_on_) out.insert(t);
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stalled_ = false;
+  bool released_ = false;
+  std::set<std::string> cache_;
+  std::map<std::thread::id, int> fetches_on_;
+};
+
+/// A store that remembers the thread it was saved from: the engine thread.
+class ThreadRecordingStore final : public engine::StateStore {
+ public:
+  Status save(const std::vector<model::L3afBpfPrograms>& state) override {
+    std::lock_guard lk(mu_);
+    saved_on_ = std::this_thread::get_id();
+    state_ = state;
+    return ok();
+  }
+  Result<std::vector<model::L3afBpfPrograms>> load() override { return state_; }
+  std::thread::id saved_on() {
+    std::lock_guard lk(mu_);
+    return saved_on_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::thread::id saved_on_;
+  std::vector<model::L3afBpfPrograms> state_;
+};
+
+model::L3afBpfPrograms deployable(const std::string& iface, const std::string& name) {
+  auto p = program(name, "1.0");
+  p.seq_id = 1;
+  p.prog_type = "xdp";
+  p.object_file = "counter.bpf.o";
+  p.entry_function_name = "counter";
+  auto e = entry(iface, {p});
+  e.host_name = "testhost";
+  return e;
+}
+
+// The engine thread never waits for a repository: while one request's package download
+// stalls, a request on another interface is applied, and the stalled one completes once its
+// repository answers. No package is fetched on the engine thread.
+TEST(PrefetchEngine, AStalledRepositoryDelaysOnlyItsOwnRequest) {
+  kernel::fake::Injector inj;
+  kernel::fake::FakeKernel kernel(inj);
+  kernel.add_interface("eth0", 2);
+  kernel.add_interface("eth1", 3);
+  kernel.define_object("counter.bpf.o", {"counter", {{"packets", 0, 2, 4, 8, 1, {}}}});
+  StallingSource packages;
+  ThreadRecordingStore store;
+  engine::EngineConfig cfg;
+  cfg.planner.default_repo_url = "file:///repo";
+  cfg.planner.host_name = "testhost";
+  engine::Engine eng(cfg, kernel, packages, store);
+  eng.start();
+
+  std::promise<std::future<Status>> slow_submitted;
+  std::thread slow_client([&] {
+    slow_submitted.set_value(eng.submit(engine::AddPrograms{{deployable("eth0", "slow")}}));
+  });
+  packages.wait_stalled();
+  auto fast = eng.submit(engine::AddPrograms{{deployable("eth1", "fast")}});
+  // Deadlock guard, not a timing assertion: with fetches on the engine thread this never
+  // becomes ready while "slow" is stalled.
+  ASSERT_EQ(fast.wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "a write waited for another request's repository";
+  EXPECT_TRUE(fast.get());
+  EXPECT_NE(eng.snapshot()->state.programs("eth1", model::Hook::XdpIngress), nullptr);
+  EXPECT_EQ(eng.snapshot()->state.programs("eth0", model::Hook::XdpIngress), nullptr);
+
+  packages.release();
+  slow_client.join();
+  auto slow = slow_submitted.get_future().get();
+  EXPECT_TRUE(slow.get());
+  EXPECT_NE(eng.snapshot()->state.programs("eth0", model::Hook::XdpIngress), nullptr);
+  eng.stop();
+  const auto engine_thread = store.saved_on();
+  ASSERT_NE(engine_thread, std::thread::id{});
+  EXPECT_FALSE(packages.fetch_threads().contains(engine_thread))
+      << "a package was fetched on the engine thread";
 }
 
 }  // namespace
