@@ -1,4 +1,4 @@
-// JSON request bodies for the L3AF API (l3af-compat.md §3–§4) deploying the packages of the
+// JSON request bodies for the L3AF API (docs/compatibility.md §3–§4) deploying the packages of the
 // local repository (bpf/README.md): xdp-counter on xdp_ingress, tc-counter on the TC hooks, and
 // the chain test packages chain-a … chain-f on xdp_ingress (for a daemon with chaining on).
 // Pure functions; thread-safe.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // ratelimiting: limits the rate of new inbound TCP connections (SYN without ACK) to a set of
-// destination ports, one budget shared by all listed ports (programs.md §3, "Our version";
+// destination ports, one budget shared by all listed ports (docs/packages.md §3, "Our version";
 // package README: ratelimiting.md). Drops a SYN over the limit with XDP_DROP; every other packet
 // continues the chain through slot 0 of xdp_rl_ingress_next_prog, else XDP_PASS.
 //

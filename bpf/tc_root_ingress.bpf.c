@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-// tc-root (ingress): the chain root of a TC ingress hook (chaining.md §1.1). Tail-calls slot 0 of its
+// tc-root (ingress): the chain root of a TC ingress hook (docs/chain-protocol.md §1.1). Tail-calls slot 0 of its
 // array; an empty slot returns TC_ACT_UNSPEC (= TCX_NEXT), so other owners' TCX programs and
-// legacy filters behind the root still run (chaining.md §5).
+// legacy filters behind the root still run (docs/chain-protocol.md §5).
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // xdp-chain-counter: test program of the chain packet tests (packaged as chain-a .. chain-f).
 // Counts every packet in a per-CPU counter (exact under concurrency, no atomics), then
-// tail-calls slot 0 of its own next-program array and falls back to XDP_PASS (chaining.md §1.1).
+// tail-calls slot 0 of its own next-program array and falls back to XDP_PASS (docs/chain-protocol.md §1.1).
 #include <linux/bpf.h>
 // After linux/bpf.h: bpf_helpers.h needs its types.
 #include <bpf/bpf_helpers.h>

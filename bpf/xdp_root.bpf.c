@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// xdp-root: the chain root of an XDP hook (chaining.md §1.1). Tail-calls slot 0 of its array;
+// xdp-root: the chain root of an XDP hook (docs/chain-protocol.md §1.1). Tail-calls slot 0 of its array;
 // an empty slot passes the packet.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -67,7 +67,7 @@ http::Router make_api_router(const ApiDeps& deps) {
 
 namespace {
 
-/// One element of the /bpfs listing (l3af-compat.md §14). `prev` is the predecessor in the
+/// One element of the /bpfs listing (docs/compatibility.md §14). `prev` is the predecessor in the
 /// chain (the root for the first program), null for the root and without chaining.
 void append_debug_entry(std::string& out, const engine::ProgramRecord& rec,
                         const engine::ProgramRecord* prev) {

@@ -1,4 +1,4 @@
-// The L3AF v1 REST routes (l3af-compat.md §3) and the debug listener's /bpfs/<iface> (§14).
+// The L3AF v1 REST routes (docs/compatibility.md §3) and the debug listener's /bpfs/<iface> (§14).
 // Handlers are thin: decode (model::decode_*), submit to the engine, map the result through
 // api/status. GET handlers read the engine's immutable snapshot and never block on writes.
 #pragma once

@@ -1,5 +1,5 @@
-// The single table from Errc to HTTP status and API error code (l3af-compat.md §7.2), and the
-// error body of §7.3. Every handler maps errors through here and nowhere else.
+// The single table from Errc to HTTP status and API error code (docs/compatibility.md §7.2), and
+// the error body of §7.3. Every handler maps errors through here and nowhere else.
 #pragma once
 
 #include "api/http/message.h"

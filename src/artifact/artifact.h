@@ -1,5 +1,5 @@
 // The artifact port: fetch an eBPF package from the package repository into the local cache
-// (l3af-compat.md §9) and remove it again. Pure helpers for the repository URL, the platform
+// (docs/compatibility.md §9) and remove it again. Pure helpers for the repository URL, the platform
 // name and the archive naming rules live here too.
 //
 // Error codes used by this module:

@@ -1,5 +1,5 @@
 // Vocabulary of the chain algebra: program instances, prog-array slots and slot writes.
-// Pure values, no I/O (chaining.md §1.2, §4.2).
+// Pure values, no I/O (docs/chain-protocol.md §1.2, §4.2).
 #pragma once
 
 #include <compare>
@@ -10,8 +10,8 @@
 namespace l3afd::chain {
 
 /// One loaded copy of a program on one hook: its entry program plus its private 1-slot next
-/// array (chaining.md §4.2). Several instances of the same program may exist at once (old and
-/// new chain); they differ by `id`. Two Instance values denote the same instance iff both
+/// array (docs/chain-protocol.md §4.2). Several instances of the same program may exist at once
+/// (old and new chain); they differ by `id`. Two Instance values denote the same instance iff both
 /// fields are equal. The root of a hook is not an Instance (see Slot::root()).
 struct Instance {
   std::string program;  ///< identity of the program on the hook (e.g. its name); opaque here

@@ -1,5 +1,5 @@
-// Make-before-break planning for one hook (chaining.md §4.3): given the live chain and the
-// desired chain, which instances to build, which slot writes to make in which order, and which
+// Make-before-break planning for one hook (docs/chain-protocol.md §4.3): given the live chain and
+// the desired chain, which instances to build, which slot writes to make in which order, and which
 // instances to retire. Pure, no I/O; the engine's chained planner turns a Plan into kernel
 // actions.
 #pragma once
@@ -19,7 +19,7 @@ namespace l3afd::chain {
 Status check_length(std::size_t n);
 
 /// What happens to the root of the hook; creating, attaching, detaching and removing the root
-/// is the caller's job (chaining.md §4.7), the plan only says when.
+/// is the caller's job (docs/chain-protocol.md §4.7), the plan only says when.
 enum class RootChange {
   Keep,    ///< the root exists before and after
   Create,  ///< empty hook gets its first program: load the root, apply the writes (the flip
@@ -35,11 +35,11 @@ using FreshInstance = std::function<Instance(const Instance& of)>;
 
 /// Result of plan_chain.
 ///
-/// Executing it: build every instance of `build` (loading, maps, user programs, chaining.md
-/// §4.4, any order), then make `writes` strictly in order. Every write before `flip_index`
-/// touches only arrays of instances in `build`, which nothing live reaches (failure there:
-/// discard `build`, the live chain is untouched). writes[*flip_index] is the one write that
-/// switches the hook from `old_chain` to `chain` (I2). After the flip and a grace delay,
+/// Executing it: build every instance of `build` (loading, maps, user programs,
+/// docs/chain-protocol.md §4.4, any order), then make `writes` strictly in order. Every write
+/// before `flip_index` touches only arrays of instances in `build`, which nothing live reaches
+/// (failure there: discard `build`, the live chain is untouched). writes[*flip_index] is the one
+/// write that switches the hook from `old_chain` to `chain` (I2). After the flip and a grace delay,
 /// release every instance of `retire` (I5).
 ///
 /// Choice: arrays of newly built instances are empty at creation, so no Clear is emitted for

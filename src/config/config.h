@@ -1,4 +1,4 @@
-// DaemonConfig: the typed content of l3afd.cfg (l3af-compat.md §8.2), with the Original's
+// DaemonConfig: the typed content of l3afd.cfg (docs/compatibility.md §8.2), with the Original's
 // defaults as default member initialisers, plus our extension keys (docs/config.md).
 //
 // load_config/parse_config apply the §8.1 item 10 reading rules: a missing required key, an
@@ -62,7 +62,7 @@ struct DaemonConfig {
     Duration user_program_timeout = std::chrono::seconds(60);
     std::uint64_t download_max_size = 256ULL << 20;  ///< download-max-size (ext., bytes, > 0)
     /// retire-grace-period (extension, >= 0): how long programs that left the data path stay
-    /// intact before they are unloaded (chaining.md §4.1 I5)
+    /// intact before they are unloaded (docs/chain-protocol.md §4.1 I5)
     Duration retire_grace_period = std::chrono::seconds(1);
     /// chain-write-order (extension): false = make-before-break; true = "original-unsafe",
     /// the order of l3afd v2.1.0, kept only as the control of the chain packet test

@@ -27,8 +27,8 @@ enum class HostKind {
 };
 
 /// Classifies `host` as returned by split_host_port (IPv6 without brackets; a zone suffix
-/// "%eth0" is ignored). Used for the PROD mTLS rule of l3af-compat.md §8.4, where names must be
-/// resolved by the caller (D49) and a wildcard host is not loopback.
+/// "%eth0" is ignored). Used for the PROD mTLS rule of docs/compatibility.md §8.4, where names must
+/// be resolved by the caller (D49) and a wildcard host is not loopback.
 HostKind classify_host(std::string_view host);
 
 }  // namespace l3afd::config

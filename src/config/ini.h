@@ -1,4 +1,5 @@
-// Reader for the l3afd.cfg dialect: robfig/config `ReadDefault` as l3af-compat.md §8.1 pins it.
+// Reader for the l3afd.cfg dialect: robfig/config `ReadDefault` as docs/compatibility.md §8.1 pins
+// it.
 //
 // Parsing (IniFile::parse) is separate from reading (get_*): as in the Original, interpolation
 // and type conversion happen only when a key is read, so a broken value in a key nobody reads

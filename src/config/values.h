@@ -1,5 +1,5 @@
 // Parsers for the value syntaxes of l3afd.cfg, matching Go's behaviour exactly
-// (l3af-compat.md §8.1 item 9): robfig/config booleans, strconv.Atoi integers and
+// (docs/compatibility.md §8.1 item 9): robfig/config booleans, strconv.Atoi integers and
 // time.ParseDuration durations. Pure functions; thread-safe; total on every input.
 #pragma once
 

@@ -35,12 +35,13 @@ enum class Errc {
 const char* errc_name(Errc c) noexcept;
 
 /// One problem in a request, located as precisely as known. Rendered into the
-/// `errors` array of the API error body (l3af-compat.md §7.3).
+/// `errors` array of the API error body (docs/compatibility.md §7.3).
 struct ErrorItem {
   std::string iface;      ///< empty when unknown
   std::string direction;  ///< xdpingress | ingress | egress | "" (probes/unknown)
   std::string program;    ///< empty when unknown
-  std::string field;      ///< JSON pointer into the request body, e.g. /0/bpf_programs/xdp_ingress/1/name
+  std::string
+      field;  ///< JSON pointer into the request body, e.g. /0/bpf_programs/xdp_ingress/1/name
   std::string message;
   bool operator==(const ErrorItem&) const = default;
 };
@@ -71,9 +72,13 @@ using Status = tl::expected<void, Error>;
 inline tl::unexpected<Error> fail(Errc code, std::string message, int sys_errno = 0) {
   return tl::unexpected<Error>(Error{code, sys_errno, std::move(message), {}, {}, {}});
 }
-inline tl::unexpected<Error> fail(Error e) { return tl::unexpected<Error>(std::move(e)); }
+inline tl::unexpected<Error> fail(Error e) {
+  return tl::unexpected<Error>(std::move(e));
+}
 
 /// Success value for Status.
-inline Status ok() { return {}; }
+inline Status ok() {
+  return {};
+}
 
 }  // namespace l3afd

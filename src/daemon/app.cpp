@@ -1,4 +1,4 @@
-// Start-up sequence (l3af-compat.md §1.2, Ours):
+// Start-up sequence (docs/compatibility.md §1.2, Ours):
 //  1. read and validate the config (one line naming file, section, key on error)
 //  2. logging (L3AF_LOG_LEVEL, json-format-logs, file-log-location)
 //  3. PID file + single-instance lock
@@ -240,8 +240,8 @@ int run(const std::filesystem::path& config_path) {
     }
   }
   // A change applied but never committed (crash before the state was written) is undone here.
-  // Under the bpffs change lock, like every change (chain-protocol.md §7). Without the lock the
-  // sweep is skipped and the inherited record kept, so the next start can sweep instead.
+  // Under the bpffs change lock, like every change (docs/chain-protocol.md §7). Without the lock
+  // the sweep is skipped and the inherited record kept, so the next start can sweep instead.
   if (recorded && recorded->has_value()) {
     if (auto lock = kern.lock_for_change(); !lock) {
       spdlog::error("residue sweep skipped: {}", lock.error().to_string());

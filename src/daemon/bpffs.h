@@ -1,5 +1,5 @@
 // Makes sure the bpffs base ([l3afd] BpfMapDefaultPath) is a mounted bpf file system
-// (l3af-compat.md §1.6: the original mounts it when missing).
+// (docs/compatibility.md §1.6: the original mounts it when missing).
 #pragma once
 
 #include <filesystem>

@@ -1,4 +1,4 @@
-// l3afd entry point: Go-flag compatible command line (l3af-compat.md §1.1).
+// l3afd entry point: Go-flag compatible command line (docs/compatibility.md §1.1).
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
   std::string config = "config/l3afd.cfg";
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a.starts_with("--")) a.remove_prefix(2);
-    else if (a.starts_with("-")) a.remove_prefix(1);
+    if (a.starts_with("--"))
+      a.remove_prefix(2);
+    else if (a.starts_with("-"))
+      a.remove_prefix(1);
     else {
       std::fprintf(stderr, "l3afd: unexpected argument %s\n", argv[i]);
       usage();

@@ -1,5 +1,5 @@
-// PID file with a single-instance lock (l3af-compat.md §1.4, Ours): the file holds the decimal
-// PID without a newline, mode 0640. An exclusive flock on it is held for the process
+// PID file with a single-instance lock (docs/compatibility.md §1.4, Ours): the file holds the
+// decimal PID without a newline, mode 0640. An exclusive flock on it is held for the process
 // lifetime, so a second daemon on the same file fails fast without touching it.
 #pragma once
 

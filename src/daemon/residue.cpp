@@ -24,7 +24,7 @@ std::optional<std::vector<std::string>> below(const fs::path& root, const fs::pa
 }
 
 /// True when a recorded instance has exactly the shape the layout gives an instance of its
-/// interface (l3af-compat.md §10): B/<iface>/<name>/<V> or B/tc/globals/<iface>/<name>/<V>,
+/// interface (docs/compatibility.md §10): B/<iface>/<name>/<V> or B/tc/globals/<iface>/<name>/<V>,
 /// B/progs/<iface>/<name>/<V>/<pin>, B/links/<iface>/<name>/<V>/<pin>. A damaged record can
 /// then never make the sweep remove a parent directory or another interface's pins.
 bool plausible(const layout::BpffsLayout& layout, const engine::OwnedInstance& inst) {

@@ -85,8 +85,8 @@ struct WriteSlot {
   std::optional<std::string> previous;
 };
 /// Pins map `map_name` of `key` at `path`, atomically over whatever is pinned there
-/// (chaining.md §4.2). Rollback re-pins `previous_key`'s map at the same path, or removes the
-/// pin when nothing was pinned there before.
+/// (docs/chain-protocol.md §4.2). Rollback re-pins `previous_key`'s map at the same path, or
+/// removes the pin when nothing was pinned there before.
 struct PinMap {
   std::string key;
   std::string map_name;

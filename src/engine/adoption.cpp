@@ -1,6 +1,6 @@
-// Engine::adopt_live_chains: the "adopt, do not rebuild" part of a restart (chaining.md §4.8).
-// Reads the live chain of a hook back from the kernel through the pins a previous run left and
-// takes it over by fd when it is exactly the chain the store asks for.
+// Engine::adopt_live_chains: the "adopt, do not rebuild" part of a restart (docs/chain-protocol.md
+// §4.8). Reads the live chain of a hook back from the kernel through the pins a previous run left
+// and takes it over by fd when it is exactly the chain the store asks for.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

@@ -33,8 +33,8 @@ Error combined(Errc code, std::vector<ErrorItem> items) {
 }
 
 /// The enabled programs of one hook of request entry `idx`. Without chaining more than one is a
-/// conflict (l3af-compat.md §6.2); with chaining they come in seq_id order (validation has made
-/// seq_ids unique per hook).
+/// conflict (docs/compatibility.md §6.2); with chaining they come in seq_id order (validation has
+/// made seq_ids unique per hook).
 std::vector<BpfProgram> enabled_programs(const model::L3afBpfPrograms& e, std::size_t idx, Hook h,
                                          bool chaining, std::vector<ErrorItem>& conflicts) {
   std::vector<BpfProgram> out;

@@ -1,7 +1,7 @@
 // DesiredState (DESIGN.md §1.2): what the data path should look like, as specs — the interface
 // table and, per hook, the enabled programs in execution order (without chaining at most one).
 // Built by pure functions from the applied state and a validated request; every add / update /
-// delete semantic of l3af-compat.md §6 that is about *what* is wanted lives here, and the
+// delete semantic of docs/compatibility.md §6 that is about *what* is wanted lives here, and the
 // planner only decides *how* to get there.
 #pragma once
 
@@ -48,8 +48,8 @@ Result<DesiredState> from_update(const model::ValidPrograms& req, bool chaining)
 /// ignored, the interface stays in the table. Then check_chain_shapes.
 Result<DesiredState> without(DesiredState base, const model::ValidNames& req, bool chaining);
 
-/// The chain-shape rules of a desired state (with chaining only; chaining.md §1.1, K4): at most
-/// chain::kMaxChainLength programs per hook, and every program but the last has a map_name.
+/// The chain-shape rules of a desired state (with chaining only; docs/chain-protocol.md §1.1, K4):
+/// at most chain::kMaxChainLength programs per hook, and every program but the last has a map_name.
 /// InvalidPayload with one item per problem (field "map_name" is completed into a JSON pointer
 /// by engine/failure.h's locate()).
 Status check_chain_shapes(const DesiredState& d, bool chaining);

@@ -1,5 +1,5 @@
 // DirectAttach: without chaining at most one program per (interface, hook), attached directly
-// and replaced make-before-break by switching its link in one step (chaining.md §4.10).
+// and replaced make-before-break by switching its link in one step (docs/chain-protocol.md §4.10).
 #include "engine/hook_strategy.h"
 
 namespace l3afd::engine {

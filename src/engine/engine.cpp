@@ -80,7 +80,7 @@ Status Engine::settle_owned() {
 void Engine::release_due(bool all) {
   const auto now = std::chrono::steady_clock::now();
   while (!retiring_.empty() && (all || retiring_.front().due <= now)) {
-    // Releasing removes pins: under the change lock (chain-protocol.md §7), taken per batch
+    // Releasing removes pins: under the change lock (docs/chain-protocol.md §7), taken per batch
     // and never held while waiting for the grace period. A batch that cannot get the lock waits
     // for the next turn; at shutdown it is released anyway.
     auto lock = lock_change("release");
@@ -251,7 +251,7 @@ Status Engine::apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_
   }
   if (plan->empty()) return ok();
   log_plan(*plan, false);
-  // The whole change runs under the bpffs change lock (chain-protocol.md §7); it is given back
+  // The whole change runs under the bpffs change lock (docs/chain-protocol.md §7); it is given back
   // before the releases, which take it per batch.
   auto lock = lock_change("the change");
   if (!lock) {

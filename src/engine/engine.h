@@ -35,8 +35,9 @@ struct EngineConfig {
   std::vector<std::string> root_names;  ///< package names refused as program names
   bool chaining = false;                ///< must equal planner.chaining
   /// How long what left the data path (retired chain instances, replaced or detached programs)
-  /// is kept intact after the switch before it is unloaded (chaining.md §4.1 I5, K6): packets
-  /// already inside an old program finish through it and its next array. 0 = release at once.
+  /// is kept intact after the switch before it is unloaded (docs/chain-protocol.md §4.1 I5, K6):
+  /// packets already inside an old program finish through it and its next array. 0 = release at
+  /// once.
   std::chrono::milliseconds retire_grace{0};
 };
 
@@ -68,7 +69,7 @@ struct RestoreState {
   PinnedLinks pinned_links;  ///< links of a previous run to take over (daemon/residue.h)
 };
 /// Shutdown: detach and unload everything; the store is left as it is, so the next start
-/// redeploys (l3af-compat.md §1.3).
+/// redeploys (docs/compatibility.md §1.3).
 struct StopAll {};
 /// Applies the pending entries that can be applied now (their interface has appeared);
 /// the others stay pending. Sent periodically by the daemon while entries are pending.
@@ -149,9 +150,9 @@ class Engine {
   void loop();
   /// Runs the deferred release steps whose grace has passed (all of them if `all`).
   void release_due(bool all);
-  /// Restore with chaining (chaining.md §4.8): every hook of `e` whose chain is still live in
-  /// the kernel exactly as `e` wants it (root link pinned, every program and next array pinned,
-  /// slots linking them in order) is adopted by fd and recorded as applied, so the restore
+  /// Restore with chaining (docs/chain-protocol.md §4.8): every hook of `e` whose chain is still
+  /// live in the kernel exactly as `e` wants it (root link pinned, every program and next array
+  /// pinned, slots linking them in order) is adopted by fd and recorded as applied, so the restore
   /// plan that follows leaves it alone: nothing is reloaded, no counter resets, no packet
   /// notices the restart. A hook that does not verify is left to the plan (rebuild + one
   /// switch of the root link). Changes nothing in the kernel except re-taking the root link.

@@ -38,14 +38,14 @@ class HookStrategy {
 };
 
 /// Without chaining: at most one program, attached directly; a replacement switches the link
-/// in one step (chaining.md §4.10). direct_attach.cpp.
+/// in one step (docs/chain-protocol.md §4.10). direct_attach.cpp.
 class DirectAttach final : public HookStrategy {
  public:
   Result<HookResult> plan(PlanBuilder& b, const HookChange& c) const override;
 };
 
 /// With chaining: a root per hook and a tail-call chain, changed through chain::plan_chain
-/// (chaining.md §4.3). tail_call_chain.cpp.
+/// (docs/chain-protocol.md §4.3). tail_call_chain.cpp.
 class TailCallChain final : public HookStrategy {
  public:
   Result<HookResult> plan(PlanBuilder& b, const HookChange& c) const override;

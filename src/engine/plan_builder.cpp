@@ -106,7 +106,7 @@ Result<PlanBuilder::Built> PlanBuilder::build(const std::string& iface, Hook h, 
     plan_.append("write maps of " + p.name + at,
                  ConfigureMaps{rec.object_key, args, mons, std::nullopt}, subj);
   }
-  // After map_args: an iterator seeding state reads the configured keys (programs.md §4).
+  // After map_args: an iterator seeding state reads the configured keys (docs/packages.md §4).
   plan_.append("seed " + p.name + at, RunIterators{rec.object_key}, subj);
   return out;
 }

@@ -35,7 +35,7 @@ class PlanBuilder {
                                  const layout::ProgramPaths& paths) const;
 
   /// The link pinned at start for (iface, hook) by a previous run, else `own`: an attach takes
-  /// it over atomically instead of failing on a busy hook (chaining.md §4.8).
+  /// it over atomically instead of failing on a busy hook (docs/chain-protocol.md §4.8).
   std::filesystem::path adoptable_link(const std::string& iface, model::Hook h,
                                        const std::filesystem::path& own) const;
 
@@ -49,7 +49,7 @@ class PlanBuilder {
   /// iface/hook. `private_map` is the map that gets a fresh, unpinned copy (the chained
   /// program's next array); empty for none. `carry_from`: key of the instance of another
   /// version this one replaces; its state maps are copied into the new maps before map_args
-  /// are written (chaining.md §4.2). Errors: InvalidPayload (unsafe path component).
+  /// are written (docs/chain-protocol.md §4.2). Errors: InvalidPayload (unsafe path component).
   Result<Built> build(const std::string& iface, model::Hook h, const model::BpfProgram& p,
                       const std::string& private_map,
                       const std::optional<std::string>& carry_from = std::nullopt);
@@ -85,11 +85,12 @@ std::string instance_key(const std::string& iface, model::Hook h, const model::B
 /// Package of a program: its own repository URL, else the configured default.
 PackageRef package_of(const model::BpfProgram& p, const std::string& default_repo);
 
-/// The root of a hook as a program definition (l3af-compat.md §8.3).
+/// The root of a hook as a program definition (docs/compatibility.md §8.3).
 model::BpfProgram root_program(const RootDef& d, model::Hook h);
 
-/// Fields applied to a running instance without rebuilding it (l3af-compat.md §6.3): map_args,
-/// monitor_maps and cfg_version; with chaining also seq_id (the position is the chain's job).
+/// Fields applied to a running instance without rebuilding it (docs/compatibility.md §6.3):
+/// map_args, monitor_maps and cfg_version; with chaining also seq_id (the position is the chain's
+/// job).
 bool differs_only_in_place(const model::BpfProgram& a, const model::BpfProgram& b, bool chaining);
 
 }  // namespace l3afd::engine

@@ -15,7 +15,7 @@ namespace l3afd::engine {
 Result<std::vector<Output>> run_plan(const std::vector<Step>& steps, StepExecutor& ex);
 
 /// Runs release steps after a commit: the data path is already correct, so a failure is
-/// logged and reported in the returned list, never rolled back (chaining.md §4.5).
+/// logged and reported in the returned list, never rolled back (docs/chain-protocol.md §4.5).
 std::vector<Error> run_release(const std::vector<Step>& steps, StepExecutor& ex);
 
 }  // namespace l3afd::engine

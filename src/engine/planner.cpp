@@ -28,7 +28,8 @@ void complete_record(ProgramRecord& rec, const Plan::Fill& f, const std::vector<
     if (const auto* o = output_at(outputs, *f.load)) {
       rec.prog_id = o->prog_id;
       rec.maps = o->maps;
-      // The private next array is pinned at MapNamePath after the flip (chaining.md §4.2).
+      // The private next array is pinned at MapNamePath after the flip (docs/chain-protocol.md
+      // §4.2).
       for (auto& m : rec.maps) {
         if (m.pin.empty() && !rec.spec.map_name.empty() && m.name == rec.spec.map_name) {
           m.pin = rec.paths.map_name_path;

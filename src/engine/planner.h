@@ -23,10 +23,12 @@ namespace l3afd::engine {
 
 /// Links found pinned in bpffs at start, by (interface, hook): the restore takes them over
 /// (switches their program atomically) instead of attaching anew, so a crash in the middle of
-/// an upgrade never leaves the hook busy with the old version or empty (chaining.md §4.8).
+/// an upgrade never leaves the hook busy with the old version or empty (docs/chain-protocol.md
+/// §4.8).
 using PinnedLinks = std::map<std::pair<std::string, model::Hook>, std::filesystem::path>;
 
-/// The root program of one hook under chaining ([xdp-root] / [tc-root], chaining.md §1.1).
+/// The root program of one hook under chaining ([xdp-root] / [tc-root], docs/chain-protocol.md
+/// §1.1).
 struct RootDef {
   std::string package_name;
   std::string version;

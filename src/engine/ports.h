@@ -18,7 +18,7 @@
 
 namespace l3afd::engine {
 
-/// Where a package comes from (l3af-compat.md §9.1).
+/// Where a package comes from (docs/compatibility.md §9.1).
 struct PackageRef {
   std::string repo_url;  ///< ebpf_package_repo_url, or [ebpf-repo] url when that is empty
   std::string name;

@@ -33,8 +33,9 @@ struct InterfaceRecord {
   std::string ipv4_address;
   std::map<model::Hook, std::vector<ProgramRecord>> hooks;  ///< absent or empty = no programs;
                                                             ///< chained: in chain order
-  /// Chaining only: the root of every hook that has programs (chaining.md §1.1). Its spec holds
-  /// the root package (name, version, artifact, object_file, entry, map_name = root array).
+  /// Chaining only: the root of every hook that has programs (docs/chain-protocol.md §1.1). Its
+  /// spec holds the root package (name, version, artifact, object_file, entry, map_name = root
+  /// array).
   std::map<model::Hook, ProgramRecord> roots;
   bool operator==(const InterfaceRecord&) const = default;
 };
@@ -48,7 +49,7 @@ struct AppliedState {
   const std::vector<ProgramRecord>* programs(const std::string& iface, model::Hook h) const;
 };
 
-/// GET body model of one interface (l3af-compat.md §6.5): unknown iface gives "" and nulls.
+/// GET body model of one interface (docs/compatibility.md §6.5): unknown iface gives "" and nulls.
 model::L3afBpfPrograms view_of(const AppliedState& s, const std::string& host_name,
                                const std::string& iface);
 /// One element per interface-table entry, ascending by name (GET all, and the store).

@@ -1,8 +1,8 @@
 // TailCallChain (bpf-chaining-enabled: true): turns a chain::Plan (which instances to build,
 // which slot writes in which order, what to retire) into engine steps, including the root of
-// the hook. Make-before-break (chaining.md §4): every new instance is loaded, its maps written
-// and its own slot wired before the one flip; the new arrays are pinned after the flip; what
-// left the chain is released after the commit.
+// the hook. Make-before-break (docs/chain-protocol.md §4): every new instance is loaded, its maps
+// written and its own slot wired before the one flip; the new arrays are pinned after the flip;
+// what left the chain is released after the commit.
 #include <algorithm>
 #include <map>
 
@@ -122,7 +122,8 @@ class ChainPlanner {
     cleared_first_ = true;
   }
 
-  /// Every new instance (chaining.md §4.4) with a fresh private next array, then a new root.
+  /// Every new instance (docs/chain-protocol.md §4.4) with a fresh private next array, then a new
+  /// root.
   Status build_all() {
     clear_first();
     for (const auto& inst : cp_.build) {
@@ -174,8 +175,8 @@ class ChainPlanner {
     }
   }
 
-  /// A new root goes live last, already pointing at the complete chain (chaining.md §4.7); a
-  /// root link left pinned by a previous run is switched atomically instead (§4.8).
+  /// A new root goes live last, already pointing at the complete chain (docs/chain-protocol.md
+  /// §4.7); a root link left pinned by a previous run is switched atomically instead (§4.8).
   void switch_root() {
     if (cp_.root == chain::RootChange::Create) {
       const ProgramRecord& root = *out_.root;
@@ -211,7 +212,7 @@ class ChainPlanner {
     b_.plan().fills.push_back(*root_fill_);
   }
 
-  /// What left the chain is released after the commit (chaining.md §4.1 I5).
+  /// What left the chain is released after the commit (docs/chain-protocol.md §4.1 I5).
   void retire() {
     for (const auto& inst : cp_.retire) b_.release(records_.at(inst.id));
     if (cp_.root == chain::RootChange::Remove) {

@@ -1,4 +1,4 @@
-// Encoder with the byte-exact output of Go's encoding/json (l3af-compat.md §5.1):
+// Encoder with the byte-exact output of Go's encoding/json (docs/compatibility.md §5.1):
 // json.MarshalIndent(v, "", indent) for Writer::indented, json.Marshal for Writer::compact.
 // HTML-safe string escaping, Go float64 formatting, no trailing newline.
 // Pure. A Writer is not thread-safe; the free functions are.

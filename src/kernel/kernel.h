@@ -43,11 +43,11 @@ struct LoadSpec {
                                         ///< other map except .bss pinned here unless present
   std::filesystem::path prog_pin_path;  ///< entry program pin (replaced if present)
   /// Name of a map (the program's next-program PROG_ARRAY) that is neither pinned nor reused
-  /// by name: every load gets a fresh, empty, unpinned copy (chaining.md §4.2); the engine pins
-  /// it later. Empty = none.
+  /// by name: every load gets a fresh, empty, unpinned copy (docs/chain-protocol.md §4.2); the
+  /// engine pins it later. Empty = none.
   std::string private_map;
   /// Companion programs of the object (sections tracepoint/, tp/, tp_btf/, raw_tracepoint/,
-  /// raw_tp/; programs.md §1 "attached automatically"): they are loaded with the entry program
+  /// raw_tp/; docs/packages.md §1 "attached automatically"): they are loaded with the entry program
   /// and attached at load, sharing the object's maps, and their links are pinned in this
   /// directory as `<function>_tp` (replacing a pin of the same name), so they keep running
   /// across a daemon restart like the data-path links. Empty: attached but not pinned.
@@ -55,8 +55,8 @@ struct LoadSpec {
   std::filesystem::path companion_link_dir;
 };
 
-/// What to take over from bpffs instead of loading (chaining.md §4.8): the pins a previous
-/// run of the daemon left for one program instance (or root).
+/// What to take over from bpffs instead of loading (docs/chain-protocol.md §4.8): the pins a
+/// previous run of the daemon left for one program instance (or root).
 struct AdoptSpec {
   std::string key;
   std::string entry_function;             ///< checked against the pinned program's name
@@ -101,7 +101,7 @@ struct AttachSpec {
   /// If set and a link is pinned there (or our classic filter exists on the hook), the attached
   /// program is replaced atomically (BPF_LINK_UPDATE / filter replace) instead of attaching anew,
   /// and the link pin moves to link_pin_path. Used to restore after a crash and to upgrade a
-  /// program without a gap (chaining.md §4.10).
+  /// program without a gap (docs/chain-protocol.md §4.10).
   std::optional<std::filesystem::path> replace_link_pin;
 };
 
@@ -187,8 +187,8 @@ class Kernel {
   virtual Status unload(const std::string& key) = 0;
 
   /// Creates `monitor_maps` entries (value 0 at the configured key, BPF_NOEXIST) and writes
-  /// `map_args` (l3af-compat.md §12.1, "Ours"): little-endian, sized to the map; values that do
-  /// not fit are InvalidPayload; unknown map is InvalidPayload; write errors are Kernel.
+  /// `map_args` (docs/compatibility.md §12.1, "Ours"): little-endian, sized to the map; values that
+  /// do not fit are InvalidPayload; unknown map is InvalidPayload; write errors are Kernel.
   /// Hash-type maps are pruned of unlisted keys; arrays are never pruned.
   /// A map whose values are (or may carry) file descriptors — PROG_ARRAY, PERF_EVENT_ARRAY,
   /// CGROUP_ARRAY, ARRAY_OF_MAPS, HASH_OF_MAPS, SOCKMAP, SOCKHASH, XSKMAP, DEVMAP, DEVMAP_HASH,
@@ -231,7 +231,7 @@ class Kernel {
   /// pinned there (temporary pin in the same directory, then rename(2), K11), and records the
   /// pin as the map's own: unload() removes it while it still names this map. Used for the
   /// private next-program array once its instance is live, so MapNamePath always names the
-  /// live array (chaining.md §4.2). Errors: NotFound (key or map), Io.
+  /// live array (docs/chain-protocol.md §4.2). Errors: NotFound (key or map), Io.
   virtual Status pin_map(const std::string& key, const std::string& map_name,
                          const std::filesystem::path& path) = 0;
 
@@ -245,13 +245,13 @@ class Kernel {
   virtual Result<LoadedObject> adopt(const AdoptSpec& spec) = 0;
 
   /// Runs every iter/ program of loaded object `key` once (create the iterator, read it to
-  /// the end), e.g. to seed state maps from the kernel's current sockets (programs.md §4).
+  /// the end), e.g. to seed state maps from the kernel's current sockets (docs/packages.md §4).
   /// Idempotent for well-behaved programs; nothing to undo. No-op for an object without
   /// iterators or an adopted key. Errors: NotFound (key), Kernel.
   virtual Status run_iterators(const std::string& key) = 0;
 
-  /// State carry-over across versions (chaining.md §4.2, "MAY"): copies every entry of each map
-  /// of `from_key` into the map of the same name of `to_key` when both have the same
+  /// State carry-over across versions (docs/chain-protocol.md §4.2, "MAY"): copies every entry of
+  /// each map of `from_key` into the map of the same name of `to_key` when both have the same
   /// definition (type, key and value size, max_entries, flags) and the target map was created
   /// by to_key's load (a map that already existed keeps its own state). Only hash, array and
   /// their per-CPU/LRU variants are carried; program arrays and internal maps never are.

@@ -1,4 +1,4 @@
-// The ONLY place where l3afd's bpffs pin paths are named (l3af-compat.md §10, Keep).
+// The ONLY place where l3afd's bpffs pin paths are named (docs/compatibility.md §10, Keep).
 // Pure path computation, no I/O. Callers validate names first (model/validate); the
 // functions here re-check that every component is a safe single path element and return
 // InvalidPayload otherwise, so no computed path can escape the base directory.
@@ -24,9 +24,9 @@ bool is_within(const std::filesystem::path& parent, const std::filesystem::path&
 
 /// Identity of one program instance on a hook (what all its paths derive from).
 struct ProgramPaths {
-  std::filesystem::path map_dir;    ///< B/<iface>/<name>/V or B/tc/globals/<iface>/<name>/V
-  std::filesystem::path prog_pin;   ///< B/progs/<iface>/<name>/V/<entry>_<xdp|tc>
-  std::filesystem::path link_pin;   ///< B/links/<iface>/<name>/V/<name>_xdp | <name>_tc_<dir>
+  std::filesystem::path map_dir;        ///< B/<iface>/<name>/V or B/tc/globals/<iface>/<name>/V
+  std::filesystem::path prog_pin;       ///< B/progs/<iface>/<name>/V/<entry>_<xdp|tc>
+  std::filesystem::path link_pin;       ///< B/links/<iface>/<name>/V/<name>_xdp | <name>_tc_<dir>
   std::filesystem::path map_name_path;  ///< map_dir/<map_name> (empty when map_name is empty)
   bool operator==(const ProgramPaths&) const = default;
 };

@@ -10,9 +10,10 @@ namespace l3afd::model {
 /// One attach point of an interface. Probes are not per interface and are not a Hook.
 enum class Hook { XdpIngress, TcIngress, TcEgress };
 
-inline constexpr std::array<Hook, 3> kAllHooks = {Hook::XdpIngress, Hook::TcIngress, Hook::TcEgress};
+inline constexpr std::array<Hook, 3> kAllHooks = {Hook::XdpIngress, Hook::TcIngress,
+                                                  Hook::TcEgress};
 
-/// Direction string of l3af-compat.md §0: xdpingress | ingress | egress.
+/// Direction string of docs/compatibility.md §0: xdpingress | ingress | egress.
 constexpr std::string_view direction(Hook h) {
   switch (h) {
     case Hook::XdpIngress: return "xdpingress";
@@ -33,8 +34,12 @@ constexpr std::string_view json_key(Hook h) {
 }
 
 /// Expected prog_type of programs on the hook: xdp | tc.
-constexpr std::string_view prog_type(Hook h) { return h == Hook::XdpIngress ? "xdp" : "tc"; }
+constexpr std::string_view prog_type(Hook h) {
+  return h == Hook::XdpIngress ? "xdp" : "tc";
+}
 
-constexpr bool is_tc(Hook h) { return h != Hook::XdpIngress; }
+constexpr bool is_tc(Hook h) {
+  return h != Hook::XdpIngress;
+}
 
 }  // namespace l3afd::model

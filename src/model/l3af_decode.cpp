@@ -1,4 +1,4 @@
-// Decoders of l3af_json.h: Go encoding/json Unmarshal semantics (l3af-compat.md §5.2) on top
+// Decoders of l3af_json.h: Go encoding/json Unmarshal semantics (docs/compatibility.md §5.2) on top
 // of the order- and duplicate-preserving json::Node tree. Each struct has a table of its JSON
 // field names (row order of §4) and a switch that decodes one member into the matched field.
 #include <array>

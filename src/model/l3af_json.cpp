@@ -1,5 +1,5 @@
 // Encoders of l3af_json.h: the field order of every writer below is the row order of the
-// l3af-compat.md §4 tables (= the member order of l3af_types.h).
+// docs/compatibility.md §4 tables (= the member order of l3af_types.h).
 #include "model/l3af_json.h"
 
 #include <optional>

@@ -1,4 +1,4 @@
-// Go-encoding/json-compatible codec for the L3AF data model (l3af-compat.md §4, §5).
+// Go-encoding/json-compatible codec for the L3AF data model (docs/compatibility.md §4, §5).
 // Decoders follow Go's Unmarshal semantics (§5.2); encoders produce the byte-exact output of
 // Go's MarshalIndent / Marshal (§5.1, §5.3). Pure. Thread-safe (no shared state).
 #pragma once
@@ -13,7 +13,8 @@
 
 namespace l3afd::model {
 
-// ---- decoding (l3af-compat.md §5.2) ----------------------------------------------------------
+// ---- decoding (docs/compatibility.md §5.2)
+// ----------------------------------------------------------
 //
 // All decoders: the body is one JSON value with optional surrounding whitespace. Keys match
 // field names exactly first, then case-insensitively (Go folding); unknown keys are ignored;
@@ -34,7 +35,8 @@ Result<std::vector<L3afBpfProgramNames>> decode_names(std::string_view body);
 /// restart body: a RestartConfig object (null -> zero value, as in Go).
 Result<RestartConfig> decode_restart(std::string_view body);
 
-// ---- encoding (l3af-compat.md §5.1, §5.3) ---------------------------------------------------
+// ---- encoding (docs/compatibility.md §5.1, §5.3)
+// ---------------------------------------------------
 
 /// GET of one interface: MarshalIndent(v, "", indent). Fields in §4 order, nullopt -> null.
 std::string encode(const L3afBpfPrograms& v, std::string_view indent = "  ");

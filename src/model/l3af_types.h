@@ -1,4 +1,4 @@
-// The L3AF v1 data model (l3af-compat.md §4), mirroring Go's models/l3afd.go field by field.
+// The L3AF v1 data model (docs/compatibility.md §4), mirroring Go's models/l3afd.go field by field.
 // These structs are the wire format, the stored format (§17) and the GET output at once,
 // because the contract requires GET and the store to echo the accepted payload byte-exactly
 // (null vs [] vs {} included). Runtime handles live elsewhere (engine records).

@@ -229,7 +229,7 @@ class Checker {
     }
     if (hook) {
       // Under chaining an empty map_name is allowed for the last program of a hook only; the
-      // planner checks the position against the resulting chain (chaining.md §1.1).
+      // planner checks the position against the resulting chain (docs/chain-protocol.md §1.1).
       if (!p.map_name.empty() && !valid_map_name(p.map_name)) {
         bad("map_name", "map_name must be 1-255 characters of [A-Za-z0-9_.], not . or ..");
       }

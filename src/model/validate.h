@@ -1,4 +1,4 @@
-// Input validation of add/update/delete requests (l3af-compat.md §4.8), run on the whole
+// Input validation of add/update/delete requests (docs/compatibility.md §4.8), run on the whole
 // decoded request before anything is applied. Pure apart from the injected iface_state probe.
 // Thread-safe if `iface_state` is.
 #pragma once

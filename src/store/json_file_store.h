@@ -1,4 +1,4 @@
-// JsonFileStore: the l3afd config-store file (l3af-compat.md §17) written atomically.
+// JsonFileStore: the l3afd config-store file (docs/compatibility.md §17) written atomically.
 //
 // save(): the bytes of Go's json.MarshalIndent(v, "", " ") (`null` when empty) are written to a
 // temporary file in the same directory, fsync'ed, renamed over the store, and the directory is

@@ -64,7 +64,7 @@ std::string new_request_id();
 /// Content-Type of Go's http.Error / http.NotFound answers.
 inline constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 
-/// A JSON error body in the shape of l3af-compat.md §7.3 without items:
+/// A JSON error body in the shape of docs/compatibility.md §7.3 without items:
 /// {"code":"<code>","message":"<message>","errors":[]} (strings JSON-escaped).
 std::string json_error_body(std::string_view code, std::string_view message);
 

@@ -1,4 +1,4 @@
-// Method + path router with the matching rules of go-chi v5 (l3af-compat.md §3), so that the
+// Method + path router with the matching rules of go-chi v5 (docs/compatibility.md §3), so that the
 // API answers exactly like the original l3afd for every path.
 #pragma once
 

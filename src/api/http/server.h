@@ -1,5 +1,5 @@
 // HTTP/1.1 server over Boost.Beast: one listening socket, a pool of io threads, request
-// limits and timeouts (l3afd-defects.md D48), one Router.
+// limits and timeouts (docs/compatibility.md §18 D48), one Router.
 #pragma once
 
 #include <chrono>

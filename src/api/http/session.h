@@ -1,6 +1,6 @@
 // One HTTP/1.1 connection (internal to the server). The protocol logic is written once in
 // HttpSession<Derived> over `derived().stream()`; PlainSession supplies a tcp_stream. A TLS
-// session (mTLS, l3af-compat.md §8.4) is a second Derived owning a
+// session (mTLS, docs/compatibility.md §8.4) is a second Derived owning a
 // beast::ssl_stream<beast::tcp_stream>, doing the handshake in run() and async_shutdown in
 // close_gracefully(); nothing in HttpSession needs to change.
 //

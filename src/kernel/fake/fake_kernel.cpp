@@ -95,7 +95,7 @@ Result<LoadedObject> FakeKernel::load(const LoadSpec& spec) {
   for (auto m : def->second.maps) {
     m.id = next_id_++;
     if (m.name == spec.private_map) {
-      // Fresh and unpinned on every load (chaining.md §4.2).
+      // Fresh and unpinned on every load (docs/chain-protocol.md §4.2).
       o.maps.push_back(m);
       out.maps.push_back(m);
       continue;

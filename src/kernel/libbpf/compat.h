@@ -9,7 +9,7 @@
 
 namespace l3afd::kernel::libbpf {
 
-/// enum bpf_attach_type values added in 6.6 (chaining.md §5).
+/// enum bpf_attach_type values added in 6.6 (docs/chain-protocol.md §5).
 inline constexpr auto kBpfTcxIngress = static_cast<enum bpf_attach_type>(46);
 inline constexpr auto kBpfTcxEgress = static_cast<enum bpf_attach_type>(47);
 

@@ -4,7 +4,7 @@
 // fds opened from pins are owned by UniqueFd (core/unique_fd.h).
 //
 // Releasing a handle never removes a pin: a pinned program, map or link keeps its kernel
-// object alive after the daemon's last fd is gone (chaining.md K10, K11).
+// object alive after the daemon's last fd is gone (docs/chain-protocol.md K10, K11).
 #pragma once
 
 #include <memory>

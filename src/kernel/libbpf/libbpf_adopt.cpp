@@ -1,5 +1,5 @@
 // adopt() of LibbpfKernel: takes over a program instance a previous run left pinned, by fd,
-// without loading anything (chaining.md §4.8 steps 1–3).
+// without loading anything (docs/chain-protocol.md §4.8 steps 1–3).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>

@@ -289,7 +289,7 @@ Status LibbpfKernel::drop_attachment(Entry& e) {
     if (!s) spdlog::warn("op=detach key={} filter already gone", e.spec.key);
   } else {
     // Remove the pin only if it still holds our link, then drop our fd: the link detaches when
-    // its last reference goes (chaining.md K10).
+    // its last reference goes (docs/chain-protocol.md K10).
     UniqueFd pinned(bpf_obj_get(a.link_pin.c_str()));
     if (pinned) {
       auto info = link_info(pinned.get());

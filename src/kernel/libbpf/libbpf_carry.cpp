@@ -1,5 +1,5 @@
 // carry_maps() of LibbpfKernel: state carry-over from one loaded object to another (a version
-// upgrade), entry by entry through the bpf(2) map commands (chaining.md §4.2).
+// upgrade), entry by entry through the bpf(2) map commands (docs/chain-protocol.md §4.2).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 

@@ -1,6 +1,6 @@
-// Companion programs of LibbpfKernel (programs.md §1: "other programs in the object ... attached
-// automatically"): tracepoint-type programs attached at load and pinned as `<function>_tp`,
-// iter/ programs run on demand (run_iterators), and their release with the key.
+// Companion programs of LibbpfKernel (docs/packages.md §1: "other programs in the object ...
+// attached automatically"): tracepoint-type programs attached at load and pinned as
+// `<function>_tp`, iter/ programs run on demand (run_iterators), and their release with the key.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>

@@ -34,7 +34,7 @@ struct LibbpfKernelOptions {
 /// fd of its attachment, so nothing is released while the key is loaded. Every handle is an
 /// RAII owner (handles.h, UniqueFd): forgetting a key releases its fds; destroying the adapter
 /// releases every fd but never removes a pin, so pinned programs, maps and links survive the
-/// daemon (chaining.md K10, K11).
+/// daemon (docs/chain-protocol.md K10, K11).
 ///
 /// Thread-safety: every method takes one internal mutex, so read_map_value() may be called from
 /// another thread while the engine thread mutates; the other methods are meant for one thread.

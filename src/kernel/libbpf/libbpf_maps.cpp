@@ -1,4 +1,4 @@
-// configure_maps() and read_map_value() of LibbpfKernel (l3af-compat.md §12, "Ours").
+// configure_maps() and read_map_value() of LibbpfKernel (docs/compatibility.md §12, "Ours").
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 

@@ -1,5 +1,6 @@
 // write_slot(), read_slot(), pin_map() and unpin_map() of LibbpfKernel: slot 0 of a program's
-// next-program PROG_ARRAY and the pin of that array (chaining.md §1.2, §4.2, K8, K9, K11).
+// next-program PROG_ARRAY and the pin of that array (docs/chain-protocol.md §1.2, §4.2, K8, K9,
+// K11).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 

@@ -37,7 +37,7 @@ std::string log_tail(const char* log) {
   return out;
 }
 
-/// Program type of a non-entry program from its section name (programs.md §1).
+/// Program type of a non-entry program from its section name (docs/packages.md §1).
 std::optional<bpf_prog_type> type_from_section(std::string_view sec) {
   auto starts = [&](std::string_view p) { return sec.substr(0, p.size()) == p; };
   if (starts("tracepoint/") || starts("tp/")) return BPF_PROG_TYPE_TRACEPOINT;

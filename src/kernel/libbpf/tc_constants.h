@@ -1,6 +1,6 @@
 // The identity of l3afd's legacy (clsact) TC filters. A filter is deleted or replaced only by
 // this exact handle and priority, so filters of other owners on the same hook are never touched
-// (l3afd-defects D20, chaining.md §4.7).
+// (docs/compatibility.md §18 D20, docs/chain-protocol.md §4.7).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Engine + FakeKernel + fake packages + MemoryStore: add/update/delete semantics
-// (l3af-compat.md §6, "Ours") and exact rollback when any single step fails.
+// (docs/compatibility.md §6, "Ours") and exact rollback when any single step fails.
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>

@@ -150,7 +150,7 @@ TEST_F(OwnershipTest, InheritedRecordsAreKeptUntilSettled) {
   EXPECT_EQ(v_of(journal_.writes.back().owned[0]), "1_0");
 }
 
-// chain-protocol.md §7: every kernel change — the plan and each release batch — happens while
+// docs/chain-protocol.md §7: every kernel change — the plan and each release batch — happens while
 // the bpffs change lock is held, and the lock is not held between changes.
 TEST_F(OwnershipTest, EveryChangeRunsUnderTheChangeLock) {
   make(std::chrono::milliseconds(0));

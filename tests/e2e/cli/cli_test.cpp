@@ -1,4 +1,4 @@
-// The l3afd command line (l3af-compat.md §1.1) and start-up failures, run as real processes.
+// The l3afd command line (docs/compatibility.md §1.1) and start-up failures, run as real processes.
 // None of these reaches the point where the daemon touches the kernel.
 #include <fcntl.h>
 #include <spawn.h>

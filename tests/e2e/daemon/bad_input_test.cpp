@@ -1,5 +1,5 @@
-// Bad requests over real HTTP (l3af-compat.md §4.8, §5.2, §7.2): each one gets its status, the
-// JSON error body's code and, where the daemon names one, the errors[].field pointer; and
+// Bad requests over real HTTP (docs/compatibility.md §4.8, §5.2, §7.2): each one gets its status,
+// the JSON error body's code and, where the daemon names one, the errors[].field pointer; and
 // nothing changes: not the kernel, not the bpffs, not the state file. The daemon starts each
 // case with xdp-counter installed on interface A; bad programs target the free interface B.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Update semantics over HTTP (l3af-compat.md §6.2, §6.3): declarative update, version switch
+// Update semantics over HTTP (docs/compatibility.md §6.2, §6.3): declarative update, version switch
 // without detaching, map_args in place, idempotent add, 409 on a redefinition, interfaces kept.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>

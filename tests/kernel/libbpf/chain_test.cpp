@@ -1,4 +1,4 @@
-// Chaining through next-program arrays (chaining.md §1.2, K8, K9, §4.2): private arrays,
+// Chaining through next-program arrays (docs/chain-protocol.md §1.2, K8, K9, §4.2): private arrays,
 // write_slot() and read_slot() of the libbpf adapter against the real kernel.
 #include <bpf/bpf.h>
 #include <linux/bpf.h>

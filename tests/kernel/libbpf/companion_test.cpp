@@ -1,4 +1,4 @@
-// Companion programs of an object (programs.md §1, §4): the libbpf adapter attaches the
+// Companion programs of an object (docs/packages.md §1, §4): the libbpf adapter attaches the
 // tracepoint-family programs of connection_limit.bpf.o at load, pins their links next to the
 // program's links, runs its iter/tcp seeding program on demand, and removes everything with the
 // key. Proved with real TCP connections between two namespaces.

@@ -1,4 +1,4 @@
-// Two CPUs running the rate limiter on the same SYN at the same time (programs.md §8 P2): the
+// Two CPUs running the rate limiter on the same SYN at the same time (docs/packages.md §8 P2): the
 // reservation by atomic fetch-and-add must keep every window at or below the rate, and the
 // atomic counters must not lose a single increment.
 #include <bpf/bpf.h>

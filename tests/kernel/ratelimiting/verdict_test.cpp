@@ -1,4 +1,4 @@
-// Verdicts and counters of bpf/ratelimiting.bpf.o (programs.md §3 "Our version", §8 P1–P5) on
+// Verdicts and counters of bpf/ratelimiting.bpf.o (docs/packages.md §3 "Our version", §8 P1–P5) on
 // frames from PacketBuilder, run with BPF_PROG_TEST_RUN. Most tests use rate 0, where every
 // considered SYN is dropped whatever the time, so "considered or not" is visible in one verdict
 // without any dependence on the clock. The tests of the limit itself run their SYNs in one

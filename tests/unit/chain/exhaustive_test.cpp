@@ -1,9 +1,9 @@
 // Every pair (old, new) of chains over the programs {A,B,C,D} (each chain an ordered selection
 // without repetition of 0..4 programs: 65 chains, 4225 pairs), with every choice of which
 // programs common to both are upgraded (a new instance in the new chain). The plan's writes are
-// applied one at a time and the invariants are checked after each (chaining.md §4.1 I1, I2).
-// The control applies the original l3afd order (clear the predecessor first, §3 W1/W3) and must
-// be caught by the same checker.
+// applied one at a time and the invariants are checked after each (docs/chain-protocol.md §4.1 I1,
+// I2). The control applies the original l3afd order (clear the predecessor first, §3 W1/W3) and
+// must be caught by the same checker.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -165,7 +165,7 @@ TEST(ChainExhaustive, EveryWriteKeepsAWholeChainForAllPairsOfFourPrograms) {
   RecordProperty("cases", static_cast<int>(cases));
 }
 
-/// The original l3afd order for the same transition (chaining.md §3 W1, W3): clear the
+/// The original l3afd order for the same transition (docs/chain-protocol.md §3 W1, W3): clear the
 /// predecessor's slot first; unloading a removed program empties its own array (K3); then link
 /// the predecessor to the new part and wire the new programs forwards.
 std::vector<Write> original_order(const Plan& plan) {

@@ -1,4 +1,4 @@
-// The rows of chaining.md §4.3 one by one, plus the validation paths of plan_chain.
+// The rows of docs/chain-protocol.md §4.3 one by one, plus the validation paths of plan_chain.
 #include "chain/planner.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// DaemonConfig: required keys, defaults, every key, optional-key rules (l3af-compat.md §8.2).
+// DaemonConfig: required keys, defaults, every key, optional-key rules (docs/compatibility.md
+// §8.2).
 #include <gtest/gtest.h>
 
 #include <map>

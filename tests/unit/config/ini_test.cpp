@@ -1,4 +1,4 @@
-// The l3afd.cfg dialect, rule by rule (l3af-compat.md §8.1).
+// The l3afd.cfg dialect, rule by rule (docs/compatibility.md §8.1).
 #include "config/ini.h"
 
 #include <gtest/gtest.h>

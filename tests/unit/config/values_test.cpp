@@ -1,4 +1,4 @@
-// Go-compatible value syntaxes (l3af-compat.md §8.1 item 9).
+// Go-compatible value syntaxes (docs/compatibility.md §8.1 item 9).
 #include "config/values.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// DesiredState as data: what add, update and delete want (l3af-compat.md §6), and the
+// DesiredState as data: what add, update and delete want (docs/compatibility.md §6), and the
 // chain-shape rules, before any step exists.
 #include "engine/desired_state.h"
 

@@ -1,4 +1,4 @@
-// Router: the go-chi v5 matching rules of l3af-compat.md §3, parameters, percent-decoding,
+// Router: the go-chi v5 matching rules of docs/compatibility.md §3, parameters, percent-decoding,
 // and the 404/405 answers.
 #include "api/http/router.h"
 

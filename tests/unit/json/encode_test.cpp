@@ -1,4 +1,4 @@
-// Golden tests for the Go encoding/json output rules of l3af-compat.md §5.1 (one rule each).
+// Golden tests for the Go encoding/json output rules of docs/compatibility.md §5.1 (one rule each).
 #include <gtest/gtest.h>
 
 #include <cmath>

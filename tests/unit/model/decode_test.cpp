@@ -1,4 +1,4 @@
-// Go Unmarshal semantics of the L3AF decoders (l3af-compat.md §5.2).
+// Go Unmarshal semantics of the L3AF decoders (docs/compatibility.md §5.2).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Golden tests of the model encoders (l3af-compat.md §5.1, §5.3).
+// Golden tests of the model encoders (docs/compatibility.md §5.1, §5.3).
 #include <gtest/gtest.h>
 
 #include <string>
