@@ -338,7 +338,14 @@ Status Engine::apply_entries(const std::vector<model::L3afBpfPrograms>& entries,
                              const PinnedLinks* adopt) {
   const bool restoring = adopt != nullptr;
   std::vector<model::L3afBpfPrograms> now;
-  for (const auto& e : entries) {
+  for (auto e : entries) {
+    // A store written by l3afd v2.1.0 may hold any text as ipv4_address (it was never
+    // validated). Such a value is dropped with a warning rather than keeping the interface's
+    // programs pending forever; the commit then stores it empty.
+    if (auto why = model::ipv4_address_problem(e.ipv4_address); restoring && !why.empty()) {
+      spdlog::warn("restore: iface={} ipv4_address cleared: {}", e.iface, why);
+      e.ipv4_address.clear();
+    }
     if (auto v = model::validate_programs({e}, validation_context(true)); !v) {
       if (restoring) {
         spdlog::warn("restore: keeping interface {} pending: {}", e.iface, v.error().to_string());

@@ -119,25 +119,6 @@ std::string quote_short(std::string_view s) {
   return out;
 }
 
-/// ipv4_address rule (issue 8): empty (the field is optional, as in the reference), or an
-/// IPv4 address as inet_pton(AF_INET) accepts it: exactly four decimal numbers 0-255 without
-/// leading zeros, separated by '.', nothing else (no spaces, no prefix length, no IPv6), so at
-/// most 15 characters. Returns the reason when the value is refused, empty when it is fine.
-std::string ipv4_address_problem(std::string_view v) {
-  if (v.empty()) return "";
-  if (v.size() > kMaxIpv4Length) {
-    return "ipv4_address must be an IPv4 address a.b.c.d or empty: " + std::to_string(v.size()) +
-           " characters (at most " + std::to_string(kMaxIpv4Length) + ")";
-  }
-  in_addr addr{};
-  const std::string text(v);  // inet_pton needs a terminated string; an inner NUL fails below
-  if (has_nul(v) || ::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
-    return "ipv4_address must be an IPv4 address a.b.c.d (each 0-255) or empty, not " +
-           quote_short(v);
-  }
-  return "";
-}
-
 class Checker {
  public:
   explicit Checker(const ValidationContext& ctx) : ctx_(ctx) {}
@@ -385,6 +366,25 @@ class Checker {
 };
 
 }  // namespace
+
+// ipv4_address rule (issue 8): empty (the field is optional, as in the reference), or an
+/// IPv4 address as inet_pton(AF_INET) accepts it: exactly four decimal numbers 0-255 without
+/// leading zeros, separated by '.', nothing else (no spaces, no prefix length, no IPv6), so at
+/// most 15 characters. Returns the reason when the value is refused, empty when it is fine.
+std::string ipv4_address_problem(std::string_view v) {
+  if (v.empty()) return "";
+  if (v.size() > kMaxIpv4Length) {
+    return "ipv4_address must be an IPv4 address a.b.c.d or empty: " + std::to_string(v.size()) +
+           " characters (at most " + std::to_string(kMaxIpv4Length) + ")";
+  }
+  in_addr addr{};
+  const std::string text(v);  // inet_pton needs a terminated string; an inner NUL fails below
+  if (has_nul(v) || ::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
+    return "ipv4_address must be an IPv4 address a.b.c.d (each 0-255) or empty, not " +
+           quote_short(v);
+  }
+  return "";
+}
 
 Status validate_programs(const std::vector<L3afBpfPrograms>& request,
                          const ValidationContext& ctx) {

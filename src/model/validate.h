@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -32,6 +33,10 @@ struct ValidationContext {
 /// Does not check conflicts with installed programs or "several programs on one hook without
 /// chaining" (409, the engine's job).
 Status validate_programs(const std::vector<L3afBpfPrograms>& request, const ValidationContext& ctx);
+
+/// The ipv4_address rule: empty, or an IPv4 address a.b.c.d as inet_pton(AF_INET) accepts it.
+/// Returns why `value` is refused (quoting at most 20 bytes of it), empty when it is fine. Pure.
+std::string ipv4_address_problem(std::string_view value);
 
 /// Validates a delete request: names (as for programs), iface syntax, host_name. A missing
 /// interface is fine (delete of a vanished interface succeeds). Errors as validate_programs,

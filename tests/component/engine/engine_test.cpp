@@ -501,3 +501,29 @@ TEST_F(EngineTest, RestoreTakesOverTheLinkOfAnotherVersionLeftByACrash) {
 
 }  // namespace
 }  // namespace l3afd
+
+namespace l3afd {
+namespace {
+
+// l3afd v2.1.0 never validated ipv4_address, so its store may hold any text there. A restore
+// drops such a value (with a warning) and applies the interface's programs; the same value in
+// an API request is refused with 400.
+TEST_F(EngineTest, RestoreClearsAnIpv4AddressTheOriginalDidNotValidate) {
+  auto legacy = entry("eth0", prog("counter"));
+  legacy.ipv4_address = "eth0 primary (10.0.0.1)";
+  ASSERT_TRUE(run(engine::RestoreState{{legacy}}));
+  EXPECT_TRUE(engine_->snapshot()->pending.empty());
+  ASSERT_NE(state().programs("eth0", model::Hook::XdpIngress), nullptr);
+  EXPECT_EQ(engine::view_of(state(), kHost, "eth0").ipv4_address, "");
+  ASSERT_EQ(store_.state().size(), 1u);
+  EXPECT_EQ(store_.state()[0].ipv4_address, "") << "the store no longer holds the bad value";
+
+  auto st = run(AddPrograms{{legacy}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::InvalidPayload);
+  ASSERT_FALSE(st.error().items.empty());
+  EXPECT_EQ(st.error().items[0].field, "/0/ipv4_address");
+}
+
+}  // namespace
+}  // namespace l3afd
