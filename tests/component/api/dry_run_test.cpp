@@ -7,76 +7,30 @@
 #include <memory>
 #include <string>
 
-#include "api/http/server.h"
-#include "api/routes.h"
-#include "component/engine/fakes.h"
-#include "kernel/fake/fake_kernel.h"
+#include "component/api/api_harness.h"
 #include "model/l3af_json.h"
-#include "support/memory_store.h"
 #include "support/http_client.h"
 
 namespace l3afd {
 namespace {
 
-constexpr const char* kHost = "testhost";
 constexpr const char* kLocal = "127.0.0.1";
 
 model::L3afBpfPrograms entry(const std::string& iface, const std::string& name) {
-  model::BpfProgram p;
-  p.name = name;
-  p.seq_id = 1;
-  p.artifact = "l3af_" + name + ".tar.gz";
-  p.version = "1.0";
-  p.admin_status = "enabled";
-  p.prog_type = "xdp";
-  p.object_file = "counter.bpf.o";
-  p.entry_function_name = "counter";
-  model::L3afBpfPrograms e;
-  e.host_name = kHost;
-  e.iface = iface;
-  e.ipv4_address = "198.18.0.1";
-  e.bpf_programs = model::BpfPrograms{};
-  e.bpf_programs->xdp_ingress = std::vector<model::BpfProgram>{p};
-  return e;
+  return testing::counter_entry(iface, name);
 }
 
-class DryRunTest : public ::testing::Test {
+class DryRunTest : public ::testing::Test, protected testing::ApiHarness {
  protected:
-  DryRunTest() : kernel_(inj_), packages_(inj_), store_(&inj_) {
-    kernel_.add_interface("eth0", 2);
-    kernel_.define_object("counter.bpf.o", {"counter", {{"packets", 0, 2, 4, 8, 1, {}}}});
-    engine::EngineConfig cfg;
-    cfg.planner.default_repo_url = "file:///repo";
-    cfg.planner.host_name = kHost;
-    cfg.root_names = {"xdp-root", "tc-root"};
-    engine_ = std::make_unique<engine::Engine>(cfg, kernel_, packages_, store_);
-    engine_->start();
-    deps_ = std::make_unique<api::ApiDeps>(api::ApiDeps{*engine_, kHost, ready_});
-  }
   void SetUp() override {
     api::http::ServerOptions o;
-    o.address = "127.0.0.1:0";
     o.name = "test";
-    auto s = api::http::Server::start(std::move(o), api::make_api_router(*deps_));
-    ASSERT_TRUE(s) << s.error().to_string();
-    server_ = std::move(*s);
+    ASSERT_EQ(start(std::move(o)), "");
   }
-  void TearDown() override {
-    server_->stop();
-    engine_->stop();
-  }
+  void TearDown() override { stop(); }
   test::HttpResult post(const std::string& target, const std::string& body) {
     return test::request(kLocal, server_->port(), "POST", target, body);
   }
-
-  kernel::fake::Injector inj_;
-  kernel::fake::FakeKernel kernel_;
-  testing::FakePackages packages_;
-  store::MemoryStore store_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::atomic<bool> ready_{true};
-  std::unique_ptr<api::ApiDeps> deps_;
-  std::unique_ptr<api::http::Server> server_;
 };
 
 TEST_F(DryRunTest, DryRunAddReturnsThePlanAndChangesNothingThenTheRealAddApplies) {

@@ -11,68 +11,31 @@
 #include <string>
 #include <vector>
 
-#include "api/http/server.h"
-#include "api/routes.h"
-#include "component/engine/fakes.h"
+#include "component/api/api_harness.h"
 #include "core/log.h"
 #include "engine/engine.h"
 #include "kernel/fake/fake_kernel.h"
 #include "model/l3af_json.h"
-#include "support/memory_store.h"
 #include "support/http_client.h"
+#include "support/memory_store.h"
 
 namespace l3afd {
 namespace {
 
-constexpr const char* kHost = "testhost";
-
 /// One add request body for `iface` with a single XDP program `name`.
 std::string add_body(const std::string& iface, const std::string& name) {
-  model::BpfProgram p;
-  p.name = name;
-  p.seq_id = 1;
-  p.artifact = "l3af_" + name + ".tar.gz";
-  p.version = "1.0";
-  p.admin_status = "enabled";
-  p.prog_type = "xdp";
-  p.object_file = "counter.bpf.o";
-  p.entry_function_name = "counter";
-  model::L3afBpfPrograms e;
-  e.host_name = kHost;
-  e.iface = iface;
-  e.ipv4_address = "198.18.0.1";
-  model::BpfPrograms bp;
-  bp.xdp_ingress = std::vector<model::BpfProgram>{p};
-  e.bpf_programs = bp;
-  return model::encode(std::vector<model::L3afBpfPrograms>{e});
+  return model::encode(std::vector<model::L3afBpfPrograms>{testing::counter_entry(iface, name)});
 }
 
 /// Engine (started, on its own thread) on fakes behind the API listener, with every log line
 /// captured through the daemon's console format at debug level.
-class RequestIdTest : public ::testing::Test {
+class RequestIdTest : public ::testing::Test, protected testing::ApiHarness {
  protected:
-  RequestIdTest() : kernel_(inj_), packages_(inj_), store_(&inj_) {}
-
   void SetUp() override {
-    kernel_.add_interface("eth0", 2);
-    kernel_.add_interface("eth1", 3);
-    kernel_.define_object("counter.bpf.o", {"counter", {{"packets", 0, 2, 4, 8, 1, {}}}});
-    engine::EngineConfig cfg;
-    cfg.planner.default_repo_url = "file:///repo";
-    cfg.planner.layout = layout::BpffsLayout("/sys/fs/bpf");
-    cfg.planner.host_name = kHost;
-    cfg.root_names = {"xdp-root", "tc-root"};
-    engine_ = std::make_unique<engine::Engine>(cfg, kernel_, packages_, store_);
-    engine_->start();
-    ready_ = true;
-    deps_ = std::make_unique<api::ApiDeps>(api::ApiDeps{*engine_, kHost, ready_});
     api::http::ServerOptions o;
-    o.address = "127.0.0.1:0";
     o.name = "api";
     o.request_log_level = spdlog::level::info;
-    auto s = api::http::Server::start(o, api::make_api_router(*deps_));
-    ASSERT_TRUE(s.has_value()) << s.error().to_string();
-    server_ = std::move(*s);
+    ASSERT_EQ(start(std::move(o)), "");
 
     previous_ = spdlog::default_logger();
     auto logger = std::make_shared<spdlog::logger>(
@@ -84,8 +47,7 @@ class RequestIdTest : public ::testing::Test {
 
   void TearDown() override {
     if (previous_) spdlog::set_default_logger(previous_);
-    if (server_) server_->stop();
-    if (engine_) engine_->stop();
+    stop();
   }
 
   /// The captured lines so far.
@@ -103,14 +65,6 @@ class RequestIdTest : public ::testing::Test {
                          add_body(iface, name), headers);
   }
 
-  kernel::fake::Injector inj_;
-  kernel::fake::FakeKernel kernel_;
-  testing::FakePackages packages_;
-  store::MemoryStore store_;
-  std::unique_ptr<engine::Engine> engine_;
-  std::atomic<bool> ready_{false};
-  std::unique_ptr<api::ApiDeps> deps_;
-  std::unique_ptr<api::http::Server> server_;
   std::ostringstream out_;
   std::shared_ptr<spdlog::logger> previous_;
 };
