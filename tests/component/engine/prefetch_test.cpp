@@ -62,9 +62,28 @@ TEST(PackagesOf, EnabledProgramsOnceEachAndRootsOnlyWithChaining) {
   EXPECT_TRUE(got.contains("tc-root@latest"));
 }
 
-/// A thread-safe package source that records how many fetches overlap and can hold every
-/// fetch until released.
-class GatedSource final : public engine::PackageSource {
+/// The thread-safe cache half of the test package sources (a package is cached by name).
+class ThreadSafeCache : public engine::PackageSource {
+ public:
+  Status remove(const engine::PackageRef& r) override {
+    std::lock_guard lk(mu_);
+    cache_.erase(r.name);
+    return ok();
+  }
+  bool still_cached(const engine::PackageRef& r, const engine::Package&) override {
+    std::lock_guard lk(mu_);
+    return cache_.contains(r.name);
+  }
+
+ protected:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> cache_;
+};
+
+/// A package source that records how many fetches overlap and can hold every fetch until
+/// released.
+class GatedSource final : public ThreadSafeCache {
  public:
   Result<engine::Package> fetch(const engine::PackageRef& r) override {
     std::unique_lock lk(mu_);
@@ -80,25 +99,13 @@ class GatedSource final : public engine::PackageSource {
     bool fresh = cache_.insert(r.name).second;
     return engine::Package{"/cache/" + r.name, fresh};
   }
-  Status remove(const engine::PackageRef& r) override {
-    std::lock_guard lk(mu_);
-    cache_.erase(r.name);
-    return ok();
-  }
-  bool still_cached(const engine::PackageRef& r, const engine::Package&) override {
-    std::lock_guard lk(mu_);
-    return cache_.contains(r.name);
-  }
   int want_together_ = 1;
   int max_inside_ = 0;
   int fetches() const { return static_cast<int>(cache_.size()); }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
   int inside_ = 0;
   bool met_ = false;  ///< the wanted overlap happened once: later fetches do not wait
-  std::set<std::string> cache_;
 };
 
 engine::PackageRef ref(const std::string& name) {
@@ -153,7 +160,7 @@ TEST(PrefetchingSource, AnEntryRemovedSinceTheFetchAheadIsFetchedAgain) {
 
 /// A thread-safe package source where the package named "slow" blocks until released — a
 /// repository that stalls (issue 8: measured 9 s with the original design).
-class StallingSource final : public engine::PackageSource {
+class StallingSource final : public ThreadSafeCache {
  public:
   Result<engine::Package> fetch(const engine::PackageRef& r) override {
     std::unique_lock lk(mu_);
@@ -165,15 +172,6 @@ class StallingSource final : public engine::PackageSource {
     ++fetches_on_[std::this_thread::get_id()];
     cache_.insert(r.name);
     return engine::Package{"/cache/" + r.name, true};
-  }
-  Status remove(const engine::PackageRef& r) override {
-    std::lock_guard lk(mu_);
-    cache_.erase(r.name);
-    return ok();
-  }
-  bool still_cached(const engine::PackageRef& r, const engine::Package&) override {
-    std::lock_guard lk(mu_);
-    return cache_.contains(r.name);
   }
   void wait_stalled() {
     std::unique_lock lk(mu_);
@@ -193,11 +191,8 @@ class StallingSource final : public engine::PackageSource {
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
   bool stalled_ = false;
   bool released_ = false;
-  std::set<std::string> cache_;
   std::map<std::thread::id, int> fetches_on_;
 };
 
