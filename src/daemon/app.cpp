@@ -2,7 +2,7 @@
 //  1. read and validate the config (one line naming file, section, key on error)
 //  2. logging (L3AF_LOG_LEVEL, json-format-logs, file-log-location)
 //  3. PID file + single-instance lock
-//  4. kernel gate; bpffs mounted at BpfMapDefaultPath if it is not
+//  4. kernel gate; bpffs mounted at BpfMapDefaultPath if it is not, tracefs if it is not
 //  5. adapters: kernel (libbpf), package repository, state store; engine
 //  6. listeners: API (503 not_ready until 8), metrics, debug
 //  7. signals blocked in every thread, handled by sigwait on the main thread
@@ -36,6 +36,7 @@
 #include "daemon/package_bridge.h"
 #include "daemon/pid_file.h"
 #include "daemon/residue.h"
+#include "daemon/tracefs.h"
 #include "engine/engine.h"
 #include "kernel/libbpf/libbpf_kernel.h"
 #include "store/json_file_store.h"
@@ -131,6 +132,12 @@ int run(const std::filesystem::path& config_path) {
 
   if (auto st = ensure_bpffs(cfg.l3afd.bpf_map_default_path); !st) {
     return fatal("[l3afd] BpfMapDefaultPath: " + st.error().to_string());
+  }
+  // Before the first load (libbpf picks its tracefs path once). Not fatal: only objects with
+  // classic tracepoint programs need it, and their load then says why it failed.
+  if (auto tf = ensure_tracefs(); !tf) {
+    spdlog::warn("tracefs unavailable, classic tracepoint programs cannot attach: {}",
+                 tf.error().to_string());
   }
 
   // 7 (early). Block the stop signals before any thread starts, so that only sigwait sees them.
