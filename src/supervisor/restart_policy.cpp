@@ -1,0 +1,21 @@
+#include "supervisor/restart_policy.h"
+
+#include <algorithm>
+
+namespace l3afd::supervisor {
+
+std::optional<std::chrono::milliseconds> RestartPolicy::on_exit(Clock::time_point at) {
+  if (given_up_) return std::nullopt;
+  if (started_at_ && at - *started_at_ >= limits_.healthy_after) consecutive_ = 0;
+  if (consecutive_ >= limits_.max_restarts) {
+    given_up_ = true;
+    return std::nullopt;
+  }
+  auto delay = limits_.first_delay;
+  for (std::int64_t i = 0; i < consecutive_ && delay < limits_.max_delay; ++i) delay *= 2;
+  ++consecutive_;
+  ++restarts_;
+  return std::min(delay, limits_.max_delay);
+}
+
+}  // namespace l3afd::supervisor
