@@ -15,6 +15,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "layout/bpffs_layout.h"
+
 namespace l3afd::supervisor {
 
 namespace {
@@ -56,6 +58,18 @@ int pidfd_send_signal(int pidfd, int sig) {
 }  // namespace
 
 Result<Child> spawn(const CommandLine& cmd, const SpawnOptions& options) {
+  // The command line was checked lexically; a symbolic link in the package must not lead out of
+  // it either (an archive may carry one): the real path has to stay inside the real cwd.
+  if (!options.cwd.empty()) {
+    std::error_code ec1, ec2;
+    const auto real_exe = std::filesystem::weakly_canonical(cmd.executable, ec1);
+    const auto real_dir = std::filesystem::weakly_canonical(options.cwd, ec2);
+    if (ec1 || ec2 || !layout::is_within(real_dir, real_exe)) {
+      return fail(Errc::InvalidPayload, "companion " + cmd.executable.string() +
+                                            " resolves outside the package directory " +
+                                            options.cwd.string());
+    }
+  }
   struct stat st {};
   if (::stat(cmd.executable.c_str(), &st) != 0) {
     return fail(Errc::NotFound, "companion " + cmd.executable.string(), errno);

@@ -47,9 +47,10 @@ struct Exit {
   bool operator==(const Exit&) const = default;
 };
 
-/// Starts `cmd`. The executable must be a regular file with an execute bit (checked before the
-/// fork: Errc::InvalidPayload naming "cmd_start"-like fields is the caller's job; here NotFound /
-/// Io with errno). A failed execve in the child is reported as an error here, not as an exit
+/// Starts `cmd`. Before the fork: with a `cwd`, the executable's real path (symbolic links
+/// resolved) must lie inside the real `cwd` (InvalidPayload); it must exist (NotFound) and be a
+/// regular file with an execute bit (InvalidPayload). Naming the payload field is the caller's
+/// job. A failed execve in the child is reported as an error here, not as an exit
 /// of a process that never ran (a close-on-exec pipe carries its errno back).
 Result<Child> spawn(const CommandLine& cmd, const SpawnOptions& options);
 

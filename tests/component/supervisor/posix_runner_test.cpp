@@ -37,6 +37,16 @@ class Runner : public ::testing::Test {
     return s.str();
   }
   SpawnOptions opts() const { return SpawnOptions{dir_, {}, dir_ / "out.log", {}, {}}; }
+  /// A copy of the system tool `name` inside the test's package directory (companions must lie
+  /// inside their package).
+  std::string tool(const std::string& name) const {
+    const fs::path to = dir_ / "bin" / name;
+    if (!fs::exists(to)) {
+      fs::create_directories(to.parent_path());
+      fs::copy_file(fs::path("/bin") / name, to);
+    }
+    return to.string();
+  }
   static CommandLine cmd(std::vector<std::string> argv) {
     return CommandLine{argv.front(), std::move(argv)};
   }
@@ -50,17 +60,17 @@ class Runner : public ::testing::Test {
 };
 
 TEST_F(Runner, ArgvEnvironmentAndDirectoryReachTheProcessExactly) {
-  auto c = spawn(cmd({"/usr/bin/printf", "%s|", "--iface=eth0", "two words", "$HOME;`x`"}), opts());
+  auto c = spawn(cmd({tool("printf"), "%s|", "--iface=eth0", "two words", "$HOME;`x`"}), opts());
   ASSERT_TRUE(c) << c.error().to_string();
   EXPECT_EQ(finish(*c), (Exit{false, 0}));
   EXPECT_EQ(log(), "--iface=eth0|two words|$HOME;`x`|") << "no shell: nothing expanded or split";
 
   auto o = opts();
   o.env = {"ONLY=this"};
-  auto e = spawn(cmd({"/usr/bin/env"}), o);
+  auto e = spawn(cmd({tool("env")}), o);
   ASSERT_TRUE(e);
   finish(*e);
-  auto p = spawn(cmd({"/bin/pwd"}), opts());
+  auto p = spawn(cmd({tool("pwd")}), opts());
   ASSERT_TRUE(p);
   finish(*p);
   EXPECT_EQ(log(), "--iface=eth0|two words|$HOME;`x`|ONLY=this\n" + dir_.string() + "\n")
@@ -70,7 +80,7 @@ TEST_F(Runner, ArgvEnvironmentAndDirectoryReachTheProcessExactly) {
 TEST_F(Runner, NoFileDescriptorIsInherited) {
   const int leaked = ::open("/dev/null", O_RDONLY);  // not close-on-exec, on purpose
   ASSERT_GE(leaked, 0);
-  auto c = spawn(cmd({"/bin/ls", "-1", "/proc/self/fd"}), opts());
+  auto c = spawn(cmd({tool("ls"), "-1", "/proc/self/fd"}), opts());
   ::close(leaked);
   ASSERT_TRUE(c);
   finish(*c);
@@ -81,7 +91,7 @@ TEST_F(Runner, LimitsAreInPlaceBeforeTheProgramRuns) {
   auto o = opts();
   o.memory_bytes = 512ull << 20;
   o.cpu_seconds = 7;
-  auto c = spawn(cmd({"/bin/sleep", "30"}), o);
+  auto c = spawn(cmd({tool("sleep"), "30"}), o);
   ASSERT_TRUE(c);
   std::ifstream in("/proc/" + std::to_string(c->pid) + "/limits");
   std::stringstream limits;
@@ -114,11 +124,28 @@ TEST_F(Runner, WhatCannotBeExecutedIsAnErrorNotAnExit) {
   EXPECT_EQ(errno, ECHILD);
 }
 
+TEST_F(Runner, ALinkLeadingOutOfThePackageIsRefused) {
+  const fs::path pkg = dir_ / "pkg";
+  fs::create_directories(pkg / "bin");
+  fs::create_symlink("/bin/true", pkg / "bin" / "escape");  // as an archive could carry
+  fs::create_symlink("../real", pkg / "bin" / "inside");
+  fs::copy_file("/bin/true", pkg / "real");
+  auto o = opts();
+  o.cwd = pkg;
+  auto bad = spawn(cmd({(pkg / "bin" / "escape").string()}), o);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::InvalidPayload);
+  EXPECT_NE(bad.error().message.find("outside the package"), std::string::npos);
+  auto good = spawn(cmd({(pkg / "bin" / "inside").string()}), o);
+  ASSERT_TRUE(good) << good.error().to_string() << ": a link inside the package is fine";
+  EXPECT_EQ(finish(*good), (Exit{false, 0}));
+}
+
 TEST_F(Runner, ExitCodesAreReportedAndARunningProcessIsNotWaitedFor) {
-  auto c = spawn(cmd({"/bin/sh", "-c", "exit 3"}), opts());
+  auto c = spawn(cmd({tool("sh"), "-c", "exit 3"}), opts());
   ASSERT_TRUE(c);
   EXPECT_EQ(finish(*c), (Exit{false, 3}));
-  auto s = spawn(cmd({"/bin/sleep", "30"}), opts());
+  auto s = spawn(cmd({tool("sleep"), "30"}), opts());
   ASSERT_TRUE(s);
   auto w = wait_exit(*s, milliseconds(50));
   ASSERT_TRUE(w);
@@ -127,7 +154,7 @@ TEST_F(Runner, ExitCodesAreReportedAndARunningProcessIsNotWaitedFor) {
 }
 
 TEST_F(Runner, AProcessIgnoringSigtermIsKilledAfterTheGraceAndReaped) {
-  auto c = spawn(cmd({"/bin/sh", "-c", "trap '' TERM; echo ready; exec sleep 30"}), opts());
+  auto c = spawn(cmd({tool("sh"), "-c", "trap '' TERM; echo ready; exec sleep 30"}), opts());
   ASSERT_TRUE(c);
   // Bounded wait for the trap to be in place (the script prints after setting it).
   for (int i = 0; i < 300 && log().find("ready") == std::string::npos; ++i) {
