@@ -93,15 +93,7 @@ void Engine::release_due(bool all) {
     // A package released here may have been fetched again by a later change: keep it.
     std::erase_if(steps, [this](const Step& st) {
       const auto* rp = std::get_if<RemovePackage>(&st.forward);
-      if (rp == nullptr) return false;
-      for (const auto& [iface, rec] : applied_.ifaces) {
-        for (const auto& [h, progs] : rec.hooks) {
-          for (const auto& r : progs) {
-            if (r.spec.name == rp->ref.name && r.spec.version == rp->ref.version) return true;
-          }
-        }
-      }
-      return false;
+      return rp != nullptr && applied_.uses_package(rp->ref.name, rp->ref.version);
     });
     run_release(steps, executor_);
     if (auto st = record_owned(); !st) spdlog::error("after release: {}", st.error().to_string());
@@ -137,14 +129,7 @@ PrefetchResults Engine::fetch_ahead(const Command& cmd) {
 
 void Engine::drop_unused_prefetched() {
   for (const auto& ref : prefetching_.take_unused()) {
-    bool used = false;
-    for (const auto& [iface, rec] : applied_.ifaces) {
-      for (const auto& [h, progs] : rec.hooks) {
-        for (const auto& r : progs)
-          used |= r.spec.name == ref.name && r.spec.version == ref.version;
-      }
-    }
-    if (used) continue;
+    if (applied_.uses_package(ref.name, ref.version)) continue;
     if (auto st = packages_.remove(ref); !st) {
       spdlog::warn("remove unused package {}@{}: {}", ref.name, ref.version,
                    st.error().to_string());

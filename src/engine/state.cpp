@@ -1,6 +1,23 @@
 #include "engine/state.h"
 
+#include <algorithm>
+
 namespace l3afd::engine {
+
+bool AppliedState::uses_package(const std::string& name, const std::string& version) const {
+  auto runs = [&](const ProgramRecord& r) {
+    return r.spec.name == name && r.spec.version == version;
+  };
+  for (const auto& [iface, rec] : ifaces) {
+    for (const auto& [h, progs] : rec.hooks) {
+      if (std::any_of(progs.begin(), progs.end(), runs)) return true;
+    }
+    for (const auto& [h, root] : rec.roots) {
+      if (runs(root)) return true;
+    }
+  }
+  return false;
+}
 
 const std::vector<ProgramRecord>* AppliedState::programs(const std::string& iface,
                                                          model::Hook h) const {

@@ -47,6 +47,9 @@ struct AppliedState {
   bool operator==(const AppliedState&) const = default;
 
   const std::vector<ProgramRecord>* programs(const std::string& iface, model::Hook h) const;
+  /// True if a program or root of this state runs package `name`@`version` (its cache entry
+  /// must stay).
+  bool uses_package(const std::string& name, const std::string& version) const;
 };
 
 /// GET body model of one interface (docs/compatibility.md §6.5): unknown iface gives "" and nulls.
