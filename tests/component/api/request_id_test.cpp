@@ -2,7 +2,6 @@
 // 127.0.0.1: a write request's id reaches every line logged for it, on the io thread and on
 // the engine thread, and no other request's lines.
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -17,6 +16,7 @@
 #include "kernel/fake/fake_kernel.h"
 #include "model/l3af_json.h"
 #include "support/http_client.h"
+#include "support/log_capture.h"
 #include "support/memory_store.h"
 
 namespace l3afd {
@@ -37,27 +37,16 @@ class RequestIdTest : public ::testing::Test, protected testing::ApiHarness {
     o.request_log_level = spdlog::level::info;
     ASSERT_EQ(start(std::move(o)), "");
 
-    previous_ = spdlog::default_logger();
-    auto logger = std::make_shared<spdlog::logger>(
-        "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
-    logger->set_formatter(log::make_formatter(log::Format::Console));
-    logger->set_level(spdlog::level::debug);
-    spdlog::set_default_logger(logger);
+    captured_ = std::make_unique<testing::CapturedLog>(log::Format::Console, spdlog::level::debug);
   }
 
   void TearDown() override {
-    if (previous_) spdlog::set_default_logger(previous_);
+    captured_.reset();
     stop();
   }
 
   /// The captured lines so far.
-  std::vector<std::string> lines() {
-    spdlog::default_logger()->flush();
-    std::vector<std::string> out;
-    std::istringstream in(out_.str());
-    for (std::string line; std::getline(in, line);) out.push_back(line);
-    return out;
-  }
+  std::vector<std::string> lines() { return captured_->lines(); }
 
   test::HttpResult add(const std::string& iface, const std::string& name,
                        const test::Headers& headers = {}) {
@@ -65,8 +54,7 @@ class RequestIdTest : public ::testing::Test, protected testing::ApiHarness {
                          add_body(iface, name), headers);
   }
 
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
+  std::unique_ptr<testing::CapturedLog> captured_;
 };
 
 bool contains(const std::string& s, const std::string& part) {
@@ -95,9 +83,9 @@ TEST_F(RequestIdTest, EveryLineOfAWriteRequestCarriesItsIdFromTheEdgeToTheEngine
                             " info  api: request method=POST path=/l3af/configs/v1/add "
                             "status=200 duration_ms=");
   }
-  EXPECT_TRUE(plan) << out_.str();  // engine thread
-  EXPECT_TRUE(step) << out_.str();  // plan runner, engine thread
-  EXPECT_TRUE(edge) << out_.str();  // io thread, after the engine answered
+  EXPECT_TRUE(plan) << captured_->text();  // engine thread
+  EXPECT_TRUE(step) << captured_->text();  // plan runner, engine thread
+  EXPECT_TRUE(edge) << captured_->text();  // io thread, after the engine answered
 }
 
 TEST_F(RequestIdTest, ConsecutiveRequestsKeepTheirOwnIdsAndAGeneratedIdIsLoggedToo) {
@@ -116,8 +104,8 @@ TEST_F(RequestIdTest, ConsecutiveRequestsKeepTheirOwnIdsAndAGeneratedIdIsLoggedT
     if (ends_with(line, " req=first")) ++first_plans;
     if (ends_with(line, " req=" + generated)) ++second_plans;
   }
-  EXPECT_EQ(first_plans, 1) << out_.str();
-  EXPECT_EQ(second_plans, 1) << out_.str();
+  EXPECT_EQ(first_plans, 1) << captured_->text();
+  EXPECT_EQ(second_plans, 1) << captured_->text();
 }
 
 TEST_F(RequestIdTest, AFailedRequestLogsOneEdgeLineWithTheErrorAndTheId) {
@@ -132,7 +120,7 @@ TEST_F(RequestIdTest, AFailedRequestLogsOneEdgeLineWithTheErrorAndTheId) {
     EXPECT_TRUE(contains(line, "eth9")) << line;  // the error text, after ": "
     EXPECT_TRUE(ends_with(line, " req=bad-iface")) << line;
   }
-  EXPECT_EQ(edge, 1) << out_.str();
+  EXPECT_EQ(edge, 1) << captured_->text();
 }
 
 }  // namespace

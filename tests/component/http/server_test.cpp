@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 
 #include "core/log.h"
 #include "support/http_client.h"
+#include "support/log_capture.h"
 
 namespace l3afd::api::http {
 namespace {
@@ -222,13 +222,7 @@ TEST_F(ServerTest, AnInsaneClientRequestIdIsReplaced) {
 }
 
 TEST_F(ServerTest, AnswersTheServerMakesItselfCarryARequestIdToo) {
-  std::ostringstream out;
-  auto previous = spdlog::default_logger();
-  auto logger = std::make_shared<spdlog::logger>(
-      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-  logger->set_level(spdlog::level::debug);
-  logger->set_formatter(log::make_formatter(log::Format::Console));
-  spdlog::set_default_logger(logger);
+  testing::CapturedLog captured(log::Format::Console, spdlog::level::debug);
   {
     // Refused before the body is read: the client's id is already known.
     RawSocket s(kHost, port());
@@ -248,9 +242,8 @@ TEST_F(ServerTest, AnswersTheServerMakesItselfCarryARequestIdToo) {
     ASSERT_EQ(r.status, 400) << r.error;
     expect_framing(r);
   }
-  spdlog::set_default_logger(previous);
   // The refused request is logged with what was read of it, the cause and the id.
-  const std::string text = out.str();
+  const std::string text = captured.text();
   EXPECT_NE(text.find(" debug test: request method=POST path=/l3af/configs/v1/add status=413 "),
             std::string::npos)
       << text;
@@ -474,26 +467,17 @@ TEST_F(ServerTest, ConcurrentClientsAreAllAnswered) {
 }
 
 TEST_F(ServerTest, LogsOneLinePerRequestWithItsId) {
-  std::ostringstream out;
-  auto previous = spdlog::default_logger();
-  auto logger = std::make_shared<spdlog::logger>(
-      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-  logger->set_level(spdlog::level::debug);
-  logger->set_formatter(log::make_formatter(log::Format::Console));
-  spdlog::set_default_logger(logger);
+  testing::CapturedLog captured(log::Format::Console, spdlog::level::debug);
   HttpConnection c(kHost, port());
   const HttpResult r = c.request("GET", "/l3af/configs/v1/eth%30?x=1");
   const HttpResult missing = c.request("GET", "/missing", {}, {{"X-Request-Id", "miss-1"}});
   const HttpResult boom = c.request("GET", "/boom");
-  spdlog::set_default_logger(previous);
   ASSERT_EQ(r.status, 200);
   ASSERT_EQ(missing.status, 404);
   ASSERT_EQ(boom.status, 500);
   const std::string remote = "remote=127.0.0.1:" + std::to_string(c.local_port());
-  std::vector<std::string> lines;
-  std::istringstream in(out.str());
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  ASSERT_EQ(lines.size(), 3u) << out.str();
+  const std::vector<std::string> lines = captured.lines();
+  ASSERT_EQ(lines.size(), 3u) << captured.text();
   // The raw path (escapes kept, no query), the status, the remote, then the id.
   EXPECT_NE(lines[0].find(" debug test: request method=GET path=/l3af/configs/v1/eth%30 "
                           "status=200 duration_ms="),

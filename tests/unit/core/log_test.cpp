@@ -1,7 +1,8 @@
 #include "core/log.h"
 
+#include "support/log_capture.h"
+
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -33,36 +34,7 @@ TEST(Log, JsonLinesStayValidJsonWhateverTheMessage) {
   std::filesystem::remove(path);
 }
 
-/// A logger with the daemon's formatter writing into a string, made the default for its
-/// lifetime (the previous default is restored).
-class CapturedLog {
- public:
-  explicit CapturedLog(l3afd::log::Format format)
-      : previous_(spdlog::default_logger()),
-        logger_(std::make_shared<spdlog::logger>(
-            "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_))) {
-    logger_->set_formatter(l3afd::log::make_formatter(format));
-    logger_->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger_);
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  CapturedLog(const CapturedLog&) = delete;
-  CapturedLog& operator=(const CapturedLog&) = delete;
-
-  /// The lines written so far.
-  std::vector<std::string> lines() {
-    logger_->flush();
-    std::vector<std::string> out;
-    std::istringstream in(out_.str());
-    for (std::string line; std::getline(in, line);) out.push_back(line);
-    return out;
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<spdlog::logger> logger_;
-};
+using l3afd::testing::CapturedLog;
 
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
