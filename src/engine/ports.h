@@ -1,12 +1,16 @@
-// Ports the engine uses besides the kernel (kernel/kernel.h): package fetching and the state
-// store. Adapters: artifact/ (bridged in daemon/), store/. Tests use in-memory fakes.
+// Ports the engine uses besides the kernel (kernel/kernel.h): package fetching, the state
+// store, the ownership journal and companion processes. Adapters: artifact/ (bridged in
+// daemon/), store/, supervisor/. Tests use in-memory fakes.
 // Thread-safety: StateStore is called only from the engine thread; PackageSource also from
 // the threads that fetch ahead of a request (engine/prefetch.h), so adapters must allow
 // concurrent calls.
 #pragma once
 
+#include <chrono>
 #include <compare>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -83,6 +87,91 @@ class OwnershipJournal {
   /// nothing it could prove). Errors: Io (unreadable), InvalidPayload (unparsable), with the
   /// file left untouched.
   virtual Result<std::optional<std::vector<OwnedInstance>>> load() = 0;
+};
+
+/// One companion program (a package binary named by `cmd_start`, docs/compatibility.md §11)
+/// of one program: everything its command lines are made of.
+struct CompanionRequest {
+  /// Unique per program and stable across restarts: "<iface>/<direction>/<name>" for a
+  /// hook's program, "probes/<name>" for a probe.
+  std::string id;
+  std::filesystem::path package_dir;  ///< FilePath: every cmd_* and rules_file lies inside
+  std::string iface;                  ///< empty for probes (no --iface, --direction)
+  std::string direction;              ///< xdpingress | ingress | egress
+  std::string version_dir;            ///< V (dots as underscores); empty: no --version
+  /// --map-name: the staging array of a self-loading program under chaining (§11.1 item 4,
+  /// docs/chain-protocol.md §4.6); nullopt otherwise.
+  std::optional<std::filesystem::path> map_name;
+  model::BpfProgram program;  ///< cmd_*, *_args, rules, rules_file, memory, cpu, daemon flag
+  bool operator==(const CompanionRequest&) const = default;
+};
+
+/// A started companion process. start_time is field 22 of /proc/<pid>/stat (clock ticks since
+/// boot): with the pid it names one process for ever, so a recycled pid is never taken for it.
+struct CompanionProcess {
+  int pid = 0;
+  std::uint64_t start_time = 0;
+  bool adopted = false;  ///< true when start() found it running from a previous daemon run
+  bool operator==(const CompanionProcess&) const = default;
+};
+
+/// A supervised companion ended on its own (not through stop()).
+struct CompanionExit {
+  std::string id;
+  int pid = 0;
+  bool signaled = false;
+  int code = 0;  ///< exit status, or the signal number when signaled
+  bool operator==(const CompanionExit&) const = default;
+};
+
+/// Port: companion processes (adapter: supervisor/). Only processes this port started (in this
+/// run or, recorded by pid and start time, in a previous run of the daemon) are ever
+/// signalled. Thread-safety: called from the engine thread; the exit handler is called on the
+/// adapter's own thread and must only post to the engine (never touch engine state).
+class Companions {
+ public:
+  virtual ~Companions() = default;
+
+  /// Where exits of supervised companions go. Set once, before the first start().
+  virtual void on_exit(std::function<void(CompanionExit)> handler) = 0;
+
+  /// Checks, without side effects, that every command the program names (cmd_start, and
+  /// cmd_stop / cmd_status / cmd_update when set) resolves inside package_dir to an executable
+  /// regular file, that rules_file stays inside it, and that every *_args value is a string.
+  /// Errors: InvalidPayload with one ErrorItem whose field names the member ("cmd_start",
+  /// "rules_file", "start_args", ...).
+  virtual Status check(const CompanionRequest& r) = 0;
+
+  /// user_program_daemon: true. Writes `rules` to the rules file (when §11.1 item 6 applies),
+  /// then starts cmd_start supervised; its exit is reported once through the handler. When a
+  /// process recorded for r.id by a previous daemon run is still alive (same pid and start
+  /// time), it is adopted instead (no second copy is started) and `adopted` is true.
+  /// Errors: as check(), Conflict (r.id already running in this run), Io/Kernel (spawn).
+  virtual Result<CompanionProcess> start(const CompanionRequest& r) = 0;
+
+  /// user_program_daemon: false. Writes rules, runs cmd_start and waits up to `timeout`.
+  /// Errors: as check(); Kernel when it exits non-zero or is killed by a signal (message with
+  /// the status and the last lines of its output); Timeout (it is killed and reaped first).
+  virtual Status run_once(const CompanionRequest& r, std::chrono::milliseconds timeout) = 0;
+
+  /// Stops a companion start() started: cmd_stop when set (waited for with a timeout), then,
+  /// if the process is still alive, SIGTERM and SIGKILL after the grace period. Returns without
+  /// waiting for the grace period; the process is always reaped. No exit is reported for it.
+  /// NotFound if r.id is not running.
+  virtual Status stop(const CompanionRequest& r) = 0;
+
+  /// cmd_update with update_args (§11.3), waited for with a timeout. No-op without cmd_update.
+  /// Errors: as run_once().
+  virtual Status update(const CompanionRequest& r) = 0;
+
+  /// Health (§11.3, §15): cmd_status when set (trimmed output RUNNING in any case), else
+  /// whether the supervised process is alive.
+  virtual Result<bool> running(const CompanionRequest& r) = 0;
+
+  /// Stops every recorded process of a previous run that no start() of this run adopted
+  /// (after the restore, so a program deleted while the daemon was down leaves no orphan).
+  /// Returns how many were stopped.
+  virtual std::size_t stop_unclaimed() = 0;
 };
 
 }  // namespace l3afd::engine

@@ -11,6 +11,7 @@
 // read_map_value(), which adapters make safe to call from the metrics thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -113,6 +114,61 @@ struct AttachInfo {
   /// previous program's key no longer owns an attachment.
   bool replaced = false;
   bool operator==(const AttachInfo&) const = default;
+};
+
+/// A program a package binary loads itself (`object_file` empty, docs/chain-protocol.md §4.6):
+/// the binary got `--map-name=<staging_pin>`, writes its program into slot 0 of that staging
+/// array and pins its own next array at `next_array_pin` (MapNamePath). The daemon then takes
+/// the instance over like adopt() and pins the program at `prog_pin_path`, so that from then on
+/// it is an instance like any other (chain writes, unload, adoption after a restart).
+struct SelfLoadedSpec {
+  std::string key;
+  model::Hook hook;                       ///< the program's type must match the hook
+  std::filesystem::path staging_pin;      ///< the staging PROG_ARRAY (create_staging())
+  std::string private_map;                ///< map_name: the binary's next array ...
+  std::filesystem::path next_array_pin;   ///< ... pinned by the binary at MapNamePath
+  std::filesystem::path map_pin_dir;      ///< the binary's maps (those its program uses)
+  std::filesystem::path prog_pin_path;    ///< where the daemon pins the program
+  /// How long to wait for the next-array pin, then (again) for the staging slot, polling
+  /// (l3afd v2.1.0: 10 x 1 s each, docs/compatibility.md §11.1).
+  std::chrono::milliseconds wait{10000};
+};
+
+/// A probe program of an object in `bpf_programs.probes` (docs/packages.md §1, §7): what its
+/// section name attaches it to.
+enum class ProbeKind { Tracepoint, RawTracepoint, TpBtf, Uprobe, Uretprobe, Kprobe, Kretprobe };
+const char* probe_kind_name(ProbeKind k) noexcept;
+
+struct ProbeSection {
+  std::string function;  ///< C function name
+  std::string section;   ///< e.g. "tracepoint/sock/inet_sock_set_state", "uprobe//bin/x:f"
+  ProbeKind kind = ProbeKind::Tracepoint;
+  bool operator==(const ProbeSection&) const = default;
+};
+
+/// What to load for one entry of `probes`: every probe program of the object is loaded and
+/// attached from its section name; maps as in LoadSpec (by-name reuse in map_pin_dir, the
+/// others pinned there); each link pinned in `link_dir` as `<function>_<kind>` so probes keep
+/// running across a daemon restart and can be adopted.
+struct ProbeSpec {
+  std::string key;
+  std::filesystem::path object_file;
+  std::filesystem::path map_pin_dir;
+  std::filesystem::path link_dir;
+};
+
+struct AttachedProbe {
+  ProbeSection section;
+  uint32_t prog_id = 0;
+  uint32_t link_id = 0;
+  std::filesystem::path link_pin;
+  bool operator==(const AttachedProbe&) const = default;
+};
+
+struct LoadedProbes {
+  std::vector<AttachedProbe> probes;
+  std::vector<MapInfo> maps;
+  std::vector<std::filesystem::path> pins_created;  ///< as LoadedObject::pins_created
 };
 
 /// Proof that this process holds the exclusive bpffs change lock (Kernel::lock_for_change()).
@@ -265,6 +321,47 @@ class Kernel {
   /// (another instance may have been pinned over it since); forgets it either way.
   /// Errors: NotFound (key or map), Io.
   virtual Status unpin_map(const std::string& key, const std::string& map_name) = 0;
+
+  // --- Programs a package binary loads itself (docs/chain-protocol.md §4.6) ---
+
+  /// Creates a fresh, empty 1-slot PROG_ARRAY (4-byte key and value) and pins it at `pin`
+  /// (directories created 0750). Conflict if something is pinned there already. The adapter
+  /// keeps no fd: the pin holds the array until remove_staging().
+  virtual Status create_staging(const std::filesystem::path& pin) = 0;
+
+  /// Removes a staging pin made by create_staging(); absent is not an error.
+  virtual Status remove_staging(const std::filesystem::path& pin) = 0;
+
+  /// Waits (spec.wait for each) for the binary to pin its next array and to write its program
+  /// into the staging slot, then takes the instance over under `spec.key` (fds on the program,
+  /// the maps of map_pin_dir it uses, and its next array) and pins the program at
+  /// prog_pin_path. pins_created lists the program pin, the next array pin and the map pins of
+  /// the program's maps, so discard() (the rollback) leaves no pin of the instance behind and
+  /// unload() removes them like a loaded instance's. Errors: Timeout (naming what did not
+  /// appear), Conflict (program type does not match the hook, or the program does not use the
+  /// pinned next array), Conflict if `spec.key` is already loaded.
+  virtual Result<LoadedObject> take_self_loaded(const SelfLoadedSpec& spec) = 0;
+
+  // --- Probes (bpf_programs.probes, docs/packages.md §1, §7) ---
+
+  /// The probe programs of an object, from its section names, without loading anything.
+  /// Errors: InvalidPayload with an ErrorItem whose field is "object_file" when the object
+  /// cannot be read, holds no probe program, or holds one this kernel cannot attach (kprobe /
+  /// kretprobe without kprobe support: the message says so and names the section).
+  virtual Result<std::vector<ProbeSection>> probe_sections(
+      const std::filesystem::path& object_file) = 0;
+
+  /// Loads the object and attaches every probe program (see ProbeSpec); on failure nothing
+  /// remains (no pins, fds or links). The key then works with discard() (undo: detaches and
+  /// removes exactly pins_created), unload() (final: detaches and removes the link pins and the
+  /// map pins it owns) and read_map_value(). Errors: InvalidPayload (as probe_sections), Kernel
+  /// (verifier, attach, with the reason), Io, Conflict (key already loaded).
+  virtual Result<LoadedProbes> load_probes(const ProbeSpec& spec) = 0;
+
+  /// Takes over the probe links a previous run pinned in spec.link_dir, and the maps of
+  /// spec.map_pin_dir, under spec.key, without changing the kernel. Errors: NotFound (no link
+  /// pinned there), Conflict (key already loaded).
+  virtual Result<LoadedProbes> adopt_probes(const ProbeSpec& spec) = 0;
 };
 
 }  // namespace l3afd::kernel

@@ -79,6 +79,13 @@ class FakeKernel final : public Kernel {
   /// tests cover adoption).
   Result<LoadedObject> adopt(const AdoptSpec& spec) override;
   Status run_iterators(const std::string& key) override;
+  Status create_staging(const std::filesystem::path& pin) override;
+  Status remove_staging(const std::filesystem::path& pin) override;
+  Result<LoadedObject> take_self_loaded(const SelfLoadedSpec& spec) override;
+  Result<std::vector<ProbeSection>> probe_sections(
+      const std::filesystem::path& object_file) override;
+  Result<LoadedProbes> load_probes(const ProbeSpec& spec) override;
+  Result<LoadedProbes> adopt_probes(const ProbeSpec& spec) override;
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
 

@@ -1,0 +1,24 @@
+// Operations of the kernel port this adapter does not implement yet (issue 9 in progress):
+// they fail with Unavailable, naming the operation.
+#include "kernel/libbpf/libbpf_kernel.h"
+
+namespace l3afd::kernel::libbpf {
+
+namespace {
+Error pending(const char* op) {
+  return Error{.code = Errc::Unavailable, .message = std::string(op) + ": not implemented yet"};
+}
+}  // namespace
+
+Status LibbpfKernel::create_staging(const std::filesystem::path&) { return fail(pending("create_staging")); }
+Status LibbpfKernel::remove_staging(const std::filesystem::path&) { return fail(pending("remove_staging")); }
+Result<LoadedObject> LibbpfKernel::take_self_loaded(const SelfLoadedSpec&) {
+  return fail(pending("take_self_loaded"));
+}
+Result<std::vector<ProbeSection>> LibbpfKernel::probe_sections(const std::filesystem::path&) {
+  return fail(pending("probe_sections"));
+}
+Result<LoadedProbes> LibbpfKernel::load_probes(const ProbeSpec&) { return fail(pending("load_probes")); }
+Result<LoadedProbes> LibbpfKernel::adopt_probes(const ProbeSpec&) { return fail(pending("adopt_probes")); }
+
+}  // namespace l3afd::kernel::libbpf
