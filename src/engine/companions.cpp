@@ -2,9 +2,40 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine/plan_builder.h"
+#include "layout/bpffs_layout.h"
 
 namespace l3afd::engine {
+
+using model::BpfProgram;
+using model::Hook;
+
+std::string companion_id(const std::string& iface, Hook h, const BpfProgram& p) {
+  return iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
+         layout::version_dir(p.version);
+}
+
+bool has_daemon_companion(const BpfProgram& p) {
+  return !p.cmd_start.empty() && p.user_program_daemon;
+}
+
+bool is_self_loading(const BpfProgram& p) { return p.object_file.empty(); }
+
+std::string pin_entry(const BpfProgram& p) {
+  return is_self_loading(p) ? std::string(kSelfLoadedEntry) : p.entry_function_name;
+}
+
+CompanionRequest companion_request_of(const std::string& iface, Hook h, const BpfProgram& p,
+                                      const std::filesystem::path& package_dir) {
+  CompanionRequest r;
+  r.id = companion_id(iface, h, p);
+  r.package_dir = package_dir;
+  r.iface = iface;
+  r.direction = std::string(model::direction(h));
+  r.version_dir = p.version.empty() ? std::string() : layout::version_dir(p.version);
+  r.program = p;
+  return r;
+}
+
 
 std::vector<std::filesystem::path> CompanionTable::sync(const AppliedState& s,
                                                         Clock::time_point now) {

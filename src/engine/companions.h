@@ -19,6 +19,28 @@
 
 namespace l3afd::engine {
 
+/// Id of the companion of program `p` on iface/hook: "<iface>/<direction>/<name>/<V>", stable
+/// across restarts (the supervisor adopts a live process by it).
+std::string companion_id(const std::string& iface, model::Hook h, const model::BpfProgram& p);
+
+/// The companion request of program `p` on iface/hook (map_name unset).
+CompanionRequest companion_request_of(const std::string& iface, model::Hook h,
+                                      const model::BpfProgram& p,
+                                      const std::filesystem::path& package_dir);
+
+/// True when `p` has a supervised companion (user_program_daemon with cmd_start).
+bool has_daemon_companion(const model::BpfProgram& p);
+
+/// True when `p` loads its program itself (`object_file` empty, docs/compatibility.md §11.1).
+bool is_self_loading(const model::BpfProgram& p);
+
+/// The entry program name used in the pin path of a self-loading program (its C function is not
+/// named in the payload): B/progs/<iface>/<name>/V/self_loaded_<xdp|tc>.
+inline constexpr const char* kSelfLoadedEntry = "self_loaded";
+
+/// The entry function name a program's pin paths use.
+std::string pin_entry(const model::BpfProgram& p);
+
 /// What readers (/bpfs, /metrics) see of one supervised companion.
 struct CompanionStatus {
   bool running = true;

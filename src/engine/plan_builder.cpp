@@ -14,21 +14,6 @@ bool differs_only_in_place(const BpfProgram& a, const BpfProgram& b, bool chaini
   return x == b;
 }
 
-std::string companion_id(const std::string& iface, Hook h, const BpfProgram& p) {
-  return iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
-         layout::version_dir(p.version);
-}
-
-bool has_daemon_companion(const BpfProgram& p) {
-  return !p.cmd_start.empty() && p.user_program_daemon;
-}
-
-bool is_self_loading(const BpfProgram& p) { return p.object_file.empty(); }
-
-std::string pin_entry(const BpfProgram& p) {
-  return is_self_loading(p) ? std::string(kSelfLoadedEntry) : p.entry_function_name;
-}
-
 std::string instance_key(const std::string& iface, Hook h, const BpfProgram& p, uint64_t n) {
   return iface + "/" + std::string(model::direction(h)) + "/" + p.name + "/" +
          layout::version_dir(p.version) + "#" + std::to_string(n);
@@ -175,18 +160,6 @@ CompanionRequest PlanBuilder::companion_request(const std::string& iface, Hook h
                                                 const BpfProgram& p,
                                                 const std::filesystem::path& package_dir) const {
   return companion_request_of(iface, h, p, package_dir);
-}
-
-CompanionRequest companion_request_of(const std::string& iface, Hook h, const BpfProgram& p,
-                                      const std::filesystem::path& package_dir) {
-  CompanionRequest r;
-  r.id = companion_id(iface, h, p);
-  r.package_dir = package_dir;
-  r.iface = iface;
-  r.direction = std::string(model::direction(h));
-  r.version_dir = p.version.empty() ? std::string() : layout::version_dir(p.version);
-  r.program = p;
-  return r;
 }
 
 void PlanBuilder::start_companion(const std::string& iface, Hook h, const BpfProgram& p,

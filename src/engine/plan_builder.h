@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/companions.h"
 #include "engine/planner.h"
 
 namespace l3afd::engine {
@@ -106,27 +107,7 @@ class PlanBuilder {
   std::set<std::string> stopped_;  ///< companions this plan stops before restarting them
 };
 
-/// Id of the companion of program `p` on iface/hook: "<iface>/<direction>/<name>/<V>", stable
-/// across restarts (the supervisor adopts a live process by it).
-std::string companion_id(const std::string& iface, model::Hook h, const model::BpfProgram& p);
 
-/// The companion request of program `p` on iface/hook (map_name unset).
-CompanionRequest companion_request_of(const std::string& iface, model::Hook h,
-                                      const model::BpfProgram& p,
-                                      const std::filesystem::path& package_dir);
-
-/// True when `p` has a supervised companion (user_program_daemon with cmd_start).
-bool has_daemon_companion(const model::BpfProgram& p);
-
-/// True when `p` loads its program itself (`object_file` empty, docs/compatibility.md §11.1).
-bool is_self_loading(const model::BpfProgram& p);
-
-/// The entry program name used in the pin path of a self-loading program (its C function is not
-/// named in the payload): B/progs/<iface>/<name>/V/self_loaded_<xdp|tc>.
-inline constexpr const char* kSelfLoadedEntry = "self_loaded";
-
-/// The entry function name a program's pin paths use.
-std::string pin_entry(const model::BpfProgram& p);
 
 /// The kernel port key of instance number `n` of `p` on iface/hook:
 /// `<iface>/<direction>/<name>/<V>#<n>` (unique per applied state via next_instance).
