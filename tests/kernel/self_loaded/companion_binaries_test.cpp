@@ -107,6 +107,28 @@ TEST_F(SelfLoadedTest, RatelimitingProgramDropsASynToAListedPortBeyondTheRate) {
   EXPECT_EQ(binary->terminate(), 0) << binary->output();
 }
 
+TEST_F(SelfLoadedTest, RatelimitingWithoutMapNameAttachesByAPinnedLinkAndDetachesOnSigterm) {
+  const fs::path link_pin =
+      base_ / "links" / iface_ / "ratelimiting" / "latest" / "ratelimiting_xdp";
+  Child binary({rl_binary_.string(), "--iface=" + iface_, "--bpf-base=" + base_.string()},
+               pkg_root_ / "standalone.log");
+  ASSERT_TRUE(eventually([&] { return fs::exists(link_pin) || binary.exited(); }))
+      << binary.output();
+  ASSERT_TRUE(fs::exists(link_pin)) << binary.output();
+  UniqueFd link(bpf_obj_get(link_pin.c_str()));
+  ASSERT_TRUE(link.valid());
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(link.get(), &info, &len), 0);
+  EXPECT_EQ(info.type, BPF_LINK_TYPE_XDP);
+  EXPECT_EQ(info.xdp.ifindex, *kernel_->interface(iface_).map([](auto i) { return i.ifindex; }));
+  link.reset();
+
+  EXPECT_EQ(binary.terminate(), 0) << binary.output();
+  EXPECT_FALSE(fs::exists(link_pin)) << "its own attachment goes with it";
+  EXPECT_TRUE(fs::exists(map_dir_ / "rl_config_map")) << "the maps stay pinned";
+}
+
 TEST_F(SelfLoadedTest, ConnectionLimitExitsZeroWithTheMapsOfALoadedInstance) {
   const fs::path dir = base_ / iface_ / "connection-limit" / "latest";
   const LoadSpec spec{
