@@ -10,11 +10,6 @@ Error pending(const char* op) {
 }
 }  // namespace
 
-Status FakeKernel::create_staging(const std::filesystem::path&) { return fail(pending("create_staging")); }
-Status FakeKernel::remove_staging(const std::filesystem::path&) { return fail(pending("remove_staging")); }
-Result<LoadedObject> FakeKernel::take_self_loaded(const SelfLoadedSpec&) {
-  return fail(pending("take_self_loaded"));
-}
 Result<std::vector<ProbeSection>> FakeKernel::probe_sections(const std::filesystem::path&) {
   return fail(pending("probe_sections"));
 }
