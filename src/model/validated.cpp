@@ -36,6 +36,11 @@ void check_companion(const BpfProgram& p, const std::string& iface, const std::s
     add("object_file",
         "object_file is required unless cmd_start names a binary that loads the program itself");
   }
+  if (p.object_file.empty() && ctx.chaining && p.map_name.empty()) {
+    add("map_name",
+        "a self-loading program (object_file empty) needs map_name under chaining: its binary "
+        "pins its next array there and the daemon chains it through that array");
+  }
   if (p.object_file.empty() && !ctx.chaining && p.map_args && !p.map_args->empty()) {
     add("map_args",
         "map_args need an object the daemon loads or takes over: without bpf-chaining-enabled a "

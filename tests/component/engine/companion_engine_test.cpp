@@ -318,3 +318,191 @@ TEST(CompanionEngine, EveryStepOfCompanionPlansRollsBackExactly) {
 
 }  // namespace
 }  // namespace l3afd
+
+namespace l3afd {
+namespace {
+
+// A self-loading program (object_file empty) inserted into the middle of a chain under
+// chaining: staging array, the binary started with --map-name=<staging>, take-over, then the
+// same make-before-break wiring as any program; delete takes it out and stops its binary.
+struct SelfLoadHarness {
+  SelfLoadHarness() : kernel_(inj_), packages_(inj_), store_(&inj_), companions_(inj_) {
+    kernel_.add_interface("eth0", 2);
+    kernel_.define_object("counter.bpf.o", {"counter",
+                                            {{"packets", 0, 2, 4, 8, 1, {}},
+                                             {"config", 0, 1, 4, 8, 16, {}},
+                                             {"next", 0, 3, 4, 4, 1, {}}}});
+    kernel_.define_object("xdp_root.bpf.o", {"xdp_root", {{"xdp_root_array", 0, 3, 4, 4, 1, {}}}});
+    engine::EngineConfig cfg;
+    cfg.planner.default_repo_url = "file:///repo";
+    cfg.planner.layout = layout::BpffsLayout("/sys/fs/bpf");
+    cfg.planner.host_name = kHost;
+    cfg.planner.chaining = true;
+    cfg.chaining = true;
+    cfg.root_names = {"xdp-root", "tc-root"};
+    companions_.on_start = [this](const engine::CompanionRequest& r) {
+      if (!r.map_name) return;
+      kernel::fake::SelfLoad s;
+      s.staging_pin = *r.map_name;
+      s.next_array_pin = "/sys/fs/bpf/eth0/" + r.program.name + "/1_0/" + r.program.map_name;
+      s.next_array = r.program.map_name;
+      s.map_pin_dir = "/sys/fs/bpf/eth0/" + r.program.name + "/1_0";
+      s.maps = {{"rl_drop_count_map", 0, 2, 4, 8, 1, {}}};
+      ASSERT_TRUE(kernel_.simulate_self_load(s));
+    };
+    engine_ =
+        std::make_unique<engine::Engine>(cfg, kernel_, packages_, store_, nullptr, &companions_);
+  }
+  Status run(const engine::Command& c) { return engine_->run_now(c); }
+  /// Program names reachable from the root in the fake's slots.
+  std::vector<std::string> reachable() {
+    std::vector<std::string> out;
+    const auto& s = engine_->snapshot()->state;
+    auto m = kernel_.model();
+    std::string slot = s.ifaces.at("eth0").roots.at(model::Hook::XdpIngress).object_key +
+                       "/xdp_root_array";
+    for (int guard = 0; guard < 10; ++guard) {
+      auto it = m.slots.find(slot);
+      if (it == m.slots.end()) break;
+      const std::string name = it->second.substr(16, it->second.find('/', 16) - 16);
+      out.push_back(name);
+      const auto* progs = s.programs("eth0", model::Hook::XdpIngress);
+      std::string array = "next";
+      for (const auto& r : *progs) {
+        if (r.object_key == it->second) array = r.spec.map_name;
+      }
+      slot = it->second + "/" + array;
+    }
+    return out;
+  }
+
+  Injector inj_;
+  FakeKernel kernel_;
+  testing::FakePackages packages_;
+  store::MemoryStore store_;
+  testing::FakeCompanions companions_;
+  std::unique_ptr<engine::Engine> engine_;
+};
+
+BpfProgram chained(std::string name, int64_t seq) {
+  BpfProgram p;
+  p.name = std::move(name);
+  p.seq_id = seq;
+  p.artifact = "l3af_" + p.name + ".tar.gz";
+  p.version = "1.0";
+  p.admin_status = "enabled";
+  p.prog_type = "xdp";
+  p.object_file = "counter.bpf.o";
+  p.entry_function_name = "counter";
+  p.map_name = "next";
+  return p;
+}
+
+BpfProgram self_loading(int64_t seq) {
+  BpfProgram p;
+  p.name = "ratelimiting";
+  p.seq_id = seq;
+  p.artifact = "l3af_ratelimiting.tar.gz";
+  p.version = "1.0";
+  p.admin_status = "enabled";
+  p.prog_type = "xdp";
+  p.map_name = "xdp_rl_ingress_next_prog";
+  p.cmd_start = "ratelimiting";
+  p.user_program_daemon = true;
+  p.start_args = json::Object{{"ports", json::Value(std::string("80,8080,8081"))},
+                              {"rate", json::Value(std::string("2"))}};
+  return p;
+}
+
+L3afBpfPrograms chain_entry(std::vector<BpfProgram> xdp) {
+  L3afBpfPrograms e;
+  e.host_name = kHost;
+  e.iface = "eth0";
+  model::BpfPrograms bp;
+  bp.xdp_ingress = std::move(xdp);
+  e.bpf_programs = bp;
+  return e;
+}
+
+TEST(SelfLoadingEngine, InsertedIntoTheMiddleOfAChainThroughAStagingArrayAndRemovedAgain) {
+  SelfLoadHarness t;
+  ASSERT_TRUE(t.run(AddPrograms{{chain_entry({chained("first", 1), chained("last", 3)})}}));
+  ASSERT_EQ(t.reachable(), (std::vector<std::string>{"first", "last"}));
+  t.inj_.reset_count();
+  ASSERT_TRUE(t.run(AddPrograms{{chain_entry({self_loading(2)})}}));
+  EXPECT_EQ(t.reachable(), (std::vector<std::string>{"first", "ratelimiting", "last"}));
+  const auto running = t.companions_.running();
+  ASSERT_EQ(running.size(), 1u);
+  const auto& req = running.begin()->second;
+  ASSERT_TRUE(req.map_name.has_value()) << "--map-name for a self-loading program";
+  EXPECT_EQ(req.map_name->parent_path(), "/sys/fs/bpf/eth0/ratelimiting/1_0");
+  EXPECT_EQ(req.map_name->filename().string().rfind("l3afd_staging_", 0), 0u);
+  EXPECT_FALSE(t.kernel_.model().pins.contains(req.map_name->string()))
+      << "the staging array is removed after the take-over";
+  const auto& log = t.inj_.log();
+  EXPECT_LT(position(log, "create staging"), position(log, "start companion"));
+  EXPECT_LT(position(log, "start companion"), position(log, "take self-loaded"));
+  const auto* progs = t.engine_->snapshot()->state.programs("eth0", model::Hook::XdpIngress);
+  ASSERT_EQ(progs->size(), 3u);
+  EXPECT_NE(progs->at(1).prog_id, 0u) << "the taken-over program's id";
+  EXPECT_EQ(progs->at(1).paths.prog_pin, "/sys/fs/bpf/progs/eth0/ratelimiting/1_0/self_loaded_xdp");
+
+  ASSERT_TRUE(t.run(DeletePrograms{{[] {
+    model::L3afBpfProgramNames n;
+    n.host_name = kHost;
+    n.iface = "eth0";
+    model::BpfProgramNames bn;
+    bn.xdp_ingress = std::vector<std::string>{"ratelimiting"};
+    n.bpf_programs = bn;
+    return n;
+  }()}}));
+  EXPECT_EQ(t.reachable(), (std::vector<std::string>{"first", "last"}));
+  EXPECT_TRUE(t.companions_.running().empty()) << "its binary is stopped";
+  for (const auto& pin : t.kernel_.model().pins) {
+    EXPECT_EQ(pin.find("ratelimiting"), std::string::npos) << "left behind: " << pin;
+  }
+}
+
+TEST(SelfLoadingEngine, EveryStepOfTheInsertRollsBackExactly) {
+  int calls = 0;
+  std::vector<std::string> log;
+  {
+    SelfLoadHarness t;
+    ASSERT_TRUE(t.run(AddPrograms{{chain_entry({chained("first", 1), chained("last", 3)})}}));
+    t.inj_.reset_count();
+    ASSERT_TRUE(t.run(AddPrograms{{chain_entry({self_loading(2)})}}));
+    calls = t.inj_.calls();
+    log = t.inj_.log();
+  }
+  for (int k = 1; k <= calls; ++k) {
+    bool after_commit = false;
+    for (int i = 0; i < k - 1; ++i) after_commit |= log.at(static_cast<std::size_t>(i)) == "save state";
+    if (after_commit) continue;
+    SCOPED_TRACE("failure at call " + std::to_string(k) + " (" + log.at(k - 1) + ")");
+    SelfLoadHarness t;
+    ASSERT_TRUE(t.run(AddPrograms{{chain_entry({chained("first", 1), chained("last", 3)})}}));
+    const auto state_before = t.engine_->snapshot()->state;
+    const auto store_before = t.store_.state();
+    const auto reach_before = t.reachable();
+    t.inj_.fail_call(k);
+    auto st = t.run(AddPrograms{{chain_entry({self_loading(2)})}});
+    t.inj_.fail_call(0);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(t.engine_->snapshot()->state, state_before);
+    EXPECT_EQ(t.store_.state(), store_before);
+    EXPECT_EQ(t.reachable(), reach_before);
+    EXPECT_TRUE(t.companions_.running().empty());
+  }
+}
+
+TEST(SelfLoadingEngine, ASelfLoadingProgramNeedsMapNameUnderChaining) {
+  SelfLoadHarness t;
+  auto p = self_loading(1);
+  p.map_name.clear();
+  auto st = t.run(AddPrograms{{chain_entry({p})}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().items.at(0).field, "/0/bpf_programs/xdp_ingress/0/map_name");
+}
+
+}  // namespace
+}  // namespace l3afd

@@ -62,6 +62,7 @@ class FakeCompanions final : public engine::Companions {
   }
   Result<engine::CompanionProcess> start(const engine::CompanionRequest& r) override {
     if (auto s = inj_.hit("start companion " + r.id); !s) return fail(std::move(s.error()));
+    if (on_start) on_start(r);
     if (fail_starts_ > 0) {
       --fail_starts_;
       return fail(Errc::Kernel, "injected: companion would not start");
@@ -152,6 +153,8 @@ class FakeCompanions final : public engine::Companions {
     return starts_;
   }
   void set_one_shot_exit(int code) { one_shot_exit_ = code; }
+  /// Plays what the started binary does (e.g. FakeKernel::simulate_self_load).
+  std::function<void(const engine::CompanionRequest&)> on_start;
   void fail_next_starts(int n) { fail_starts_ = n; }
 
  private:
