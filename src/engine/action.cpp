@@ -58,8 +58,10 @@ std::string describe(const Action& a) {
           return "create staging array " + x.pin.string();
         else if constexpr (std::is_same_v<T, RemoveStaging>)
           return "remove staging array " + x.pin.string();
-        else
+        else if constexpr (std::is_same_v<T, TakeSelfLoaded>)
           return "take over self-loaded " + x.spec.key + " from " + x.spec.staging_pin.string();
+        else
+          return "load probes " + x.spec.key;
       },
       a);
 }
@@ -69,7 +71,7 @@ std::string_view action_kind(const Action& a) {
       "fetch",  "remove_package", "load",    "discard",   "unload",     "write_maps", "attach",
       "detach", "write_slot",     "pin_map", "unpin_map", "carry_maps", "seed",       "commit",
       "check_companion", "start_companion", "stop_companion", "update_companion",
-      "create_staging", "remove_staging", "take_self_loaded"};
+      "create_staging", "remove_staging", "take_self_loaded", "load_probes"};
   static_assert(std::size(kNames) == std::variant_size_v<Action>, "one name per action");
   return kNames[a.index()];
 }

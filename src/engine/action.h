@@ -145,6 +145,13 @@ struct CreateStaging {
 struct RemoveStaging {
   std::filesystem::path pin;
 };
+/// Loads an entry of bpf_programs.probes and attaches its probe programs
+/// (Kernel::load_probes; object_file relative to the package here). Output: LoadedProbes.
+/// Undo: DiscardObject.
+struct LoadProbes {
+  kernel::ProbeSpec spec;
+  StepRef<Package> package;
+};
 /// Waits for the self-loading binary and takes its instance over (Kernel::take_self_loaded).
 /// Output: LoadedObject. Undo: DiscardObject.
 struct TakeSelfLoaded {
@@ -155,7 +162,7 @@ using Action = std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObje
                             ConfigureMaps, Attach, Detach, WriteSlot, PinMap, UnpinMap, CarryMaps,
                             RunIterators, CommitState, CheckCompanion, StartCompanion,
                             StopCompanion, UpdateCompanion, CreateStaging, RemoveStaging,
-                            TakeSelfLoaded>;
+                            TakeSelfLoaded, LoadProbes>;
 
 /// One-line description for logs and dry runs, e.g. "load eth0/xdpingress/x/1_0#3".
 std::string describe(const Action& a);
@@ -174,7 +181,8 @@ struct Step {
 };
 
 /// Output of a step, referenced by later steps through StepRef.
-using Output = std::variant<std::monostate, Package, kernel::LoadedObject, kernel::AttachInfo>;
+using Output = std::variant<std::monostate, Package, kernel::LoadedObject, kernel::AttachInfo,
+                            kernel::LoadedProbes>;
 
 /// What a step of action `A` outputs: Package, LoadedObject, AttachInfo or nothing.
 template <class A>
@@ -188,6 +196,10 @@ struct OutputOf<FetchPackage> {
 template <>
 struct OutputOf<LoadObject> {
   using type = kernel::LoadedObject;
+};
+template <>
+struct OutputOf<LoadProbes> {
+  using type = kernel::LoadedProbes;
 };
 template <>
 struct OutputOf<TakeSelfLoaded> {

@@ -44,7 +44,7 @@ void Engine::adopt_live_chains(const model::L3afBpfPrograms& e, const PinnedLink
     };
     auto take = [&](const model::BpfProgram& p,
                     const std::string& private_map) -> std::optional<ProgramRecord> {
-      auto paths = layout.program(e.iface, h, p.name, p.version, p.entry_function_name, p.map_name);
+      auto paths = layout.program(e.iface, h, p.name, p.version, pin_entry(p), p.map_name);
       if (!paths) return std::nullopt;
       ProgramRecord r;
       r.spec = p;
@@ -126,6 +126,40 @@ void Engine::adopt_live_chains(const model::L3afBpfPrograms& e, const PinnedLink
                  rec.hooks[h].size(), rec.roots[h].prog_id);
   }
   publish();
+}
+
+void Engine::adopt_live_probes(const model::L3afBpfPrograms& e) {
+  if (!e.bpf_programs || !e.bpf_programs->probes) return;
+  for (const auto& p : *e.bpf_programs->probes) {
+    if (p.admin_status != "enabled" || p.object_file.empty()) continue;
+    const bool known = std::any_of(applied_.probes.begin(), applied_.probes.end(),
+                                   [&](const ProbeRecord& r) { return r.spec.name == p.name; });
+    if (known) continue;  // every store element repeats all probes
+    auto paths = cfg_.planner.layout.probe(p.name, p.version);
+    if (!paths) continue;
+    ProbeRecord r;
+    r.spec = p;
+    r.paths = *paths;
+    r.object_key = "probes/" + p.name + "/" + layout::version_dir(p.version) + "#" +
+                   std::to_string(applied_.next_instance++);
+    auto o = kernel_.adopt_probes(kernel::ProbeSpec{.key = r.object_key,
+                                                    .object_file = {},
+                                                    .map_pin_dir = paths->map_dir,
+                                                    .link_dir = paths->link_dir});
+    if (!o) {
+      spdlog::info("restore: probe {} not adopted ({}); it is loaded again", p.name,
+                   o.error().message);
+      continue;
+    }
+    r.attached = o->probes;
+    r.maps = o->maps;
+    if (auto pkg = packages_.fetch(package_of(p, cfg_.planner.default_repo_url))) {
+      r.package_dir = pkg->dir;
+    }
+    spdlog::info("restore: probe {} adopted ({} program(s) still attached)", p.name,
+                 r.attached.size());
+    applied_.probes.push_back(std::move(r));
+  }
 }
 
 }  // namespace l3afd::engine

@@ -117,6 +117,35 @@ void check_map_names(const std::string& iface, Hook h, const std::vector<BpfProg
   }
 }
 
+/// The enabled probes of entry `e` merged into `probes` by name: a new name is appended; an equal
+/// one is a no-op; another definition under a known name replaces it (`upsert`, update) or is a
+/// conflict (add, like a hook program).
+void add_probes(std::vector<BpfProgram>& probes, const model::L3afBpfPrograms& e, std::size_t idx,
+                bool upsert, std::vector<ErrorItem>& conflicts) {
+  if (!e.bpf_programs || !e.bpf_programs->probes) return;
+  const auto& list = *e.bpf_programs->probes;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const auto& p = list[k];
+    if (p.admin_status != "enabled") continue;
+    auto it = std::find_if(probes.begin(), probes.end(),
+                           [&](const BpfProgram& q) { return q.name == p.name; });
+    if (it == probes.end()) {
+      probes.push_back(p);
+    } else if (!(*it == p)) {
+      if (upsert) {
+        *it = p;
+      } else {
+        conflicts.push_back(ErrorItem{
+            .iface = e.iface,
+            .program = p.name,
+            .field = "/" + std::to_string(idx) + "/bpf_programs/probes/" + std::to_string(k),
+            .message = "failed to add probe " + p.name + ": a probe of that name with another "
+                       "definition is running (update replaces it)"});
+      }
+    }
+  }
+}
+
 }  // namespace
 
 DesiredState desired_from(const AppliedState& s) {
@@ -128,6 +157,7 @@ DesiredState desired_from(const AppliedState& s) {
       for (const auto& r : progs) di.hooks[h].push_back(r.spec);
     }
   }
+  for (const auto& r : s.probes) d.probes.push_back(r.spec);
   return d;
 }
 
@@ -136,6 +166,7 @@ Result<DesiredState> with_added(DesiredState base, const model::ValidPrograms& r
   const auto& entries = req.entries();
   for (std::size_t idx = 0; idx < entries.size(); ++idx) {
     const auto& e = entries[idx];
+    add_probes(base.probes, e, idx, false, conflicts);
     auto& di = base.ifaces[e.iface];
     di.ipv4_address = e.ipv4_address;  // add merges the interface table (D1)
     for (Hook h : model::kAllHooks) {
@@ -152,12 +183,15 @@ Result<DesiredState> with_added(DesiredState base, const model::ValidPrograms& r
   return checked(std::move(base), std::move(conflicts), chaining);
 }
 
-Result<DesiredState> from_update(const model::ValidPrograms& req, bool chaining) {
+Result<DesiredState> from_update(const model::ValidPrograms& req, bool chaining,
+                                 std::vector<BpfProgram> probes_now) {
   DesiredState d;
+  d.probes = std::move(probes_now);
   std::vector<ErrorItem> conflicts;
   const auto& entries = req.entries();
   for (std::size_t idx = 0; idx < entries.size(); ++idx) {
     const auto& e = entries[idx];
+    add_probes(d.probes, e, idx, true, conflicts);
     auto& di = d.ifaces[e.iface];
     di.ipv4_address = e.ipv4_address;
     for (Hook h : model::kAllHooks) {
@@ -174,6 +208,12 @@ Result<DesiredState> from_update(const model::ValidPrograms& req, bool chaining)
 
 Result<DesiredState> without(DesiredState base, const model::ValidNames& req, bool chaining) {
   for (const auto& e : req.entries()) {
+    if (e.bpf_programs && e.bpf_programs->probes) {
+      const auto& names = *e.bpf_programs->probes;
+      std::erase_if(base.probes, [&](const BpfProgram& p) {
+        return std::find(names.begin(), names.end(), p.name) != names.end();
+      });
+    }
     auto it = base.ifaces.find(e.iface);
     if (it == base.ifaces.end() || !e.bpf_programs) continue;  // idempotent: nothing to delete
     for (Hook h : model::kAllHooks) {

@@ -26,6 +26,8 @@ struct DesiredInterface {
 
 struct DesiredState {
   std::map<std::string, DesiredInterface> ifaces;  ///< the interface table, by name
+  /// bpf_programs.probes: global, identified by name, in the order they were added.
+  std::vector<model::BpfProgram> probes;
   bool operator==(const DesiredState&) const = default;
 };
 
@@ -42,7 +44,10 @@ Result<DesiredState> with_added(DesiredState base, const model::ValidPrograms& r
 /// `update` (§6.3, Ours): declarative. Listed interfaces get exactly the listed enabled
 /// programs, unlisted interfaces are absent; a repeated interface: the later entry wins per
 /// hook. Conflict: two enabled programs for one hook without chaining. Then check_chain_shapes.
-Result<DesiredState> from_update(const model::ValidPrograms& req, bool chaining);
+/// Probes are upserted by name into `probes_now` (started if missing, restarted if changed,
+/// kept if equal) and removed only by delete (§6.3, Ours).
+Result<DesiredState> from_update(const model::ValidPrograms& req, bool chaining,
+                                 std::vector<model::BpfProgram> probes_now = {});
 
 /// `delete` (§6.4): `base` without the named programs; unknown names and interfaces are
 /// ignored, the interface stays in the table. Then check_chain_shapes.

@@ -181,6 +181,10 @@ class Engine {
   /// notices the restart. A hook that does not verify is left to the plan (rebuild + one
   /// switch of the root link). Changes nothing in the kernel except re-taking the root link.
   void adopt_live_chains(const model::L3afBpfPrograms& e, const PinnedLinks& links);
+  /// Restore: every probe of `e` whose links a previous run left pinned is taken over
+  /// (Kernel::adopt_probes) and recorded as applied, so it keeps running without a gap and is
+  /// not attached twice.
+  void adopt_live_probes(const model::L3afBpfPrograms& e);
 
   EngineConfig cfg_;
   kernel::Kernel& kernel_;

@@ -172,6 +172,21 @@ struct Visitor {
     if (auto s = fx.kernel.remove_staging(a.pin); !s) return fail(std::move(s.error()));
     return StepDone{};
   }
+  R operator()(const LoadProbes& a) {
+    const Package* package = output_at(outputs, a.package);
+    if (package == nullptr) {
+      return fail(Errc::Internal, "probe load step refers to a step without a package");
+    }
+    kernel::ProbeSpec spec = a.spec;
+    spec.object_file = package->dir / a.spec.object_file;
+    if (!layout::is_within(package->dir, spec.object_file)) {  // defence in depth: validated
+      return fail(Errc::InvalidPayload,
+                  "object_file " + a.spec.object_file.string() + " leaves the package");
+    }
+    auto o = fx.kernel.load_probes(spec);
+    if (!o) return fail(std::move(o.error()));
+    return StepDone{*o, {DiscardObject{a.spec.key}}};
+  }
   R operator()(const TakeSelfLoaded& a) {
     auto o = fx.kernel.take_self_loaded(a.spec);
     if (!o) return fail(std::move(o.error()));

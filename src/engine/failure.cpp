@@ -14,6 +14,8 @@ const char* blamed_field(const Action& a, Errc code) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, FetchPackage>) {
           return code == Errc::NotFound ? "artifact" : nullptr;
+        } else if constexpr (std::is_same_v<T, LoadProbes>) {
+          return code == Errc::InvalidPayload || code == Errc::NotFound ? "object_file" : nullptr;
         } else if constexpr (std::is_same_v<T, LoadObject>) {
           if (code == Errc::NotFound) return "entry_function_name";
           return code == Errc::InvalidPayload ? "object_file" : nullptr;
@@ -49,6 +51,19 @@ Error attribute_failure(Error e, const Step& step) {
 void locate(Error& e, const std::vector<model::L3afBpfPrograms>& request) {
   for (auto& item : e.items) {
     if (item.field.empty() || item.field.front() == '/') continue;
+    for (std::size_t i = 0; i < request.size() && item.direction.empty(); ++i) {
+      // A probe (no direction): the first entry that lists it.
+      if (!request[i].bpf_programs || !request[i].bpf_programs->probes) continue;
+      const auto& probes = *request[i].bpf_programs->probes;
+      for (std::size_t j = 0; j < probes.size(); ++j) {
+        if (probes[j].name != item.program) continue;
+        item.field = "/" + std::to_string(i) + "/bpf_programs/probes/" + std::to_string(j) + "/" +
+                     item.field;
+        break;
+      }
+      if (item.field.front() == '/') break;
+    }
+    if (item.field.front() == '/') continue;
     for (std::size_t i = 0; i < request.size(); ++i) {
       if (request[i].iface != item.iface || !request[i].bpf_programs) continue;
       for (model::Hook h : model::kAllHooks) {

@@ -268,6 +268,16 @@ void PlanBuilder::release(const ProgramRecord& r) {
   }
 }
 
+void PlanBuilder::release_probe(const ProbeRecord& r) {
+  plan_.release.push_back(
+      {"unload probes " + r.spec.name + " (" + r.object_key + ")", UnloadObject{r.object_key}});
+  auto nv = std::make_pair(r.spec.name, r.spec.version);
+  if (!used_after.contains(nv) && released_packages_.insert(nv).second) {
+    plan_.release.push_back({"remove package " + r.spec.name + "@" + r.spec.version,
+                             RemovePackage{package_of(r.spec, cfg_.default_repo_url)}});
+  }
+}
+
 void PlanBuilder::release_root(const ProgramRecord& r) {
   plan_.release.push_back(
       {"unload root " + r.spec.name + " from " + r.object_key, UnloadObject{r.object_key}});

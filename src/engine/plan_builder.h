@@ -75,6 +75,8 @@ class PlanBuilder {
   /// Appends the release steps of a program that leaves the data path: unload, and removal of
   /// its package unless still used (once per package).
   void release(const ProgramRecord& r);
+  /// Release of a probe entry: unload (its links and pins), and its package unless still used.
+  void release_probe(const ProbeRecord& r);
   /// Release of a root: unload only (its package stays cached for the next first program).
   void release_root(const ProgramRecord& r);
 

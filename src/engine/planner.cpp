@@ -1,5 +1,7 @@
 #include "engine/planner.h"
 
+#include <algorithm>
+
 #include <set>
 
 #include "engine/hook_strategy.h"
@@ -50,6 +52,7 @@ std::set<std::pair<std::string, std::string>> used_programs(const DesiredState& 
       for (const auto& p : list) out.insert({p.name, p.version});
     }
   }
+  for (const auto& p : d.probes) out.insert({p.name, p.version});
   return out;
 }
 
@@ -70,6 +73,14 @@ HookChange hook_change(const std::string& iface, Hook h, const InterfaceRecord* 
 
 AppliedState complete(Plan&& plan, const std::vector<Output>& outputs) {
   AppliedState next = std::move(plan.next);
+  for (const auto& f : plan.probe_fills) {
+    ProbeRecord& r = next.probes.at(f.index);
+    if (const auto* p = output_at(outputs, f.fetch)) r.package_dir = p->dir;
+    if (const auto* o = output_at(outputs, f.load)) {
+      r.attached = o->probes;
+      r.maps = o->maps;
+    }
+  }
   for (const auto& f : plan.fills) {
     auto& iface = next.ifaces.at(f.iface);
     complete_record(f.root ? iface.roots.at(f.hook) : iface.hooks.at(f.hook).at(f.index), f,
@@ -87,7 +98,9 @@ Result<Plan> Planner::add(const AppliedState& s, const model::ValidPrograms& req
 
 Result<Plan> Planner::update(const AppliedState& s, const model::ValidPrograms& req,
                              const PlanOptions& opts) const {
-  auto d = from_update(req, cfg_.chaining);
+  std::vector<model::BpfProgram> probes_now;
+  for (const auto& r : s.probes) probes_now.push_back(r.spec);
+  auto d = from_update(req, cfg_.chaining, std::move(probes_now));
   if (!d) return fail(std::move(d.error()));
   return transition(s, *d, opts);
 }
@@ -115,6 +128,52 @@ Result<bool> Planner::plan_interface(PlanBuilder& b, const std::string& iface,
     if (r->root) out.roots[h] = std::move(*r->root);
   }
   if (want != nullptr) b.plan().next.ifaces[iface] = std::move(out);
+  return changed;
+}
+
+Result<bool> Planner::plan_probes(PlanBuilder& b, const std::vector<ProbeRecord>& cur,
+                                  const std::vector<model::BpfProgram>& want) const {
+  bool changed = false;
+  Plan& plan = b.plan();
+  for (const auto& p : want) {
+    auto old = std::find_if(cur.begin(), cur.end(),
+                            [&](const ProbeRecord& r) { return r.spec.name == p.name; });
+    if (old != cur.end() && old->spec == p) {
+      plan.next.probes.push_back(*old);
+      continue;
+    }
+    changed = true;
+    auto paths = cfg_.layout.probe(p.name, p.version);
+    if (!paths) return fail(std::move(paths.error()));
+    ProbeRecord rec;
+    rec.spec = p;
+    rec.paths = *paths;
+    rec.object_key = "probes/" + p.name + "/" + layout::version_dir(p.version) + "#" +
+                     std::to_string(plan.next.next_instance++);
+    const ErrorItem subj{.program = p.name};
+    const auto package = plan.append("fetch package " + p.name + "@" + p.version,
+                                     FetchPackage{package_of(p, cfg_.default_repo_url)}, subj);
+    kernel::ProbeSpec spec{.key = rec.object_key,
+                           .object_file = p.object_file,
+                           .map_pin_dir = paths->map_dir,
+                           .link_dir = paths->link_dir};
+    const auto load = plan.append("load probes of " + p.name, LoadProbes{spec, package}, subj);
+    const auto& mons = p.monitor_maps;
+    if (mons && !mons->empty()) {
+      plan.append("write maps of " + p.name,
+                  ConfigureMaps{rec.object_key, {}, *mons, std::nullopt}, subj);
+    }
+    plan.probe_fills.push_back({plan.next.probes.size(), package, load});
+    plan.next.probes.push_back(std::move(rec));
+    if (old != cur.end()) b.release_probe(*old);
+  }
+  for (const auto& r : cur) {
+    if (std::none_of(want.begin(), want.end(),
+                     [&](const model::BpfProgram& p) { return p.name == r.spec.name; })) {
+      changed = true;
+      b.release_probe(r);
+    }
+  }
   return changed;
 }
 
@@ -147,6 +206,9 @@ Result<Plan> Planner::transition(const AppliedState& s, const DesiredState& d,
     if (!changed) return fail(std::move(changed.error()));
     plan.changed = plan.changed || *changed;
   }
+  auto probes_changed = plan_probes(b, s.probes, d.probes);
+  if (!probes_changed) return fail(std::move(probes_changed.error()));
+  plan.changed = plan.changed || *probes_changed;
 
   if (!plan.changed) {
     plan.next.next_instance = s.next_instance;

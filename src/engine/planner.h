@@ -107,6 +107,13 @@ struct Plan {
     bool root = false;  ///< the record is next.ifaces[iface].roots[hook]
   };
   std::vector<Fill> fills;
+  /// Which step outputs complete which probe record of `next`.
+  struct ProbeFill {
+    std::size_t index = 0;  ///< position in next.probes
+    StepRef<Package> fetch;
+    StepRef<kernel::LoadedProbes> load;
+  };
+  std::vector<ProbeFill> probe_fills;
   /// The applied state changes (steps, or only the interface table).
   bool changed = false;
 
@@ -147,6 +154,10 @@ class Planner {
  private:
   Result<bool> plan_interface(PlanBuilder& b, const std::string& iface, const InterfaceRecord* cur,
                               const DesiredInterface* want) const;
+  /// Probes: an equal one is kept, a new or changed one is loaded (the old one released after
+  /// the commit), one no longer wanted is released. Returns whether anything changes.
+  Result<bool> plan_probes(PlanBuilder& b, const std::vector<ProbeRecord>& cur,
+                           const std::vector<model::BpfProgram>& want) const;
   PlannerConfig cfg_;
 };
 

@@ -16,7 +16,9 @@ bool AppliedState::uses_package(const std::string& name, const std::string& vers
       if (runs(root)) return true;
     }
   }
-  return false;
+  return std::any_of(probes.begin(), probes.end(), [&](const ProbeRecord& r) {
+    return r.spec.name == name && r.spec.version == version;
+  });
 }
 
 const std::vector<ProgramRecord>* AppliedState::programs(const std::string& iface,
@@ -51,6 +53,10 @@ model::L3afBpfPrograms view_of(const AppliedState& s, const std::string& host_na
   p.xdp_ingress = list_of(s, iface, model::Hook::XdpIngress);
   p.tc_ingress = list_of(s, iface, model::Hook::TcIngress);
   p.tc_egress = list_of(s, iface, model::Hook::TcEgress);
+  if (it != s.ifaces.end() && !s.probes.empty()) {
+    p.probes.emplace();
+    for (const auto& r : s.probes) p.probes->push_back(r.spec);
+  }
   v.bpf_programs = std::move(p);
   return v;
 }

@@ -29,6 +29,18 @@ struct ProgramRecord {
   bool operator==(const ProgramRecord&) const = default;
 };
 
+/// One entry of bpf_programs.probes (global, not per interface): its object's probe programs
+/// attached from their section names (docs/packages.md §1, §7).
+struct ProbeRecord {
+  model::BpfProgram spec;  ///< exactly as accepted
+  std::string object_key;  ///< "probes/<name>/<V>#<instance>"
+  layout::ProbePaths paths;
+  std::filesystem::path package_dir;
+  std::vector<kernel::AttachedProbe> attached;
+  std::vector<kernel::MapInfo> maps;
+  bool operator==(const ProbeRecord&) const = default;
+};
+
 struct InterfaceRecord {
   std::string ipv4_address;
   std::map<model::Hook, std::vector<ProgramRecord>> hooks;  ///< absent or empty = no programs;
@@ -44,6 +56,7 @@ struct AppliedState {
   std::map<std::string, InterfaceRecord> ifaces;  ///< the interface table, sorted by name
   uint64_t revision = 0;                          ///< +1 per committed change
   uint64_t next_instance = 1;                     ///< makes object keys unique
+  std::vector<ProbeRecord> probes;                ///< global, in the order they were added
   bool operator==(const AppliedState&) const = default;
 
   const std::vector<ProgramRecord>* programs(const std::string& iface, model::Hook h) const;
@@ -52,7 +65,8 @@ struct AppliedState {
   bool uses_package(const std::string& name, const std::string& version) const;
 };
 
-/// GET body model of one interface (docs/compatibility.md §6.5): unknown iface gives "" and nulls.
+/// GET body model of one interface (docs/compatibility.md §6.5): unknown iface gives "" and nulls;
+/// a known one lists every probe (they are global).
 model::L3afBpfPrograms view_of(const AppliedState& s, const std::string& host_name,
                                const std::string& iface);
 /// One element per interface-table entry, ascending by name (GET all, and the store).

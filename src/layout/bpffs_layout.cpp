@@ -52,4 +52,16 @@ Result<ProgramPaths> BpffsLayout::program(std::string_view iface, model::Hook ho
   return p;
 }
 
+Result<ProbePaths> BpffsLayout::probe(std::string_view name, std::string_view version) const {
+  for (auto [what, c] : {std::pair{"name", name}, std::pair{"version", version}}) {
+    if (!is_safe_component(c)) {
+      return fail(Errc::InvalidPayload,
+                  std::string(what) + " '" + std::string(c) + "' is not a safe path component");
+    }
+  }
+  const std::string n(name);
+  const std::string v = version_dir(version);
+  return ProbePaths{.map_dir = base_ / n / v, .link_dir = base_ / "links" / n / v};
+}
+
 }  // namespace l3afd::layout

@@ -31,6 +31,14 @@ struct ProgramPaths {
   bool operator==(const ProgramPaths&) const = default;
 };
 
+/// Pin paths of one probe entry (bpf_programs.probes): its maps in B/<name>/V (why a probe may
+/// not be named like an interface, docs/compatibility.md §10), its links in B/links/<name>/V.
+struct ProbePaths {
+  std::filesystem::path map_dir;
+  std::filesystem::path link_dir;
+  bool operator==(const ProbePaths&) const = default;
+};
+
 class BpffsLayout {
  public:
   /// `base` is [l3afd] BpfMapDefaultPath (normally /sys/fs/bpf).
@@ -43,6 +51,9 @@ class BpffsLayout {
   Result<ProgramPaths> program(std::string_view iface, model::Hook hook, std::string_view name,
                                std::string_view version, std::string_view entry_function,
                                std::string_view map_name) const;
+
+  /// Pin paths of probe `name`@`version`. InvalidPayload if a component is unsafe.
+  Result<ProbePaths> probe(std::string_view name, std::string_view version) const;
 
   /// Roots of the trees only l3afd writes (B/progs, B/links): used by residue scans.
   std::filesystem::path progs_root() const { return base_ / "progs"; }

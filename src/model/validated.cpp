@@ -51,10 +51,27 @@ void check_companion(const BpfProgram& p, const std::string& iface, const std::s
 void check_entry(const L3afBpfPrograms& e, std::size_t idx, const ValidationContext& ctx,
                  std::vector<ErrorItem>& out) {
   if (!e.bpf_programs) return;
-  if (e.bpf_programs->probes && !e.bpf_programs->probes->empty()) {
-    out.push_back({.iface = e.iface,
-                   .field = "/" + std::to_string(idx) + "/bpf_programs/probes",
-                   .message = "probes are not supported by this version of l3afd"});
+  if (e.bpf_programs->probes) {
+    const auto& probes = *e.bpf_programs->probes;
+    for (std::size_t k = 0; k < probes.size(); ++k) {
+      const auto& p = probes[k];
+      if (p.admin_status != "enabled") continue;
+      const std::string at = "/" + std::to_string(idx) + "/bpf_programs/probes/" + std::to_string(k);
+      if (p.object_file.empty()) {
+        out.push_back({.iface = e.iface,
+                       .program = p.name,
+                       .field = at + "/object_file",
+                       .message = "a probe needs object_file: its programs are attached from "
+                                  "their section names"});
+      }
+      if (!p.cmd_start.empty()) {
+        out.push_back({.iface = e.iface,
+                       .program = p.name,
+                       .field = at + "/cmd_start",
+                       .message = "user programs of probes (cmd_start) are not supported by "
+                                  "this daemon"});
+      }
+    }
   }
   for (Hook h : kAllHooks) {
     const auto& list = e.bpf_programs->of(h);

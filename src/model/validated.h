@@ -26,7 +26,8 @@ Result<ValidNames> accept_names(std::vector<L3afBpfProgramNames> request,
                                 const ValidationContext& ctx);
 
 /// Features this daemon does not run are refused up front, with the field named, rather than
-/// accepted and silently not done: probes; without ctx.companions, cmd_start (user programs)
+/// accepted and silently not done: probes without object_file or with cmd_start; without
+/// ctx.companions, cmd_start (user programs)
 /// and an enabled hook program without object_file. With companions: a program needs
 /// object_file or cmd_start; a
 /// self-loading program without chaining takes no map_args. InvalidPayload with one item per

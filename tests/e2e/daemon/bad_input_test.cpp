@@ -175,15 +175,26 @@ std::vector<BadCase> cases() {
          p.monitor_maps = std::nullopt;
        }),
        500, "apply_failed", "", true},
-      {"cmd_start_set", "add", prog_body([](auto& p) { p.cmd_start = "xdp_counter"; }), 400,
-       "invalid_payload", kP + "cmd_start"},
-      {"probes_set", "add", entry_body([](auto& e) {
+      // Companion commands must be executable regular files inside the package (issue 9).
+      {"cmd_start_missing_from_package", "add",
+       prog_body([](auto& p) { p.cmd_start = "no_such_binary"; }), 400, "invalid_payload",
+       kP + "cmd_start", true},
+      {"cmd_start_leaves_package", "add", prog_body([](auto& p) { p.cmd_start = "../../../../bin/sh"; }),
+       400, "invalid_payload", kP + "cmd_start", true},
+      {"cmd_start_not_executable", "add",
+       prog_body([](auto& p) { p.cmd_start = "xdp_counter.bpf.o"; }), 400, "invalid_payload",
+       kP + "cmd_start", true},
+      {"start_args_not_string", "add",
+       replaced("\"start_args\": null", "\"start_args\": {\"rate\": 2}"),
+       400, "invalid_payload", kP + "start_args/rate"},
+      {"probe_without_object_file", "add", entry_body([](auto& e) {
          auto p = DaemonFixture::xdp_counter();
-         p.name = "kprobe-x";
-         p.prog_type = "kprobe";
+         p.name = "probe-x";
+         p.prog_type = "tracepoint";
+         p.object_file.clear();
          e.bpf_programs->probes = std::vector<model::BpfProgram>{p};
        }),
-       400, "invalid_payload", "/0/bpf_programs/probes"},
+       400, "invalid_payload", "/0/bpf_programs/probes/0/object_file"},
       {"bpf_programs_null", "add", entry_body([](auto& e) { e.bpf_programs.reset(); }), 400,
        "invalid_payload", "/0/bpf_programs"},
       {"update_wrong_host", "update", entry_body([](auto& e) { e.host_name = "other-host"; }), 400,
