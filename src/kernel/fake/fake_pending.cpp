@@ -15,10 +15,5 @@ Status FakeKernel::remove_staging(const std::filesystem::path&) { return fail(pe
 Result<LoadedObject> FakeKernel::take_self_loaded(const SelfLoadedSpec&) {
   return fail(pending("take_self_loaded"));
 }
-Result<std::vector<ProbeSection>> FakeKernel::probe_sections(const std::filesystem::path&) {
-  return fail(pending("probe_sections"));
-}
-Result<LoadedProbes> FakeKernel::load_probes(const ProbeSpec&) { return fail(pending("load_probes")); }
-Result<LoadedProbes> FakeKernel::adopt_probes(const ProbeSpec&) { return fail(pending("adopt_probes")); }
 
 }  // namespace l3afd::kernel::fake

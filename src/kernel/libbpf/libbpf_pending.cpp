@@ -15,10 +15,5 @@ Status LibbpfKernel::remove_staging(const std::filesystem::path&) { return fail(
 Result<LoadedObject> LibbpfKernel::take_self_loaded(const SelfLoadedSpec&) {
   return fail(pending("take_self_loaded"));
 }
-Result<std::vector<ProbeSection>> LibbpfKernel::probe_sections(const std::filesystem::path&) {
-  return fail(pending("probe_sections"));
-}
-Result<LoadedProbes> LibbpfKernel::load_probes(const ProbeSpec&) { return fail(pending("load_probes")); }
-Result<LoadedProbes> LibbpfKernel::adopt_probes(const ProbeSpec&) { return fail(pending("adopt_probes")); }
 
 }  // namespace l3afd::kernel::libbpf
