@@ -38,11 +38,17 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
     for (const auto& [hook, progs] : rec.hooks) {
       for (const auto& p : progs) {
         const std::string dir(model::direction(hook));
+        // 0 while the program's supervised companion is down (docs/compatibility.md §15).
+        bool up = true;
+        if (auto c = snap.companions.find(engine::companion_id(iface, hook, p.spec));
+            c != snap.companions.end()) {
+          up = c->second.running;
+        }
         running += "l3afd_BPFRunning" +
                    labels({{"direction", dir}, {"ebpf_program", p.spec.name}, {"host", host_name},
                            {"interface_name", iface}, {"ipv4_address", rec.ipv4_address},
                            {"version", p.spec.version}}) +
-                   " 1\n";
+                   (up ? " 1\n" : " 0\n");
         for (const auto& m : p.spec.monitor_maps.value_or(std::vector<model::MonitorMap>{})) {
           if (m.aggregator != "scalar") continue;
           auto v = kernel.read_map_value(p.object_key, m.name, static_cast<uint64_t>(m.key));

@@ -70,7 +70,7 @@ namespace {
 /// One element of the /bpfs listing (docs/compatibility.md §14). `prev` is the predecessor in the
 /// chain (the root for the first program), null for the root and without chaining.
 void append_debug_entry(std::string& out, const engine::ProgramRecord& rec,
-                        const engine::ProgramRecord* prev) {
+                        const engine::ProgramRecord* prev, std::int64_t restart_count) {
   auto own_array_id = [](const engine::ProgramRecord& r) {
     for (const auto& m : r.maps) {
       if (!r.spec.map_name.empty() && m.name == r.spec.map_name) return m.id;
@@ -80,7 +80,7 @@ void append_debug_entry(std::string& out, const engine::ProgramRecord& rec,
   out += "{\"Program\":" + model::encode_compact(rec.spec);
   out += ",\"FilePath\":";
   json::append_string(out, rec.package_dir.string());
-  out += ",\"RestartCount\":0,\"PrevMapNamePath\":";
+  out += ",\"RestartCount\":" + std::to_string(restart_count) + ",\"PrevMapNamePath\":";
   json::append_string(out, prev == nullptr ? std::string() : prev->paths.map_name_path.string());
   out += ",\"MapNamePath\":";
   json::append_string(out, rec.paths.map_name_path.string());
@@ -116,10 +116,18 @@ void append_debug_entry(std::string& out, const engine::ProgramRecord& rec,
 std::string debug_listing(const engine::Snapshot& snap, const std::string& iface) {
   std::string out = "[";
   bool first = true;
-  auto add = [&](const engine::ProgramRecord& rec, const engine::ProgramRecord* prev) {
+  // RestartCount: consecutive restarts of the program's supervised companion (reset once it
+  // has run healthy, docs/compatibility.md §15).
+  auto add = [&](const engine::ProgramRecord& rec, const engine::ProgramRecord* prev,
+                 model::Hook h) {
     if (!first) out += ',';
     first = false;
-    append_debug_entry(out, rec, prev);
+    std::int64_t restarts = 0;
+    if (auto c = snap.companions.find(engine::companion_id(iface, h, rec.spec));
+        c != snap.companions.end()) {
+      restarts = c->second.restart_count;
+    }
+    append_debug_entry(out, rec, prev, restarts);
   };
   auto it = snap.state.ifaces.find(iface);
   if (it != snap.state.ifaces.end()) {
@@ -127,13 +135,13 @@ std::string debug_listing(const engine::Snapshot& snap, const std::string& iface
     for (model::Hook h : model::kAllHooks) {
       const engine::ProgramRecord* prev = nullptr;
       if (auto rit = it->second.roots.find(h); rit != it->second.roots.end()) {
-        add(rit->second, nullptr);
+        add(rit->second, nullptr, h);
         prev = &rit->second;
       }
       auto hit = it->second.hooks.find(h);
       if (hit == it->second.hooks.end()) continue;
       for (const auto& rec : hit->second) {
-        add(rec, prev);
+        add(rec, prev, h);
         if (prev != nullptr) prev = &rec;
       }
     }

@@ -43,8 +43,23 @@ std::string describe(const Action& a) {
           return "carry maps " + x.from_key + " -> " + x.to_key;
         else if constexpr (std::is_same_v<T, UnpinMap>)
           return "unpin " + x.key + "/" + x.map_name;
-        else
+        else if constexpr (std::is_same_v<T, CommitState>)
           return "commit state (" + std::to_string(x.contents.size()) + " interfaces)";
+        else if constexpr (std::is_same_v<T, CheckCompanion>)
+          return "check companion " + x.request.program.cmd_start + " of " + x.request.id;
+        else if constexpr (std::is_same_v<T, StartCompanion>)
+          return std::string(x.request.program.user_program_daemon ? "start" : "run") +
+                 " companion " + x.request.program.cmd_start + " of " + x.request.id;
+        else if constexpr (std::is_same_v<T, StopCompanion>)
+          return "stop companion of " + x.request.id;
+        else if constexpr (std::is_same_v<T, UpdateCompanion>)
+          return "update companion of " + x.request.id + " (" + x.request.program.cmd_update + ")";
+        else if constexpr (std::is_same_v<T, CreateStaging>)
+          return "create staging array " + x.pin.string();
+        else if constexpr (std::is_same_v<T, RemoveStaging>)
+          return "remove staging array " + x.pin.string();
+        else
+          return "take over self-loaded " + x.spec.key + " from " + x.spec.staging_pin.string();
       },
       a);
 }
@@ -52,7 +67,9 @@ std::string describe(const Action& a) {
 std::string_view action_kind(const Action& a) {
   static constexpr std::string_view kNames[] = {
       "fetch",  "remove_package", "load",    "discard",   "unload",     "write_maps", "attach",
-      "detach", "write_slot",     "pin_map", "unpin_map", "carry_maps", "seed",       "commit"};
+      "detach", "write_slot",     "pin_map", "unpin_map", "carry_maps", "seed",       "commit",
+      "check_companion", "start_companion", "stop_companion", "update_companion",
+      "create_staging", "remove_staging", "take_self_loaded"};
   static_assert(std::size(kNames) == std::variant_size_v<Action>, "one name per action");
   return kNames[a.index()];
 }

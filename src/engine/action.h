@@ -113,10 +113,49 @@ struct RunIterators {
 struct CommitState {
   std::vector<model::L3afBpfPrograms> contents;
 };
+/// Checks the companion's commands and files in the fetched package before anything is loaded
+/// (Companions::check): a bad cmd_* or rules_file is a 400 naming the field, with nothing done.
+struct CheckCompanion {
+  CompanionRequest request;  ///< package_dir taken from `package`
+  StepRef<Package> package;
+};
+/// Starts the companion of a program (docs/compatibility.md §11.2): user_program_daemon true →
+/// Companions::start (undo: StopCompanion); false → Companions::run_once, waited for with the
+/// one-shot timeout (a one-shot's effects cannot be undone; a failure rolls back the plan).
+struct StartCompanion {
+  CompanionRequest request;
+  /// The step that fetched the package (request.package_dir is taken from it); nullopt when
+  /// request.package_dir is already set (undo of a stop).
+  std::optional<StepRef<Package>> package;
+};
+/// Stops a supervised companion (Companions::stop). Undo: StartCompanion of the same request.
+struct StopCompanion {
+  CompanionRequest request;
+};
+/// cmd_update with update_args on an in-place change (§11.3). Nothing to undo.
+struct UpdateCompanion {
+  CompanionRequest request;
+};
+/// The staging array of a self-loading program (docs/chain-protocol.md §4.6). Undo: remove it.
+struct CreateStaging {
+  std::filesystem::path pin;
+};
+/// Removes a staging array pin (after the take-over; its undo creates nothing: a staging array
+/// has no use after the take-over).
+struct RemoveStaging {
+  std::filesystem::path pin;
+};
+/// Waits for the self-loading binary and takes its instance over (Kernel::take_self_loaded).
+/// Output: LoadedObject. Undo: DiscardObject.
+struct TakeSelfLoaded {
+  kernel::SelfLoadedSpec spec;
+};
 
 using Action = std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
                             ConfigureMaps, Attach, Detach, WriteSlot, PinMap, UnpinMap, CarryMaps,
-                            RunIterators, CommitState>;
+                            RunIterators, CommitState, CheckCompanion, StartCompanion,
+                            StopCompanion, UpdateCompanion, CreateStaging, RemoveStaging,
+                            TakeSelfLoaded>;
 
 /// One-line description for logs and dry runs, e.g. "load eth0/xdpingress/x/1_0#3".
 std::string describe(const Action& a);
@@ -148,6 +187,10 @@ struct OutputOf<FetchPackage> {
 };
 template <>
 struct OutputOf<LoadObject> {
+  using type = kernel::LoadedObject;
+};
+template <>
+struct OutputOf<TakeSelfLoaded> {
   using type = kernel::LoadedObject;
 };
 template <>

@@ -17,6 +17,18 @@ Result<HookResult> replace(PlanBuilder& b, const HookChange& c, const ProgramRec
   auto built = b.build(c.iface, c.hook, n, "", carry);
   if (!built) return fail(std::move(built.error()));
   ProgramRecord& rec = built->record;
+  Plan::Fill fill = built->fill;
+  fill.index = 0;
+  if (rec.object_key.empty()) {
+    // A self-loading program without chaining attaches itself (docs/compatibility.md §11.1);
+    // the program it replaces is detached first (its binary may not share the hook).
+    if (o != nullptr) {
+      b.detach(c.iface, c.hook, *o);
+      b.release(*o);
+    }
+    b.plan().fills.push_back(fill);
+    return HookResult{.records = {std::move(rec)}, .root = std::nullopt, .changed = true};
+  }
   Attach at{b.attach_spec(rec.object_key, c.iface, c.hook, rec.paths), std::nullopt};
   if (o != nullptr) {
     at.spec.replace_link_pin = o->paths.link_pin;
@@ -25,10 +37,8 @@ Result<HookResult> replace(PlanBuilder& b, const HookChange& c, const ProgramRec
     // A link left pinned by a previous run (crash) is taken over instead of failing.
     at.spec.replace_link_pin = b.adoptable_link(c.iface, c.hook, rec.paths.link_pin);
   }
-  Plan::Fill fill = built->fill;
   fill.attach = b.plan().append((o ? "switch " : "attach ") + n.name + b.where(c.iface, c.hook), at,
                                 PlanBuilder::subject(c.iface, c.hook, n.name));
-  fill.index = 0;
   b.plan().fills.push_back(fill);
   if (o != nullptr) b.release(*o);
   return HookResult{.records = {std::move(rec)}, .root = std::nullopt, .changed = true};

@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "engine/failure.h"
+#include "engine/plan_builder.h"
 #include "engine/plan_runner.h"
 #include "model/validated.h"
 
@@ -32,14 +33,26 @@ void log_plan(const Plan& plan, bool dry_run) {
 }  // namespace
 
 Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store,
-               OwnershipJournal* journal)
+               OwnershipJournal* journal, Companions* companions)
     : cfg_(std::move(cfg)),
       kernel_(kernel),
       packages_(packages),
       prefetching_(packages),
       planner_(cfg_.planner),
-      executor_(Effects{kernel, prefetching_, store}),
-      journal_(journal) {
+      executor_(Effects{kernel, prefetching_, store, companions, cfg_.one_shot_timeout}),
+      journal_(journal),
+      companions_(companions),
+      companion_table_(cfg_.restart_limits) {
+  if (companions_ != nullptr) {
+    // Called on the supervisor's thread: only queue the event (docs/architecture.md §7).
+    companions_->on_exit([this](CompanionExit e) {
+      {
+        std::lock_guard lk(q_mu_);
+        exits_.push_back(std::move(e));
+      }
+      q_cv_.notify_one();
+    });
+  }
   publish();
 }
 
@@ -167,43 +180,138 @@ Status Engine::run_now(const Command& cmd) {
   return execute(cmd);
 }
 
+std::optional<std::chrono::steady_clock::time_point> Engine::next_deadline() const {
+  auto best = companion_table_.next_deadline();
+  if (!retiring_.empty() && (!best || retiring_.front().due < *best)) best = retiring_.front().due;
+  return best;
+}
+
 void Engine::loop() {
   for (;;) {
-    Queued item;
+    std::optional<Queued> item;
+    std::deque<CompanionExit> exits;
     {
       std::unique_lock lk(q_mu_);
-      auto ready = [this] { return stopping_ || !queue_.empty(); };
-      // retiring_ is touched only by this thread, so reading it under q_mu_ is safe.
-      while (!ready() && !retiring_.empty()) {
-        const auto due = retiring_.front().due;
-        if (q_cv_.wait_until(lk, due, ready)) break;
+      auto ready = [this] { return stopping_ || !queue_.empty() || !exits_.empty(); };
+      // retiring_ and the companion table are touched only by this thread, so reading them
+      // under q_mu_ is safe.
+      for (auto due = next_deadline(); !ready() && due; due = next_deadline()) {
+        if (q_cv_.wait_until(lk, *due, ready)) break;
         lk.unlock();
         release_due(false);
+        supervise_due();
         lk.lock();
       }
       q_cv_.wait(lk, ready);
-      if (queue_.empty()) return;  // stopping and drained
-      item = std::move(queue_.front());
-      queue_.pop_front();
+      exits.swap(exits_);
+      if (queue_.empty() && stopping_) return;  // stopping and drained
+      if (!queue_.empty()) {
+        item.emplace(std::move(queue_.front()));
+        queue_.pop_front();
+      }
     }
+    if (!exits.empty()) handle_exits(std::move(exits));
     release_due(false);
+    supervise_due();
+    if (!item) continue;
     Status st;
     {
-      const log::RequestScope scope(std::move(item.request_id));
-      prefetching_.install(std::move(item.prefetched));
+      const log::RequestScope scope(std::move(item->request_id));
+      prefetching_.install(std::move(item->prefetched));
       try {
-        st = execute(item.cmd);
+        st = execute(item->cmd);
       } catch (const std::exception& e) {
         st = fail(Errc::Internal, std::string("engine: unexpected exception: ") + e.what());
       }
       drop_unused_prefetched();
     }
-    item.done.set_value(std::move(st));
+    item->done.set_value(std::move(st));
   }
 }
 
+void Engine::handle_exits(std::deque<CompanionExit> exits) {
+  bool changed = false;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& e : exits) changed = companion_table_.exited(e, now) || changed;
+  if (changed) publish();
+}
+
+void Engine::supervise_due() {
+  const auto now = std::chrono::steady_clock::now();
+  bool changed = companion_table_.settle(now);
+  for (const auto& id : companion_table_.due(now)) {
+    restart_companion(id);
+    changed = true;
+  }
+  if (changed) publish();
+}
+
+void Engine::restart_companion(const std::string& id) {
+  const CompanionRequest* known = companion_table_.request(id);
+  if (known == nullptr || companions_ == nullptr) return;
+  CompanionRequest req = *known;
+  const auto now = std::chrono::steady_clock::now();
+  if (is_self_loading(req.program) && cfg_.chaining) {
+    // The program in the chain keeps running; the binary gets a fresh staging array to write
+    // its new program into, which is never chained (its maps and next array are the pinned
+    // ones, shared by name).
+    auto lock = lock_change("a companion restart");
+    if (!lock) {
+      spdlog::error("restart of companion {}: {}", id, lock.error().to_string());
+      companion_table_.restarted(id, false, now);
+      return;
+    }
+    if (auto old = companion_table_.take_staging(id)) (void)kernel_.remove_staging(*old);
+    std::filesystem::path dir;
+    for (const auto& [iface, rec] : applied_.ifaces) {
+      for (const auto& [h, list] : rec.hooks) {
+        for (const auto& r : list) {
+          if (companion_id(iface, h, r.spec) == id) dir = r.paths.map_dir;
+        }
+      }
+    }
+    const auto pin = dir / "l3afd_staging_restart";
+    (void)kernel_.remove_staging(pin);
+    if (auto st = kernel_.create_staging(pin); !st) {
+      spdlog::error("restart of companion {}: {}", id, st.error().to_string());
+      companion_table_.restarted(id, false, now);
+      return;
+    }
+    companion_table_.set_staging(id, pin);
+    req.map_name = pin;
+  }
+  auto p = companions_->start(req);
+  if (!p) {
+    spdlog::error("restart of companion {} failed: {}", id, p.error().to_string());
+  } else {
+    spdlog::info("companion {} of {} {} (pid {})", req.program.cmd_start, id,
+                 p->adopted ? "adopted from the previous run" : "restarted", p->pid);
+  }
+  companion_table_.restarted(id, static_cast<bool>(p), now);
+}
+
+void Engine::ensure_companions() {
+  if (companions_ == nullptr) return;
+  bool changed = false;
+  for (const auto& [id, status] : companion_table_.status()) {
+    const CompanionRequest* req = companion_table_.request(id);
+    if (req == nullptr) continue;
+    auto running = companions_->running(*req);
+    if (running && *running) continue;
+    restart_companion(id);
+    changed = true;
+  }
+  if (changed) publish();
+}
+
 void Engine::publish() {
-  auto snap = std::make_shared<Snapshot>(Snapshot{applied_, pending_});
+  for (const auto& pin : companion_table_.sync(applied_, std::chrono::steady_clock::now())) {
+    if (auto st = kernel_.remove_staging(pin); !st) {
+      spdlog::warn("remove staging array {}: {}", pin.string(), st.error().to_string());
+    }
+  }
+  auto snap =
+      std::make_shared<Snapshot>(Snapshot{applied_, pending_, companion_table_.status()});
   std::lock_guard lk(snap_mu_);
   published_ = std::move(snap);
 }
@@ -213,6 +321,7 @@ model::ValidationContext Engine::validation_context(bool check_ifaces) const {
   ctx.host_name = cfg_.planner.host_name;
   ctx.chaining = cfg_.chaining;
   ctx.root_names = cfg_.root_names;
+  ctx.companions = companions_ != nullptr;
   if (check_ifaces) {
     ctx.iface_state = [this](const std::string& name) {
       auto i = kernel_.interface(name);
@@ -304,7 +413,9 @@ Status Engine::handle(const DeletePrograms& c) {
 }
 
 Status Engine::handle(const RestoreState& c) {
-  return apply_entries(c.entries, &c.pinned_links);
+  auto st = apply_entries(c.entries, &c.pinned_links);
+  ensure_companions();
+  return st;
 }
 
 Status Engine::handle(const RetryPending&) {

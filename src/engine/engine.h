@@ -13,6 +13,8 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "engine/companions.h"
 #include "engine/executor.h"
 #include "engine/ownership.h"
 #include "engine/planner.h"
@@ -39,6 +42,11 @@ struct EngineConfig {
   /// packets already inside an old program finish through it and its next array. 0 = release at
   /// once.
   std::chrono::milliseconds retire_grace{0};
+  /// Supervised companions: restart backoff, give-up after max-ebpf-restart-count, reset after a
+  /// healthy period (docs/compatibility.md §15).
+  RestartLimits restart_limits;
+  /// How long a one-shot companion may run (user-program-timeout).
+  std::chrono::milliseconds one_shot_timeout{60000};
 };
 
 /// What a dry run would have done: the plan as the planner emitted it, not run.
@@ -82,6 +90,8 @@ using Command =
 struct Snapshot {
   AppliedState state;
   std::vector<model::L3afBpfPrograms> pending;  ///< restored entries not applied yet
+  /// Supervised companions by companion id (plan_builder.h companion_id): running, restarts.
+  std::map<std::string, CompanionStatus> companions;
 };
 
 class Engine {
@@ -90,8 +100,10 @@ class Engine {
   /// after it (engine/ownership.h); null records nothing (tests that do not exercise the sweep).
   /// `packages` must allow concurrent fetches (engine/ports.h): submit() fetches ahead on the
   /// caller's thread while the engine thread works.
+  /// `companions`: where companion programs run (null: cmd_start and self-loading programs are
+  /// refused with 400). Its exits are posted to the engine thread's queue.
   Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages, StateStore& store,
-         OwnershipJournal* journal = nullptr);
+         OwnershipJournal* journal = nullptr, Companions* companions = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -148,6 +160,18 @@ class Engine {
   model::ValidationContext validation_context(bool check_ifaces) const;
   void publish();
   void loop();
+  /// Supervision on the engine thread: exits posted by the Companions port, due restarts,
+  /// healthy resets. Publishes when anything changed.
+  void handle_exits(std::deque<CompanionExit> exits);
+  void supervise_due();
+  /// Starts the companion `id` again (a self-loading one with a fresh staging array as
+  /// --map-name: its program in the chain keeps running, docs/chain-protocol.md §4.6).
+  void restart_companion(const std::string& id);
+  /// After the restore: every supervised companion of the applied state that is not running
+  /// (a hook adopted without a plan) is started (or adopted by the supervisor).
+  void ensure_companions();
+  /// The earliest deadline of the engine thread (release or companion), if any.
+  std::optional<std::chrono::steady_clock::time_point> next_deadline() const;
   /// Runs the deferred release steps whose grace has passed (all of them if `all`).
   void release_due(bool all);
   /// Restore with chaining (docs/chain-protocol.md §4.8): every hook of `e` whose chain is still
@@ -165,6 +189,9 @@ class Engine {
   Planner planner_;
   Executor executor_;
   OwnershipJournal* journal_;
+  Companions* companions_;
+  CompanionTable companion_table_;  ///< engine thread only
+  std::deque<CompanionExit> exits_;  ///< posted by the Companions port, under q_mu_
   std::vector<OwnedInstance> inherited_;
   AppliedState applied_;
   std::vector<model::L3afBpfPrograms> pending_;

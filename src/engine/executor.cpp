@@ -111,6 +111,72 @@ struct Visitor {
     if (auto s = fx.store.save(a.contents); !s) return fail(std::move(s.error()));
     return StepDone{};
   }
+
+  /// The request with package_dir taken from the fetch step it refers to.
+  Result<CompanionRequest> with_package(CompanionRequest r,
+                                        const std::optional<StepRef<Package>>& ref) {
+    if (!ref) return r;
+    const Package* package = output_at(outputs, *ref);
+    if (package == nullptr) {
+      return fail(Errc::Internal, "companion step refers to a step without a package");
+    }
+    r.package_dir = package->dir;
+    return r;
+  }
+  Result<Companions*> companions() {
+    if (fx.companions == nullptr) {
+      return fail(Errc::Unavailable, "companion programs are not available in this daemon");
+    }
+    return fx.companions;
+  }
+  R operator()(const CheckCompanion& a) {
+    auto c = companions();
+    if (!c) return fail(std::move(c.error()));
+    auto r = with_package(a.request, a.package);
+    if (!r) return fail(std::move(r.error()));
+    if (auto s = (*c)->check(*r); !s) return fail(std::move(s.error()));
+    return StepDone{};
+  }
+  R operator()(const StartCompanion& a) {
+    auto c = companions();
+    if (!c) return fail(std::move(c.error()));
+    auto r = with_package(a.request, a.package);
+    if (!r) return fail(std::move(r.error()));
+    if (!r->program.user_program_daemon) {
+      if (auto s = (*c)->run_once(*r, fx.one_shot_timeout); !s) return fail(std::move(s.error()));
+      return StepDone{};
+    }
+    auto p = (*c)->start(*r);
+    if (!p) return fail(std::move(p.error()));
+    spdlog::info("companion {} of {} {} (pid {})", r->program.cmd_start, r->id,
+                 p->adopted ? "adopted from the previous run" : "started", p->pid);
+    return StepDone{{}, {StopCompanion{*r}}};
+  }
+  R operator()(const StopCompanion& a) {
+    auto c = companions();
+    if (!c) return fail(std::move(c.error()));
+    if (auto s = (*c)->stop(a.request); !s) return fail(std::move(s.error()));
+    return StepDone{{}, {StartCompanion{a.request, std::nullopt}}};
+  }
+  R operator()(const UpdateCompanion& a) {
+    auto c = companions();
+    if (!c) return fail(std::move(c.error()));
+    if (auto s = (*c)->update(a.request); !s) return fail(std::move(s.error()));
+    return StepDone{};
+  }
+  R operator()(const CreateStaging& a) {
+    if (auto s = fx.kernel.create_staging(a.pin); !s) return fail(std::move(s.error()));
+    return StepDone{{}, {RemoveStaging{a.pin}}};
+  }
+  R operator()(const RemoveStaging& a) {
+    if (auto s = fx.kernel.remove_staging(a.pin); !s) return fail(std::move(s.error()));
+    return StepDone{};
+  }
+  R operator()(const TakeSelfLoaded& a) {
+    auto o = fx.kernel.take_self_loaded(a.spec);
+    if (!o) return fail(std::move(o.error()));
+    return StepDone{*o, {DiscardObject{a.spec.key}}};
+  }
 };
 
 }  // namespace

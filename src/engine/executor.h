@@ -3,6 +3,7 @@
 // did. Thread-safety: engine thread only.
 #pragma once
 
+#include <chrono>
 #include <vector>
 
 #include "engine/action.h"
@@ -16,6 +17,10 @@ struct Effects {
   kernel::Kernel& kernel;
   PackageSource& packages;
   StateStore& store;
+  /// Companion processes; null: a companion step fails with Unavailable.
+  Companions* companions = nullptr;
+  /// How long a one-shot companion (user_program_daemon false) may run (§11.2, Ours).
+  std::chrono::milliseconds one_shot_timeout{60000};
 };
 
 class Executor final : public StepExecutor {

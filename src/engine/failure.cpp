@@ -19,6 +19,10 @@ const char* blamed_field(const Action& a, Errc code) {
           return code == Errc::InvalidPayload ? "object_file" : nullptr;
         } else if constexpr (std::is_same_v<T, ConfigureMaps>) {
           return code == Errc::InvalidPayload ? "map_args" : nullptr;
+        } else if constexpr (std::is_same_v<T, CheckCompanion> ||
+                             std::is_same_v<T, StartCompanion>) {
+          // Companions::check names the exact member in its item; this is the fallback.
+          return code == Errc::InvalidPayload ? "cmd_start" : nullptr;
         } else {
           return nullptr;
         }

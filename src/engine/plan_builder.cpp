@@ -78,7 +78,7 @@ kernel::LoadSpec load_spec(const std::string& key, Hook h, const BpfProgram& p,
 Result<PlanBuilder::Built> PlanBuilder::build(const std::string& iface, Hook h, const BpfProgram& p,
                                               const std::string& private_map,
                                               const std::optional<std::string>& carry_from) {
-  auto paths = cfg_.layout.program(iface, h, p.name, p.version, p.entry_function_name, p.map_name);
+  auto paths = cfg_.layout.program(iface, h, p.name, p.version, pin_entry(p), p.map_name);
   if (!paths) return fail(std::move(paths.error()));
   Built out;
   ProgramRecord& rec = out.record;
@@ -93,9 +93,33 @@ Result<PlanBuilder::Built> PlanBuilder::build(const std::string& iface, Hook h, 
   const auto package = plan_.append("fetch package " + p.name + "@" + p.version,
                                     FetchPackage{package_of(p, cfg_.default_repo_url)}, subj);
   out.fill.fetch = package;
+  if (!p.cmd_start.empty()) {
+    // Before anything is loaded: a command outside the package is a 400 with nothing done.
+    plan_.append("check companion " + p.cmd_start + " of " + p.name,
+                 CheckCompanion{companion_request(iface, h, p), package}, subj);
+  }
+  if (is_self_loading(p)) {
+    // docs/compatibility.md §11.1: the binary loads the program. Without chaining it attaches
+    // it itself, as with l3afd v2.1.0; with chaining the daemon takes it over and chains it.
+    if (!cfg_.chaining) {
+      start_companion(iface, h, p, package, std::nullopt);
+      rec.object_key.clear();  // nothing of it is loaded or attached by the daemon
+      return out;
+    }
+    auto taken = self_load(iface, h, p, rec, package);
+    if (!taken) return fail(std::move(taken.error()));
+    out.fill.load = *taken;
+    if (p.map_args && !p.map_args->empty()) {
+      plan_.append("write maps of " + p.name + at,
+                   ConfigureMaps{rec.object_key, *p.map_args, {}, std::nullopt}, subj);
+    }
+    return out;
+  }
   out.fill.load =
       plan_.append("load " + p.name + at,
                    LoadObject{load_spec(rec.object_key, h, p, *paths, private_map), package}, subj);
+  // docs/compatibility.md §11.2: the user program starts after the load, before map_args.
+  start_companion(iface, h, p, package, std::nullopt);
   if (carry_from) {
     plan_.append("carry state of " + p.name + " over to " + p.version + at,
                  CarryMaps{*carry_from, rec.object_key}, subj);
@@ -122,18 +146,119 @@ ProgramRecord PlanBuilder::reconfigure(const std::string& iface, Hook h, const P
                  subject(iface, h, p.name));
     plan_.append("seed " + p.name + at, RunIterators{r.object_key}, subject(iface, h, p.name));
   }
+  if (!p.cmd_update.empty() && has_daemon_companion(p)) {
+    plan_.append("update companion of " + p.name + where(iface, h),
+                 UpdateCompanion{companion_request(iface, h, p, r.package_dir)},
+                 subject(iface, h, p.name));
+  }
   ProgramRecord out = r;
   out.spec = p;
   return out;
 }
 
+CompanionRequest PlanBuilder::companion_request(const std::string& iface, Hook h,
+                                                const BpfProgram& p,
+                                                const std::filesystem::path& package_dir) const {
+  return companion_request_of(iface, h, p, package_dir);
+}
+
+void PlanBuilder::start_companion(const std::string& iface, Hook h, const BpfProgram& p,
+                                  StepRef<Package> package,
+                                  const std::optional<std::filesystem::path>& map_name) {
+  const std::string id = companion_id(iface, h, p);
+  const ErrorItem subj = subject(iface, h, p.name);
+  const auto b = before.find(id);
+  const bool old_runs = b != before.end() && has_daemon_companion(b->second.spec);
+  if (old_runs && !map_name && !p.cmd_start.empty() &&
+      differs_only_in_place(b->second.spec, p, true)) {
+    return;  // the same companion keeps running through the rebuild of its instance
+  }
+  if (old_runs && stopped_.insert(id).second) {
+    plan_.append("stop companion of " + p.name + where(iface, h),
+                 StopCompanion{companion_request(iface, h, b->second.spec, b->second.package_dir)},
+                 subj);
+  }
+  if (p.cmd_start.empty()) return;
+  CompanionRequest req = companion_request(iface, h, p);
+  req.map_name = map_name;
+  plan_.append((p.user_program_daemon ? "start companion " : "run companion ") + p.cmd_start +
+                   " of " + p.name + where(iface, h),
+               StartCompanion{std::move(req), package}, subj);
+}
+
+Result<StepRef<kernel::LoadedObject>> PlanBuilder::self_load(const std::string& iface, Hook h,
+                                                             const BpfProgram& p,
+                                                             const ProgramRecord& rec,
+                                                             StepRef<Package> package) {
+  const std::string id = companion_id(iface, h, p);
+  const std::string dir(model::direction(h));
+  if (before.contains(id)) {
+    // The binary pins its maps and its next array by name in the program's map directory,
+    // which the live instance of the same name and version uses: a second instance would
+    // share its next array (docs/chain-protocol.md §4.6).
+    return fail(Error{
+        .code = Errc::Conflict,
+        .message = "self-loading program " + p.name + " " + p.version + " is live on " + iface +
+                   " " + dir +
+                   ": it cannot be rebuilt under the same version (its binary pins its next "
+                   "array at " +
+                   rec.paths.map_name_path.string() + "); delete it first or deploy another version",
+        .items = {ErrorItem{.iface = iface,
+                            .direction = dir,
+                            .program = p.name,
+                            .field = "version",
+                            .message = "a self-loading program of this version is live"}}});
+  }
+  const ErrorItem subj = subject(iface, h, p.name);
+  const std::string at = where(iface, h);
+  const std::string instance = rec.object_key.substr(rec.object_key.rfind('#') + 1);
+  const std::filesystem::path staging = rec.paths.map_dir / ("l3afd_staging_" + instance);
+  plan_.append("create staging array for " + p.name + at, CreateStaging{staging}, subj);
+  start_companion(iface, h, p, package, staging);
+  kernel::SelfLoadedSpec spec;
+  spec.key = rec.object_key;
+  spec.hook = h;
+  spec.staging_pin = staging;
+  spec.private_map = p.map_name;
+  spec.next_array_pin = rec.paths.map_name_path;
+  spec.map_pin_dir = rec.paths.map_dir;
+  spec.prog_pin_path = rec.paths.prog_pin;
+  spec.wait = cfg_.self_load_wait;
+  auto taken = plan_.append("take over " + p.name + at + " from its binary",
+                            TakeSelfLoaded{std::move(spec)}, subj);
+  plan_.append("remove staging array of " + p.name + at, RemoveStaging{staging}, subj);
+  return taken;
+}
+
 void PlanBuilder::detach(const std::string& iface, Hook h, const ProgramRecord& r,
                          const std::string& what) {
+  if (r.object_key.empty()) return;  // a self-loading program without chaining
   plan_.append("detach " + what + r.spec.name + where(iface, h),
                Detach{r.object_key, attach_spec(r.object_key, iface, h, r.paths)});
 }
 
 void PlanBuilder::release(const ProgramRecord& r) {
+  if (has_daemon_companion(r.spec)) {
+    // The object key is the companion id plus "#<instance>".
+    const std::string id = r.object_key.substr(0, r.object_key.rfind('#'));
+    const auto a = after.find(id);
+    const bool kept = a != after.end() && has_daemon_companion(a->second) &&
+                      !is_self_loading(a->second) && differs_only_in_place(r.spec, a->second, true);
+    if (!kept && !stopped_.contains(id)) {
+      CompanionRequest req;
+      req.id = id;
+      req.package_dir = r.package_dir;
+      const auto first = id.find('/');
+      const auto second = id.find('/', first + 1);
+      req.iface = id.substr(0, first);
+      req.direction = id.substr(first + 1, second - first - 1);
+      req.version_dir = r.spec.version.empty() ? std::string() : layout::version_dir(r.spec.version);
+      req.program = r.spec;
+      plan_.release.push_back(
+          {"stop companion of " + r.spec.name + " (" + id + ")", StopCompanion{std::move(req)}});
+    }
+  }
+  if (r.object_key.empty()) return;  // nothing loaded (a self-loading program without chaining)
   plan_.release.push_back(
       {"unload " + r.spec.name + " from " + r.object_key, UnloadObject{r.object_key}});
   auto nv = std::make_pair(r.spec.name, r.spec.version);

@@ -3,11 +3,14 @@
 // only produces data.
 #pragma once
 
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
 
+#include "engine/companions.h"
 #include "engine/planner.h"
 
 namespace l3afd::engine {
@@ -19,6 +22,11 @@ class PlanBuilder {
 
   /// Programs (name, version) still used after the change: their packages are kept.
   std::set<std::pair<std::string, std::string>> used_after;
+  /// Companion ids (companion_id()) of the applied state with the program that owns them, and
+  /// of the desired state: a companion whose program keeps the same id and the same companion
+  /// fields keeps running through a rebuild of its instance (docs/compatibility.md §11).
+  std::map<std::string, ProgramRecord> before;
+  std::map<std::string, model::BpfProgram> after;
 
   const PlannerConfig& cfg() const { return cfg_; }
   Plan& plan() { return plan_; }
@@ -70,12 +78,36 @@ class PlanBuilder {
   /// Release of a root: unload only (its package stays cached for the next first program).
   void release_root(const ProgramRecord& r);
 
+  /// The companion request of program `p` on iface/hook (package_dir from `package_dir`, or
+  /// set by the step that fetched it).
+  CompanionRequest companion_request(const std::string& iface, model::Hook h,
+                                     const model::BpfProgram& p,
+                                     const std::filesystem::path& package_dir = {}) const;
+
  private:
+  /// Appends the companion steps of a new instance of `p` (after its package is fetched):
+  /// a supervised companion still running for the same program with the same companion fields
+  /// is kept; one with other fields is stopped first; then the new one is started (or, for a
+  /// one-shot, run). `map_name`: the staging array of a self-loading program.
+  void start_companion(const std::string& iface, model::Hook h, const model::BpfProgram& p,
+                       StepRef<Package> package,
+                       const std::optional<std::filesystem::path>& map_name);
+  /// Appends the steps that let the binary of a self-loading program load it and take it over
+  /// (docs/chain-protocol.md §4.6). Errors: Conflict (a live instance of the same name and
+  /// version would share its pins).
+  Result<StepRef<kernel::LoadedObject>> self_load(const std::string& iface, model::Hook h,
+                                                  const model::BpfProgram& p,
+                                                  const ProgramRecord& rec,
+                                                  StepRef<Package> package);
+
   const PlannerConfig& cfg_;
   Plan& plan_;
   const PinnedLinks* adopt_;
   std::set<std::pair<std::string, std::string>> released_packages_;
+  std::set<std::string> stopped_;  ///< companions this plan stops before restarting them
 };
+
+
 
 /// The kernel port key of instance number `n` of `p` on iface/hook:
 /// `<iface>/<direction>/<name>/<V>#<n>` (unique per applied state via next_instance).

@@ -125,6 +125,16 @@ Result<Plan> Planner::transition(const AppliedState& s, const DesiredState& d,
   plan.next.next_instance = s.next_instance;
   PlanBuilder b(cfg_, plan, opts.adopt);
   b.used_after = used_programs(d);
+  for (const auto& [iface, rec] : s.ifaces) {
+    for (const auto& [h, list] : rec.hooks) {
+      for (const auto& r : list) b.before[companion_id(iface, h, r.spec)] = r;
+    }
+  }
+  for (const auto& [iface, di] : d.ifaces) {
+    for (const auto& [h, list] : di.hooks) {
+      for (const auto& p : list) b.after[companion_id(iface, h, p)] = p;
+    }
+  }
 
   std::set<std::string> all_ifaces;
   for (const auto& [n, r] : s.ifaces) all_ifaces.insert(n);

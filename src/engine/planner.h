@@ -6,6 +6,7 @@
 // (hook_strategy.h): direct attach without chaining, a tail-call chain with it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -67,6 +68,9 @@ struct PlannerConfig {
                          "tc_egress_root",
                          "tc_egress_root_array"};
   ChainOrder chain_order = ChainOrder::MakeBeforeBreak;
+  /// How long the binary of a self-loading program has to pin its next array, and then to write
+  /// its program into the staging slot (docs/compatibility.md §11.1: 10 x 1 s each).
+  std::chrono::milliseconds self_load_wait{10000};
 
   const RootDef& root(model::Hook h) const;
 };

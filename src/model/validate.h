@@ -20,6 +20,9 @@ struct ValidationContext {
   bool chaining = false;  ///< [l3afd] bpf-chaining-enabled
   std::vector<std::string>
       root_names;  ///< root package names (xdp-root, tc-root), refused as names
+  /// Companion programs can be run (the daemon has a supervisor): cmd_start and programs
+  /// without object_file are accepted (docs/compatibility.md §11).
+  bool companions = false;
   /// State of a network interface now; unset = every interface is Ok (no check).
   std::function<IfaceState(const std::string&)> iface_state;
 };

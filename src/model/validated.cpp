@@ -13,7 +13,43 @@ std::string pointer(std::size_t entry, Hook h, std::size_t i, const char* field)
          std::to_string(i) + "/" + field;
 }
 
-void check_entry(const L3afBpfPrograms& e, std::size_t idx, std::vector<ErrorItem>& out) {
+void check_companion(const BpfProgram& p, const std::string& iface, const std::string& dir,
+                     const std::function<std::string(const char*)>& at, const ValidationContext& ctx,
+                     std::vector<ErrorItem>& out) {
+  auto add = [&](const char* field, std::string message) {
+    out.push_back({.iface = iface,
+                   .direction = dir,
+                   .program = p.name,
+                   .field = at(field),
+                   .message = std::move(message)});
+  };
+  if (!ctx.companions) {
+    if (!p.cmd_start.empty()) {
+      add("cmd_start", "user programs (cmd_start) are not supported by this daemon");
+    }
+    if (p.object_file.empty()) {
+      add("object_file", "object_file is required: this daemon loads every program itself");
+    }
+    return;
+  }
+  if (p.object_file.empty() && p.cmd_start.empty()) {
+    add("object_file",
+        "object_file is required unless cmd_start names a binary that loads the program itself");
+  }
+  if (p.object_file.empty() && ctx.chaining && p.map_name.empty()) {
+    add("map_name",
+        "a self-loading program (object_file empty) needs map_name under chaining: its binary "
+        "pins its next array there and the daemon chains it through that array");
+  }
+  if (p.object_file.empty() && !ctx.chaining && p.map_args && !p.map_args->empty()) {
+    add("map_args",
+        "map_args need an object the daemon loads or takes over: without bpf-chaining-enabled a "
+        "self-loading program (object_file empty) keeps its maps to itself");
+  }
+}
+
+void check_entry(const L3afBpfPrograms& e, std::size_t idx, const ValidationContext& ctx,
+                 std::vector<ErrorItem>& out) {
   if (!e.bpf_programs) return;
   if (e.bpf_programs->probes && !e.bpf_programs->probes->empty()) {
     out.push_back({.iface = e.iface,
@@ -26,33 +62,19 @@ void check_entry(const L3afBpfPrograms& e, std::size_t idx, std::vector<ErrorIte
     for (std::size_t i = 0; i < list->size(); ++i) {
       const auto& p = (*list)[i];
       if (p.admin_status != "enabled") continue;
-      const std::string dir(direction(h));
-      if (!p.cmd_start.empty()) {
-        out.push_back(
-            {.iface = e.iface,
-             .direction = dir,
-             .program = p.name,
-             .field = pointer(idx, h, i, "cmd_start"),
-             .message = "user programs (cmd_start) are not supported by this version of l3afd"});
-      }
-      if (p.object_file.empty()) {
-        out.push_back({.iface = e.iface,
-                       .direction = dir,
-                       .program = p.name,
-                       .field = pointer(idx, h, i, "object_file"),
-                       .message =
-                           "object_file is required: this version of l3afd loads every program "
-                           "itself"});
-      }
+      check_companion(
+          p, e.iface, std::string(direction(h)),
+          [&](const char* field) { return pointer(idx, h, i, field); }, ctx, out);
     }
   }
 }
 
 }  // namespace
 
-Status check_supported(const std::vector<L3afBpfPrograms>& request) {
+Status check_supported(const std::vector<L3afBpfPrograms>& request,
+                       const ValidationContext& ctx) {
   std::vector<ErrorItem> items;
-  for (std::size_t i = 0; i < request.size(); ++i) check_entry(request[i], i, items);
+  for (std::size_t i = 0; i < request.size(); ++i) check_entry(request[i], i, ctx, items);
   if (items.empty()) return ok();
   Error e{.code = Errc::InvalidPayload, .message = items.front().message, .items = items};
   if (items.size() > 1) e.message += " (and " + std::to_string(items.size() - 1) + " more)";
@@ -62,7 +84,7 @@ Status check_supported(const std::vector<L3afBpfPrograms>& request) {
 Result<ValidPrograms> accept_programs(std::vector<L3afBpfPrograms> request,
                                       const ValidationContext& ctx) {
   if (auto v = validate_programs(request, ctx); !v) return fail(std::move(v.error()));
-  if (auto s = check_supported(request); !s) return fail(std::move(s.error()));
+  if (auto s = check_supported(request, ctx); !s) return fail(std::move(s.error()));
   return ValidPrograms(std::move(request));
 }
 

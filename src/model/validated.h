@@ -25,11 +25,13 @@ Result<ValidPrograms> accept_programs(std::vector<L3afBpfPrograms> request,
 Result<ValidNames> accept_names(std::vector<L3afBpfProgramNames> request,
                                 const ValidationContext& ctx);
 
-/// Features this build does not run are refused up front, with the field named, rather than
-/// accepted and silently not done: probes, cmd_start (user programs), and an enabled hook
-/// program without object_file. InvalidPayload with one item per problem (field = JSON
-/// pointer); the message is the first item's, "(and N more)".
-Status check_supported(const std::vector<L3afBpfPrograms>& request);
+/// Features this daemon does not run are refused up front, with the field named, rather than
+/// accepted and silently not done: probes; without ctx.companions, cmd_start (user programs)
+/// and an enabled hook program without object_file. With companions: a program needs
+/// object_file or cmd_start; a
+/// self-loading program without chaining takes no map_args. InvalidPayload with one item per
+/// problem (field = JSON pointer); the message is the first item's, "(and N more)".
+Status check_supported(const std::vector<L3afBpfPrograms>& request, const ValidationContext& ctx);
 
 /// The entries of a request, validated. Immutable.
 template <class Entry>

@@ -29,6 +29,19 @@ struct ObjectDef {
   std::vector<ObjectProgram> programs;
 };
 
+/// What a package binary started with `--map-name=<staging_pin>` does, as the fake models it
+/// (FakeKernel::simulate_self_load(), fake_self_loaded.cpp).
+struct SelfLoad {
+  std::filesystem::path staging_pin;     ///< the array it was given (must exist)
+  std::filesystem::path next_array_pin;  ///< where it pins its next array; empty: it does not
+  std::string next_array = "next";       ///< the next array's map name
+  std::filesystem::path map_pin_dir;     ///< where it pins `maps`
+  std::vector<MapInfo> maps;             ///< its state maps (ids assigned by the fake)
+  bool tc = false;                       ///< program type: SCHED_CLS if true, XDP otherwise
+  bool write_slot = true;                ///< false: it never writes the staging slot
+  bool uses_next_array = true;           ///< false: its program does not use that array
+};
+
 class FakeKernel final : public Kernel {
  public:
   explicit FakeKernel(Injector& inj) : inj_(inj) {}
@@ -54,6 +67,12 @@ class FakeKernel final : public Kernel {
   };
   Model model() const;
   std::size_t live_programs() const { return objects_.size(); }
+
+  /// Plays the package binary of a self-loading program (docs/chain-protocol.md §4.6): pins its
+  /// maps and next array and writes its program into the staging slot, as `s` says. It is the
+  /// binary's doing, not the daemon's: not a mutating call (no Injector hit). Returns the
+  /// program's id. Errors: NotFound (no staging array at s.staging_pin).
+  Result<uint32_t> simulate_self_load(const SelfLoad& s);
 
   /// Change-lock bookkeeping, so tests can assert that a plan ran under the lock.
   /// How many times lock_for_change() succeeded.
@@ -143,6 +162,14 @@ class FakeKernel final : public Kernel {
   /// Probe links and maps of probe keys by pin, while pinned (what adopt_probes() finds).
   std::map<std::string, AttachedProbe> probe_links_;
   std::map<std::string, MapInfo> probe_maps_;
+  /// Programs binaries loaded themselves and not yet taken over, by staging pin
+  /// (fake_self_loaded.cpp); prog_id is 0 while the binary has not written the slot.
+  struct SelfLoaded {
+    SelfLoad how;
+    uint32_t prog_id = 0;
+    std::vector<MapInfo> maps;  ///< with ids and pins, the next array included
+  };
+  std::map<std::string, SelfLoaded> self_loaded_;
   uint32_t next_id_ = 100;
   int lock_acquisitions_ = 0;
   bool lock_held_ = false;

@@ -2,8 +2,12 @@
 // package fetch or a state save is an injectable step like any kernel call.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <set>
+#include <vector>
 
 #include "engine/ports.h"
 #include "kernel/fake/injector.h"
@@ -35,6 +39,138 @@ class FakePackages final : public engine::PackageSource {
  private:
   kernel::fake::Injector& inj_;
   std::set<std::string> cache_;
+};
+
+/// Companion processes as a model: which ids run with which request, what ran once, what was
+/// stopped or updated. start/run_once/stop/update are injectable steps. `exit()` plays a
+/// process that died on its own: the handler gets the exit as the real supervisor would post it.
+class FakeCompanions final : public engine::Companions {
+ public:
+  explicit FakeCompanions(kernel::fake::Injector& inj) : inj_(inj) {}
+
+  void on_exit(std::function<void(engine::CompanionExit)> handler) override {
+    handler_ = std::move(handler);
+  }
+  Status check(const engine::CompanionRequest& r) override {
+    if (r.program.cmd_start.find("..") != std::string::npos) {
+      return fail(Error{.code = Errc::InvalidPayload,
+                        .message = "cmd_start leaves the package",
+                        .items = {ErrorItem{.field = "cmd_start",
+                                            .message = "cmd_start leaves the package"}}});
+    }
+    return ok();
+  }
+  Result<engine::CompanionProcess> start(const engine::CompanionRequest& r) override {
+    if (auto s = inj_.hit("start companion " + r.id); !s) return fail(std::move(s.error()));
+    if (on_start) on_start(r);
+    if (fail_starts_ > 0) {
+      --fail_starts_;
+      return fail(Errc::Kernel, "injected: companion would not start");
+    }
+    std::lock_guard lk(mu_);
+    if (running_.contains(r.id)) return fail(Errc::Conflict, r.id + " already running");
+    if (auto it = survivors_.find(r.id); it != survivors_.end()) {
+      const int pid = it->second;
+      survivors_.erase(it);
+      running_[r.id] = r;
+      pids_[r.id] = pid;
+      return engine::CompanionProcess{.pid = pid, .start_time = 1, .adopted = true};
+    }
+    running_[r.id] = r;
+    pids_[r.id] = next_pid_;
+    ++starts_;
+    return engine::CompanionProcess{.pid = next_pid_++, .start_time = 1, .adopted = false};
+  }
+  Status run_once(const engine::CompanionRequest& r, std::chrono::milliseconds) override {
+    if (auto s = inj_.hit("run companion " + r.id); !s) return s;
+    std::lock_guard lk(mu_);
+    ran_.push_back(r);
+    if (one_shot_exit_ != 0) {
+      return fail(Errc::Kernel, r.program.cmd_start + " exited with status " +
+                                    std::to_string(one_shot_exit_));
+    }
+    return ok();
+  }
+  Status stop(const engine::CompanionRequest& r) override {
+    if (auto s = inj_.hit("stop companion " + r.id); !s) return s;
+    std::lock_guard lk(mu_);
+    if (running_.erase(r.id) == 0) return fail(Errc::NotFound, r.id + " is not running");
+    pids_.erase(r.id);
+    stopped_.push_back(r.id);
+    return ok();
+  }
+  Status update(const engine::CompanionRequest& r) override {
+    if (auto s = inj_.hit("update companion " + r.id); !s) return s;
+    std::lock_guard lk(mu_);
+    updated_.push_back(r);
+    return ok();
+  }
+  Result<bool> running(const engine::CompanionRequest& r) override {
+    std::lock_guard lk(mu_);
+    return running_.contains(r.id);
+  }
+  std::size_t stop_unclaimed() override { return 0; }
+
+  /// The process of `id` dies (signal 9): forgotten, and reported through the handler.
+  void exit(const std::string& id) {
+    int pid = 0;
+    {
+      std::lock_guard lk(mu_);
+      if (running_.erase(id) == 0) return;
+      pid = pids_[id];
+      pids_.erase(id);
+    }
+    handler_(engine::CompanionExit{.id = id, .pid = pid, .signaled = true, .code = 9});
+  }
+  /// A process of a previous run still alive: the next start() of `id` adopts it.
+  void survive(const std::string& id, int pid) {
+    std::lock_guard lk(mu_);
+    survivors_[id] = pid;
+  }
+  std::map<std::string, engine::CompanionRequest> running() const {
+    std::lock_guard lk(mu_);
+    return running_;
+  }
+  int pid_of(const std::string& id) const {
+    std::lock_guard lk(mu_);
+    auto it = pids_.find(id);
+    return it == pids_.end() ? 0 : it->second;
+  }
+  std::vector<engine::CompanionRequest> ran() const {
+    std::lock_guard lk(mu_);
+    return ran_;
+  }
+  std::vector<std::string> stopped() const {
+    std::lock_guard lk(mu_);
+    return stopped_;
+  }
+  std::vector<engine::CompanionRequest> updated() const {
+    std::lock_guard lk(mu_);
+    return updated_;
+  }
+  int starts() const {
+    std::lock_guard lk(mu_);
+    return starts_;
+  }
+  void set_one_shot_exit(int code) { one_shot_exit_ = code; }
+  /// Plays what the started binary does (e.g. FakeKernel::simulate_self_load).
+  std::function<void(const engine::CompanionRequest&)> on_start;
+  void fail_next_starts(int n) { fail_starts_ = n; }
+
+ private:
+  kernel::fake::Injector& inj_;
+  std::function<void(engine::CompanionExit)> handler_;
+  mutable std::mutex mu_;
+  std::map<std::string, engine::CompanionRequest> running_;
+  std::map<std::string, int> pids_;
+  std::map<std::string, int> survivors_;
+  std::vector<engine::CompanionRequest> ran_;
+  std::vector<std::string> stopped_;
+  std::vector<engine::CompanionRequest> updated_;
+  int next_pid_ = 1000;
+  int starts_ = 0;
+  int one_shot_exit_ = 0;
+  std::atomic<int> fail_starts_{0};
 };
 
 }  // namespace l3afd::testing

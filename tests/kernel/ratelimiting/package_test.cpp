@@ -1,6 +1,7 @@
 // The ratelimiting package in the local repository the build creates (bpf/CMakeLists.txt):
 // <repo>/ratelimiting/<version>/<platform>/l3af_ratelimiting.tar.gz with the top directory
-// l3af_ratelimiting/ holding the object and the README, for versions latest and 1.0.
+// l3af_ratelimiting/ holding the object, the README and the user binary (tools/companions), for
+// versions latest and 1.0.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -21,7 +22,7 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-TEST(RateLimitPackage, ArchiveHoldsTheObjectAndTheReadmeForEveryVersion) {
+TEST(RateLimitPackage, ArchiveHoldsTheObjectTheReadmeAndTheBinaryForEveryVersion) {
   for (const char* version : {"latest", "1.0"}) {
     SCOPED_TRACE(version);
     const fs::path archive = fs::path(L3AFD_BPF_REPO_DIR) / "ratelimiting" / version /
@@ -31,13 +32,18 @@ TEST(RateLimitPackage, ArchiveHoldsTheObjectAndTheReadmeForEveryVersion) {
     ASSERT_EQ(names.exit_code, 0) << names.output;
     EXPECT_EQ(lines(names.output),
               (std::vector<std::string>{"l3af_ratelimiting/", "l3af_ratelimiting/README.md",
+                                        "l3af_ratelimiting/ratelimiting",
                                         "l3af_ratelimiting/ratelimiting.bpf.o"}));
-    // Owner 0, modes 0755 (directory) and 0644 (files), like the other packages.
+    // Owner 0, modes 0755 (directory and the binary) and 0644 (other files).
     const auto listing =
         l3afd::testing::run_command({"tar", "--numeric-owner", "-tvzf", archive.string()});
     ASSERT_EQ(listing.exit_code, 0) << listing.output;
     for (const auto& l : lines(listing.output)) {
-      EXPECT_EQ(l.substr(0, 14), l.back() == '/' ? "drwxr-xr-x 0/0" : "-rw-r--r-- 0/0") << l;
+      const bool binary = l.ends_with("/ratelimiting");
+      EXPECT_EQ(l.substr(0, 14), l.back() == '/' ? "drwxr-xr-x 0/0"
+                                 : binary        ? "-rwxr-xr-x 0/0"
+                                                 : "-rw-r--r-- 0/0")
+          << l;
     }
   }
 }

@@ -1,9 +1,9 @@
 // RestartPolicy: backoff, give-up and reset after a healthy period, on a simulated clock.
-#include "supervisor/restart_policy.h"
+#include "engine/restart_policy.h"
 
 #include <gtest/gtest.h>
 
-namespace l3afd::supervisor {
+namespace l3afd::engine {
 namespace {
 
 using std::chrono::milliseconds;
@@ -52,6 +52,25 @@ TEST(RestartPolicy, AHealthyPeriodResetsTheConsecutiveCountButNotTheTotal) {
   EXPECT_FALSE(p.given_up());
 }
 
+TEST(RestartPolicy, SettleResetsTheShownCountOnlyAfterTheHealthyPeriod) {
+  RestartPolicy p({.max_restarts = 3,
+                   .first_delay = milliseconds(100),
+                   .max_delay = milliseconds(1000),
+                   .healthy_after = milliseconds(5000)});
+  T now{};
+  p.started(now);
+  ASSERT_TRUE(p.on_exit(now + milliseconds(10)).has_value());
+  p.started(now + milliseconds(110));
+  EXPECT_EQ(p.consecutive(), 1);
+  ASSERT_EQ(p.settles_at(), now + milliseconds(5110));
+  EXPECT_FALSE(p.settle(now + milliseconds(5109))) << "not healthy long enough yet";
+  EXPECT_EQ(p.consecutive(), 1);
+  EXPECT_TRUE(p.settle(now + milliseconds(5110)));
+  EXPECT_EQ(p.consecutive(), 0);
+  EXPECT_EQ(p.restarts(), 1) << "the total is kept";
+  EXPECT_FALSE(p.settles_at().has_value()) << "nothing left to reset";
+}
+
 TEST(RestartPolicy, ZeroRestartsMeansNever) {
   RestartPolicy p({.max_restarts = 0});
   p.started(T{});
@@ -61,4 +80,4 @@ TEST(RestartPolicy, ZeroRestartsMeansNever) {
 }
 
 }  // namespace
-}  // namespace l3afd::supervisor
+}  // namespace l3afd::engine

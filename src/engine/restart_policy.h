@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace l3afd::supervisor {
+namespace l3afd::engine {
 
 struct RestartLimits {
   std::int64_t max_restarts = 3;  ///< [l3afd] max-ebpf-restart-count; 0 = never restart
@@ -33,8 +33,16 @@ class RestartPolicy {
   /// up on. Counts the restart it allows.
   std::optional<std::chrono::milliseconds> on_exit(Clock::time_point at);
 
-  /// Consecutive restarts so far (RestartCount of /bpfs).
+  /// Restarts in total (never reset).
   std::int64_t restarts() const { return restarts_; }
+  /// Consecutive restarts: reset once the companion has run for healthy_after (RestartCount of
+  /// /bpfs, docs/compatibility.md §15 "Ours").
+  std::int64_t consecutive() const { return consecutive_; }
+  /// Resets the consecutive count when the companion has been running since at least
+  /// healthy_after before `now`. True when it was reset.
+  bool settle(Clock::time_point now);
+  /// When settle() would reset the count (nullopt: nothing to reset, or not running).
+  std::optional<Clock::time_point> settles_at() const;
   /// True once the policy has given up.
   bool given_up() const { return given_up_; }
 
@@ -46,4 +54,4 @@ class RestartPolicy {
   bool given_up_ = false;
 };
 
-}  // namespace l3afd::supervisor
+}  // namespace l3afd::engine

@@ -1,8 +1,8 @@
-#include "supervisor/restart_policy.h"
+#include "engine/restart_policy.h"
 
 #include <algorithm>
 
-namespace l3afd::supervisor {
+namespace l3afd::engine {
 
 std::optional<std::chrono::milliseconds> RestartPolicy::on_exit(Clock::time_point at) {
   if (given_up_) return std::nullopt;
@@ -18,4 +18,16 @@ std::optional<std::chrono::milliseconds> RestartPolicy::on_exit(Clock::time_poin
   return std::min(delay, limits_.max_delay);
 }
 
-}  // namespace l3afd::supervisor
+bool RestartPolicy::settle(Clock::time_point now) {
+  if (given_up_ || consecutive_ == 0 || !started_at_) return false;
+  if (now - *started_at_ < limits_.healthy_after) return false;
+  consecutive_ = 0;
+  return true;
+}
+
+std::optional<RestartPolicy::Clock::time_point> RestartPolicy::settles_at() const {
+  if (given_up_ || consecutive_ == 0 || !started_at_) return std::nullopt;
+  return *started_at_ + limits_.healthy_after;
+}
+
+}  // namespace l3afd::engine
