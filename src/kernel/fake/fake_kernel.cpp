@@ -51,7 +51,8 @@ FakeKernel::Model FakeKernel::model() const {
   Model m;
   for (const auto& [k, o] : objects_) {
     auto& pins = m.objects[k];
-    pins.push_back(o.prog_pin.string());
+    if (o.probes.empty()) pins.push_back(o.prog_pin.string());
+    for (const auto& p : o.probes) pins.push_back(p.link_pin.string());
     pins.insert(pins.end(), o.map_pins.begin(), o.map_pins.end());
   }
   for (const auto& [hk, a] : attached_) m.attachments[hk] = a.key;
@@ -121,6 +122,9 @@ bool FakeKernel::pin_in_use_by_other(const std::string& pin, const std::string& 
     if (k == key) continue;
     if (o.prog_pin == pin) return true;
     if (std::find(o.map_pins.begin(), o.map_pins.end(), pin) != o.map_pins.end()) return true;
+    for (const auto& p : o.probes) {
+      if (p.link_pin == pin) return true;
+    }
   }
   return false;
 }
@@ -131,10 +135,7 @@ Status FakeKernel::discard(const std::string& key) {
   if (auto s = hit("discard " + key); !s) return s;
   drop_slots_of(key);
   drop_map_pins_of(key);
-  for (const auto& p : it->second.created) {
-    pins_.erase(p.string());
-    maps_.erase(p.string());
-  }
+  for (const auto& p : it->second.created) erase_pin(p.string());
   objects_.erase(it);
   return ok();
 }
@@ -146,11 +147,11 @@ Status FakeKernel::unload(const std::string& key) {
   drop_slots_of(key);
   drop_map_pins_of(key);
   std::vector<std::string> all = it->second.map_pins;
-  all.push_back(it->second.prog_pin.string());
+  if (it->second.probes.empty()) all.push_back(it->second.prog_pin.string());
+  for (const auto& p : it->second.probes) all.push_back(p.link_pin.string());
   for (const auto& p : all) {
     if (pin_in_use_by_other(p, key)) continue;
-    pins_.erase(p);
-    maps_.erase(p);
+    erase_pin(p);
   }
   objects_.erase(it);
   return ok();

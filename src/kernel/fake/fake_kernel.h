@@ -16,6 +16,7 @@
 
 #include "kernel/fake/injector.h"
 #include "kernel/kernel.h"
+#include "kernel/probe_sections.h"
 
 namespace l3afd::kernel::fake {
 
@@ -23,6 +24,9 @@ namespace l3afd::kernel::fake {
 struct ObjectDef {
   std::string entry_function;
   std::vector<MapInfo> maps;  ///< name, type, key/value sizes; ids are assigned at load
+  /// Every program of the object by section (the entry one may be left out): probe_sections()
+  /// classifies them with the real adapter's rules (kernel/probe_sections.h).
+  std::vector<ObjectProgram> programs;
 };
 
 /// What a package binary started with `--map-name=<staging_pin>` does, as the fake models it
@@ -44,6 +48,12 @@ class FakeKernel final : public Kernel {
 
   void add_interface(std::string name, uint32_t ifindex, bool loopback = false);
   void define_object(std::string file_name, ObjectDef def);
+  /// Whether the modelled kernel can attach kprobes (default: yes). Without, probe_sections()
+  /// and load_probes() refuse kprobe/kretprobe sections as the real adapter does.
+  void set_kprobe_support(bool supported) { kprobes_ = supported; }
+  /// Models the death of the daemon holding `key`: the key is forgotten (its fds closed) but
+  /// every pin stays, so pinned probe links keep running and adopt_probes() can take them over.
+  void forget(const std::string& key);
 
   /// The observable model: compared before/after a failed operation.
   struct Model {
@@ -97,6 +107,9 @@ class FakeKernel final : public Kernel {
   /// Not modelled: always NotFound, so the engine takes its rebuild path (the kernel and e2e
   /// tests cover adoption).
   Result<LoadedObject> adopt(const AdoptSpec& spec) override;
+  /// Probes (fake_probes.cpp): sections from ObjectDef::programs; a probe key's pins (model()
+  /// objects) are its link pins then its map pins; load and adopt are injectable (adopt is not
+  /// listed as an unlocked change: it changes nothing).
   Status run_iterators(const std::string& key) override;
   Status create_staging(const std::filesystem::path& pin) override;
   Status remove_staging(const std::filesystem::path& pin) override;
@@ -115,7 +128,8 @@ class FakeKernel final : public Kernel {
     std::vector<std::string> map_pins;  ///< pins of its maps
     std::vector<std::filesystem::path> created;
     std::vector<MapInfo> maps;
-    bool tc = false;  ///< program type: SCHED_CLS if true, XDP otherwise
+    bool tc = false;                    ///< program type: SCHED_CLS if true, XDP otherwise
+    std::vector<AttachedProbe> probes;  ///< a probe key's links (prog_pin empty then)
   };
   struct Att {
     std::string key;
@@ -132,6 +146,8 @@ class FakeKernel final : public Kernel {
   /// Removes the pin_map() pins that still name a map of `key`, unless another object pinned
   /// over them.
   void drop_map_pins_of(const std::string& key);
+  /// Removes a pin and what the model records for it (contents, probe link or map).
+  void erase_pin(const std::string& pin);
 
   Injector& inj_;
   std::map<std::string, InterfaceInfo> ifaces_;
@@ -142,6 +158,10 @@ class FakeKernel final : public Kernel {
   std::map<std::string, std::map<uint64_t, uint64_t>> maps_;  ///< map pin -> contents
   std::map<std::string, std::string> slots_;                  ///< "owner_key/map" -> target key
   std::map<std::string, std::string> map_pins_;               ///< pin_map() path -> "key/map"
+  bool kprobes_ = true;
+  /// Probe links and maps of probe keys by pin, while pinned (what adopt_probes() finds).
+  std::map<std::string, AttachedProbe> probe_links_;
+  std::map<std::string, MapInfo> probe_maps_;
   /// Programs binaries loaded themselves and not yet taken over, by staging pin
   /// (fake_self_loaded.cpp); prog_id is 0 while the binary has not written the slot.
   struct SelfLoaded {

@@ -28,6 +28,9 @@ struct LibbpfKernelOptions {
   std::filesystem::path lock_dir = "/sys/fs/bpf";
   /// How long lock_for_change() waits for another holder before answering Timeout.
   std::chrono::milliseconds lock_timeout = std::chrono::seconds(10);
+  /// Kprobe support as probe_sections()/load_probes() see it: nullopt = detected (a kprobe PMU
+  /// in /sys/bus/event_source/devices, or kprobe_events in tracefs); set = assumed (tests).
+  std::optional<bool> kprobes;
 };
 
 /// The real kernel. Owns, per loaded key, the libbpf object (program and map fds) and the link

@@ -68,6 +68,27 @@ class LoadSession {
   /// Ends the session successfully and hands over the loaded entry (no rollback any more).
   std::unique_ptr<LibbpfKernel::Entry> commit();
 
+  // --- Probe loads (LibbpfKernel::load_probes(), libbpf_probes.cpp): open_object,
+  // decide_map_pins, load_into_kernel and collect_maps as above, with these stages instead of
+  // create_directories, select_programs, pin_entry_program and start_companions. ---
+
+  /// The entry being built (its object is open after open_object()).
+  LibbpfKernel::Entry& entry() { return *entry_; }
+
+  /// Creates the map directory and the link directory (spec.companion_link_dir), mode 0750;
+  /// remembers the directories it created for the rollback. Errors: Io.
+  Status create_probe_directories();
+
+  /// Autoloads exactly the programs of `probes` (libbpf types them from their sections), every
+  /// other program off; one verifier log buffer shared by them (only a failed load writes it).
+  Status select_probe_programs(const std::vector<ProbeSection>& probes);
+
+  /// Attaches each probe (bpf_program__attach) and pins its link at
+  /// `<link dir>/<function>_<kind>` (replacing a pin of that name); links, pins and ids are
+  /// recorded in the entry (companion_links/_pins/_link_ids, pins_created) so the rollback,
+  /// discard() and unload() handle them. Errors: Kernel (attach, with the reason), Io (pin).
+  Result<std::vector<AttachedProbe>> attach_probes(const std::vector<ProbeSection>& probes);
+
  private:
   bool is_private(const bpf_map* m) const;
   bool is_preexisting(const std::string& pin) const;
