@@ -36,10 +36,12 @@ int pidfd_send_signal(int pidfd, int sig) {
 
 /// The child's side between fork and execve: async-signal-safe calls only. Reports the failing
 /// errno through `report` (close-on-exec, so a successful execve closes it with nothing sent).
-[[noreturn]] void exec_child(int report, int log_fd, const char* cwd, const char* exe,
-                             char* const* argv, char* const* envp, const rlimit* mem,
-                             const rlimit* cpu) {
+[[noreturn]] void exec_child(int report, int log_fd, int cgroup_fd, const char* cwd,
+                             const char* exe, char* const* argv, char* const* envp,
+                             const rlimit* mem, const rlimit* cpu) {
   auto die = [report](int err) { child_failed(report, err); };
+  // Joins the cgroup first, so that everything the child allocates is charged to it.
+  if (cgroup_fd >= 0 && ::write(cgroup_fd, "0", 1) != 1) die(errno);
   const int null_fd = ::open("/dev/null", O_RDONLY);
   if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0) die(errno);
   const int out = log_fd >= 0 ? log_fd : null_fd;
@@ -79,9 +81,25 @@ Result<Child> spawn(const CommandLine& cmd, const SpawnOptions& options) {
                 "companion " + cmd.executable.string() + " is not an executable regular file");
   }
   UniqueFd log;
-  if (!options.log_file.empty()) {
+  UniqueFd output_read;
+  if (options.output_pipe) {
+    int out_fds[2];
+    if (::pipe2(out_fds, O_CLOEXEC) != 0) return fail(Errc::Io, "pipe", errno);
+    output_read.reset(out_fds[0]);
+    log.reset(out_fds[1]);
+    const int flags = ::fcntl(output_read.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(output_read.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+      return fail(Errc::Io, "fcntl O_NONBLOCK", errno);
+    }
+  } else if (!options.log_file.empty()) {
     log.reset(::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
     if (!log) return fail(Errc::Io, "open companion log " + options.log_file.string(), errno);
+  }
+  UniqueFd cgroup;
+  if (!options.cgroup.empty()) {
+    const auto procs = options.cgroup / "cgroup.procs";
+    cgroup.reset(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!cgroup) return fail(Errc::Io, "open " + procs.string(), errno);
   }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return fail(Errc::Io, "pipe", errno);
@@ -104,11 +122,14 @@ Result<Child> spawn(const CommandLine& cmd, const SpawnOptions& options) {
   const pid_t pid = ::fork();
   if (pid < 0) return fail(Errc::Io, "fork", errno);
   if (pid == 0) {
-    exec_child(report_write.get(), log.get(), cwd.c_str(), exe.c_str(), argv.data(), envp.data(),
-               options.memory_bytes ? &mem : nullptr, options.cpu_seconds ? &cpu : nullptr);
+    exec_child(report_write.get(), log.get(), cgroup.get(), cwd.c_str(), exe.c_str(), argv.data(),
+               envp.data(), options.memory_bytes ? &mem : nullptr,
+               options.cpu_seconds ? &cpu : nullptr);
   }
   report_write.reset();
-  Child child{pid, UniqueFd(pidfd_open(pid))};
+  log.reset();  // the write end of an output pipe must live in the child only (EOF at its exit)
+  cgroup.reset();
+  Child child{pid, UniqueFd(pidfd_open(pid)), std::move(output_read)};
   const int pidfd_errno = errno;
   int child_errno = 0;
   ssize_t n;

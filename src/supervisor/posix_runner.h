@@ -31,6 +31,13 @@ struct SpawnOptions {
                                               ///< /dev/null
   std::optional<std::uint64_t> memory_bytes;  ///< RLIMIT_AS, soft = hard (payload `memory`)
   std::optional<std::uint64_t> cpu_seconds;   ///< RLIMIT_CPU, soft = hard (payload `cpu`)
+  /// stdout and stderr go to a pipe instead of `log_file`: its read end (close-on-exec,
+  /// non-blocking) comes back as Child::output, for a reader that caps the log's size.
+  bool output_pipe = false;
+  /// A cgroup v2 directory the child joins before exec (it writes to `<cgroup>/cgroup.procs`,
+  /// opened before the fork); empty = stay in the daemon's cgroup. A failure to join fails the
+  /// spawn (Io).
+  std::filesystem::path cgroup;
 };
 
 /// A started process: its pid and a pidfd that stays valid (and names exactly this process)
@@ -38,6 +45,7 @@ struct SpawnOptions {
 struct Child {
   pid_t pid = -1;
   UniqueFd pidfd;
+  UniqueFd output;  ///< with SpawnOptions::output_pipe: the read end of stdout/stderr
 };
 
 /// How a process ended.

@@ -1,0 +1,100 @@
+// A stand-in companion binary for the supervisor's component tests (no shell: the daemon
+// executes binaries only). Everything it does is driven by the --key=value flags the daemon
+// passes (start_args and friends), in this order:
+//   --argv-file=P      writes its argv, one element per line, to P (atomically: tmp + rename)
+//   --pid-file=P       writes its pid to P
+//   --ignore-term=1    ignores SIGTERM
+//   --usr1-marker=P    on SIGUSR1: writes "usr1" to P and exits 0
+//   --ready-file=P     created once the signal dispositions above are in place
+//   --signal-pid-file=P  sends SIGUSR1 to the pid written in P (a cmd_stop that stops its daemon)
+//   --say=TEXT         prints TEXT (no newline) to stdout
+//   --print-lines=N    prints "line <i>" N times; --print-bytes=N prints N 'x' characters
+//   --alloc=N          allocates and touches N bytes; exit 3 when the allocation fails
+//   --sleep-ms=N       sleeps N ms (-1: until a signal ends it)
+//   --code=N           exit status (default 0)
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <new>
+#include <string>
+#include <thread>
+
+namespace {
+
+volatile sig_atomic_t g_usr1 = 0;
+void on_usr1(int) {
+  g_usr1 = 1;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+  }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  std::string all;
+  for (int i = 0; i < argc; ++i) {
+    all += argv[i];
+    all += '\n';
+    const std::string a = argv[i];
+    if (a.rfind("--", 0) == 0) {
+      const auto eq = a.find('=');
+      if (eq != std::string::npos) flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
+    }
+  }
+  auto has = [&](const char* k) { return flags.count(k) != 0; };
+  if (has("argv-file")) write_file(flags["argv-file"], all);
+  if (has("pid-file")) write_file(flags["pid-file"], std::to_string(::getpid()));
+  if (has("ignore-term")) ::signal(SIGTERM, SIG_IGN);
+  const std::string marker = has("usr1-marker") ? flags["usr1-marker"] : "";
+  if (!marker.empty()) ::signal(SIGUSR1, on_usr1);
+  if (has("ready-file")) write_file(flags["ready-file"], "ready");
+  if (has("signal-pid-file")) {
+    std::ifstream in(flags["signal-pid-file"]);
+    long pid = 0;
+    if (in >> pid && pid > 0) ::kill(static_cast<pid_t>(pid), SIGUSR1);
+  }
+  if (has("say")) std::fputs(flags["say"].c_str(), stdout);
+  if (has("print-lines")) {
+    const long n = std::atol(flags["print-lines"].c_str());
+    for (long i = 0; i < n; ++i) std::printf("line %ld\n", i);
+  }
+  if (has("print-bytes")) {
+    const std::string x(static_cast<std::size_t>(std::atol(flags["print-bytes"].c_str())), 'x');
+    std::fputs(x.c_str(), stdout);
+  }
+  std::fflush(stdout);
+  if (has("alloc")) {
+    const auto n = static_cast<std::size_t>(std::atoll(flags["alloc"].c_str()));
+    char* p = static_cast<char*>(std::malloc(n));
+    if (p == nullptr) return 3;
+    std::memset(p, 1, n);
+    std::free(p);
+  }
+  if (has("sleep-ms")) {
+    const long ms = std::atol(flags["sleep-ms"].c_str());
+    for (long waited = 0; ms < 0 || waited < ms; waited += 10) {
+      if (g_usr1 != 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  if (g_usr1 != 0) {
+    write_file(marker, "usr1");
+    return 0;
+  }
+  return has("code") ? std::atoi(flags["code"].c_str()) : 0;
+}
