@@ -38,8 +38,21 @@ int pidfd_send_signal(int pidfd, int sig) {
 /// errno through `report` (close-on-exec, so a successful execve closes it with nothing sent).
 [[noreturn]] void exec_child(int report, int log_fd, int cgroup_fd, const char* cwd,
                              const char* exe, char* const* argv, char* const* envp,
-                             const rlimit* mem, const rlimit* cpu) {
+                             const rlimit* mem, const rlimit* cpu, bool ignore_sigpipe) {
   auto die = [report](int err) { child_failed(report, err); };
+  // The daemon blocks its stop signals in every thread and the mask survives execve: a companion
+  // must start with nothing blocked, or SIGTERM would never reach it. SIGPIPE: with an output
+  // pipe, a companion outliving the daemon (adopted by the next run) must not die of its next
+  // write to the closed pipe, so it is ignored (the write fails with EPIPE); else default.
+  sigset_t none;
+  sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) die(errno);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  if (::sigaction(SIGCHLD, &dfl, nullptr) != 0) die(errno);
+  if (::sigaction(SIGPIPE, ignore_sigpipe ? &ign : &dfl, nullptr) != 0) die(errno);
   // Joins the cgroup first, so that everything the child allocates is charged to it.
   if (cgroup_fd >= 0 && ::write(cgroup_fd, "0", 1) != 1) die(errno);
   const int null_fd = ::open("/dev/null", O_RDONLY);
@@ -124,7 +137,7 @@ Result<Child> spawn(const CommandLine& cmd, const SpawnOptions& options) {
   if (pid == 0) {
     exec_child(report_write.get(), log.get(), cgroup.get(), cwd.c_str(), exe.c_str(), argv.data(),
                envp.data(), options.memory_bytes ? &mem : nullptr,
-               options.cpu_seconds ? &cpu : nullptr);
+               options.cpu_seconds ? &cpu : nullptr, options.output_pipe);
   }
   report_write.reset();
   log.reset();  // the write end of an output pipe must live in the child only (EOF at its exit)

@@ -1,8 +1,8 @@
 // Starting and stopping companion processes on Linux (issue 9, runner part): fork + execve of a
 // CommandLine — never a shell — with a cleared environment, no inherited fds, stdout/stderr
 // appended to a per-program log file, the working directory in the package, rlimits set in the
-// child before exec, and a pidfd for every child so that exits are noticed and reaped without
-// polling and a recycled pid is never signalled.
+// child before exec, no blocked signals (the daemon's mask is not inherited), and a pidfd for every
+// child so that exits are noticed and reaped without polling and a recycled pid is never signalled.
 //
 // Thread-safety: the functions are safe to call from any thread; a Child is owned by one
 // thread. fork() in a multi-threaded daemon is safe here because the child only makes
@@ -32,7 +32,9 @@ struct SpawnOptions {
   std::optional<std::uint64_t> memory_bytes;  ///< RLIMIT_AS, soft = hard (payload `memory`)
   std::optional<std::uint64_t> cpu_seconds;   ///< RLIMIT_CPU, soft = hard (payload `cpu`)
   /// stdout and stderr go to a pipe instead of `log_file`: its read end (close-on-exec,
-  /// non-blocking) comes back as Child::output, for a reader that caps the log's size.
+  /// non-blocking) comes back as Child::output, for a reader that caps the log's size. The child
+  /// then ignores SIGPIPE, so that it survives the reader's end (a daemon restart): its writes
+  /// fail with EPIPE instead.
   bool output_pipe = false;
   /// A cgroup v2 directory the child joins before exec (it writes to `<cgroup>/cgroup.procs`,
   /// opened before the fork); empty = stay in the daemon's cgroup. A failure to join fails the
