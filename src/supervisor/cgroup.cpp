@@ -25,7 +25,8 @@ bool is_cgroup2(const std::filesystem::path& p) {
 
 /// Writes `text` with one write(2) (cgroup files take one value per write). Errors: Io.
 Status write_value(const std::filesystem::path& p, const std::string& text) {
-  const int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC);
+  // O_CREAT only matters for a plain directory standing in for cgroupfs (tests).
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT, 0644);
   if (fd < 0) return fail(Errc::Io, "open " + p.string(), errno);
   const ssize_t n = ::write(fd, text.data(), text.size());
   const int err = errno;

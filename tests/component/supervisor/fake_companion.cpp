@@ -3,6 +3,7 @@
 // passes (start_args and friends), in this order:
 //   --argv-file=P      writes its argv, one element per line, to P (atomically: tmp + rename)
 //   --pid-file=P       writes its pid to P
+//   --rules-copy=P     copies the file its --rules-file names to P (what was there at start)
 //   --ignore-term=1    ignores SIGTERM
 //   --usr1-marker=P    on SIGUSR1: writes "usr1" to P and exits 0
 //   --ready-file=P     created once the signal dispositions above are in place
@@ -23,6 +24,7 @@
 #include <fstream>
 #include <map>
 #include <new>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -59,6 +61,12 @@ int main(int argc, char** argv) {
   auto has = [&](const char* k) { return flags.count(k) != 0; };
   if (has("argv-file")) write_file(flags["argv-file"], all);
   if (has("pid-file")) write_file(flags["pid-file"], std::to_string(::getpid()));
+  if (has("rules-copy")) {
+    std::ifstream in(flags["rules-file"]);
+    std::stringstream text;
+    if (in) text << in.rdbuf();
+    write_file(flags["rules-copy"], in ? text.str() : "<missing>");
+  }
   if (has("ignore-term")) ::signal(SIGTERM, SIG_IGN);
   const std::string marker = has("usr1-marker") ? flags["usr1-marker"] : "";
   if (!marker.empty()) ::signal(SIGUSR1, on_usr1);
