@@ -120,7 +120,10 @@ struct CompanionExit {
   std::string id;
   int pid = 0;
   bool signaled = false;
-  int code = 0;  ///< exit status, or the signal number when signaled
+  /// Exit status, or the signal number when signaled. -1 (signaled false) when unknown: a
+  /// process adopted from a previous daemon run is not the daemon's child, so init reaps it
+  /// and only its end is seen.
+  int code = 0;
   bool operator==(const CompanionExit&) const = default;
 };
 

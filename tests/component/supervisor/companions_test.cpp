@@ -250,7 +250,41 @@ TEST_F(Companions, CmdStopIsUsedWhenSet) {
                                                  "--argv-file=" +
                                                  path("stop-argv") +
                                                  "\n--signal-pid-file=" + path("pid") + "\n");
+  settled(r.id);
   EXPECT_EQ(reports_.count(), 0u) << "an end caused by cmd_stop is not an exit to report";
+}
+
+TEST_F(Companions, StatusCommandDecidesRunningAndUpdateRunsWithItsArguments) {
+  auto c = make();
+  auto r = req("status", {{"code", "0"}});
+  r.program.cmd_status = "bin/fake";
+  r.program.status_args = json::Object{{"argv-file", json::Value(path("status-argv"))},
+                                       {"say", json::Value(std::string(" running\n"))}};
+  auto yes = c->running(r);
+  ASSERT_TRUE(yes) << yes.error().to_string();
+  EXPECT_TRUE(*yes) << "trimmed output RUNNING, any case, without a supervised process";
+  EXPECT_EQ(read_file(d_.file("status-argv")),
+            d_.fake().string() + "\n--iface=eth0\n--direction=ingress\n--argv-file=" +
+                path("status-argv") + "\n--say= running\n\n");
+  (*r.program.status_args)["say"] = json::Value(std::string("RUNNING, mostly"));
+  auto no = c->running(r);
+  ASSERT_TRUE(no);
+  EXPECT_FALSE(*no);
+
+  EXPECT_TRUE(c->update(r)) << "no cmd_update: nothing to do";
+  r.program.cmd_update = "bin/fake";
+  r.program.update_args = json::Object{{"argv-file", json::Value(path("update-argv"))}};
+  ASSERT_TRUE(c->update(r));
+  EXPECT_EQ(read_file(d_.file("update-argv")),
+            d_.fake().string() +
+                "\n--iface=eth0\n--direction=ingress\n--cmd=update\n--version=1_0\n"
+                "--log-dir=/var/log/l3afd\n--argv-file=" +
+                path("update-argv") + "\n");
+  (*r.program.update_args)["code"] = json::Value(std::string("9"));
+  auto failed = c->update(r);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Errc::Kernel);
+  EXPECT_NE(failed.error().message.find("exited with status 9"), std::string::npos);
 }
 
 TEST_F(Companions, AOneShotNonZeroExitIsAnErrorWithItsOutput) {

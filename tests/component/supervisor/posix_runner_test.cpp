@@ -168,5 +168,19 @@ TEST_F(Runner, AProcessIgnoringSigtermIsKilledAfterTheGraceAndReaped) {
   EXPECT_EQ(errno, ESRCH);
 }
 
+TEST_F(Runner, SignalsBlockedInTheDaemonAreNotBlockedInTheChild) {
+  // The daemon blocks its stop signals in every thread; the mask would survive execve.
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &term, &old), 0);
+  auto c = spawn(cmd({tool("sleep"), "30"}), opts());
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ASSERT_TRUE(c);
+  auto s = stop(*c, milliseconds(30000));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*s, (Exit{true, SIGTERM})) << "SIGTERM reached it (not the SIGKILL after the grace)";
+}
+
 }  // namespace
 }  // namespace l3afd::supervisor
