@@ -92,6 +92,12 @@ Result<std::unique_ptr<PosixCompanions>> PosixCompanions::create(CompanionsOptio
     if (ec) return fail(Errc::Io, "create " + options.log_dir.string(), ec.value());
   }
   std::vector<CompanionRecord> previous;
+  if (!options.record_file.empty() && options.record_file.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(options.record_file.parent_path(), ec);
+    if (ec)
+      return fail(Errc::Io, "create " + options.record_file.parent_path().string(), ec.value());
+  }
   if (!options.record_file.empty()) {
     auto loaded = load_records(options.record_file);
     if (loaded) {

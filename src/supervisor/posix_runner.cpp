@@ -161,7 +161,7 @@ Result<Child> spawn(const CommandLine& cmd, const SpawnOptions& options) {
     ::waitpid(pid, &status, 0);
     return fail(Errc::Kernel, "pidfd_open for " + exe, pidfd_errno);
   }
-  spdlog::info("companion started exe={} pid={}", exe, pid);
+  spdlog::debug("companion process started exe={} pid={}", exe, pid);
   return child;
 }
 

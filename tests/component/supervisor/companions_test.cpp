@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,13 +59,21 @@ class Reports {
   std::deque<CompanionExit> got_;
 };
 
-/// Processes the test itself must clean up (started through the port, so ours to signal).
+/// Processes the test itself must clean up (started through the port, so ours to signal):
+/// killed through a pidfd, and only while the pid still names the process that was started.
 struct Reaper {
-  std::vector<int> pids;
+  std::vector<std::pair<int, std::uint64_t>> procs;
+  void add(int pid) {
+    auto st = proc_stat(pid);
+    if (st) procs.emplace_back(pid, st->start_time);
+  }
   ~Reaper() {
-    for (int pid : pids) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
+    for (auto [pid, start] : procs) {
+      auto fd = open_if_same(pid, start);
+      if (!fd) continue;
+      ::syscall(SYS_pidfd_send_signal, fd->get(), SIGKILL, nullptr, 0);
+      siginfo_t info{};
+      ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd->get()), &info, WEXITED);
     }
   }
 };
@@ -382,7 +391,7 @@ TEST_F(Companions, ASecondInstanceAdoptsTheLiveProcessAndReportsItsExit) {
     auto p = a->start(r);
     ASSERT_TRUE(p);
     first = *p;
-    reaper.pids.push_back(p->pid);
+    reaper.add(p->pid);
     auto conflict = a->start(r);
     ASSERT_FALSE(conflict);
     EXPECT_EQ(conflict.error().code, Errc::Conflict);
@@ -392,6 +401,8 @@ TEST_F(Companions, ASecondInstanceAdoptsTheLiveProcessAndReportsItsExit) {
   auto p = b->start(r);
   ASSERT_TRUE(p) << p.error().to_string();
   EXPECT_EQ(*p, (engine::CompanionProcess{first.pid, first.start_time, true}));
+  EXPECT_EQ(fs::status(d_.file("companions.record")).permissions(),
+            fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_EQ(fake_children(), 1) << "no second copy was started";
   auto running = b->running(r);
   ASSERT_TRUE(running);
@@ -402,6 +413,33 @@ TEST_F(Companions, ASecondInstanceAdoptsTheLiveProcessAndReportsItsExit) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->id, r.id);
   EXPECT_EQ(e->pid, first.pid);
+}
+
+TEST_F(Companions, ARecordedProcessRunningAnotherExecutableIsStoppedNotAdopted) {
+  Reaper reaper;
+  auto r = req("replaced", {{"sleep-ms", "-1"}});
+  int old_pid = 0;
+  {
+    auto a = make();
+    auto p = a->start(r);
+    ASSERT_TRUE(p);
+    old_pid = p->pid;
+    reaper.add(old_pid);
+  }
+  fs::copy_file(d_.fake(), d_.pkg() / "bin" / "fake2");  // the new package's binary
+  r.program.cmd_start = "bin/fake2";
+  auto b = make();
+  auto p = b->start(r);
+  ASSERT_TRUE(p) << p.error().to_string();
+  reaper.add(p->pid);
+  EXPECT_FALSE(p->adopted);
+  EXPECT_NE(p->pid, old_pid);
+  EXPECT_TRUE(eventually([&] { return gone(old_pid); })) << "the old copy was stopped";
+  auto running = b->running(r);
+  ASSERT_TRUE(running);
+  EXPECT_TRUE(*running) << "the new copy is the one supervised";
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(reports_.count(), 0u);
 }
 
 TEST_F(Companions, StopUnclaimedStopsExactlyTheUnclaimedRecordedProcesses) {
@@ -417,7 +455,7 @@ TEST_F(Companions, StopUnclaimedStopsExactlyTheUnclaimedRecordedProcesses) {
     keep_pid = k->pid;
     drop_pid = d->pid;
     recycled_pid = x->pid;
-    reaper.pids = {keep_pid, drop_pid, recycled_pid};
+    for (int pid : {keep_pid, drop_pid, recycled_pid}) reaper.add(pid);
   }
   // The pid of "recycled" now names another process as far as the record can tell.
   auto records = load_records(d_.file("companions.record"));
