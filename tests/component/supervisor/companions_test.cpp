@@ -213,9 +213,9 @@ TEST_F(Companions, ADaemonExitIsReportedOnceAndReaped) {
   EXPECT_EQ(reports_.count(), 0u) << "each exit reported once";
 }
 
-TEST_F(Companions, StopReturnsAtOnceAndASigtermIgnoringProcessIsKilledAfterTheGrace) {
+TEST_F(Companions, StopReturnsWithoutWaitingForTheGrace) {
   auto o = options();
-  o.stop_grace = 3s;
+  o.stop_grace = std::chrono::hours(1);  // stop() returning at all proves it did not wait
   auto c = make(o);
   auto r =
       req("stubborn", {{"ignore-term", "1"}, {"ready-file", path("ready")}, {"sleep-ms", "-1"}});
@@ -223,13 +223,28 @@ TEST_F(Companions, StopReturnsAtOnceAndASigtermIgnoringProcessIsKilledAfterTheGr
   ASSERT_TRUE(p);
   ASSERT_TRUE(eventually([&] { return exists("ready"); }));
   ASSERT_TRUE(c->stop(r));
-  EXPECT_FALSE(gone(p->pid)) << "stop() did not wait for the grace period";
+  EXPECT_FALSE(gone(p->pid)) << "SIGTERM ignored, the grace far away: still there";
   auto running = c->running(r);
   ASSERT_TRUE(running);
   EXPECT_FALSE(*running) << "a companion being stopped no longer counts as running";
   auto again = c->stop(r);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, Errc::NotFound);
+  c.reset();
+  EXPECT_TRUE(gone(p->pid)) << "a stop in progress is finished (SIGKILL, reaped) at shutdown";
+  EXPECT_EQ(reports_.count(), 0u);
+}
+
+TEST_F(Companions, ASigtermIgnoringProcessIsKilledAfterTheGraceAndReaped) {
+  auto o = options();
+  o.stop_grace = 200ms;
+  auto c = make(o);
+  auto r =
+      req("stubborn", {{"ignore-term", "1"}, {"ready-file", path("ready")}, {"sleep-ms", "-1"}});
+  auto p = c->start(r);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(eventually([&] { return exists("ready"); }));
+  ASSERT_TRUE(c->stop(r));
   ASSERT_TRUE(eventually([&] { return gone(p->pid); }, 60s)) << "SIGKILLed after the grace";
   EXPECT_EQ(::waitpid(p->pid, nullptr, WNOHANG), -1) << "and reaped";
   settled(r.id);
