@@ -41,6 +41,7 @@
 #include "kernel/libbpf/libbpf_kernel.h"
 #include "store/json_file_store.h"
 #include "store/ownership_journal.h"
+#include "supervisor/companions.h"
 
 namespace l3afd::daemon {
 
@@ -195,7 +196,41 @@ int run(const std::filesystem::path& config_path) {
                                : engine::ChainOrder::MakeBeforeBreak;
   ec.retire_grace =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.retire_grace_period);
-  engine::Engine engine(ec, kern, packages, store, &journal);
+  ec.restart_limits.max_restarts = cfg.l3afd.max_ebpf_restart_count;
+  ec.one_shot_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.user_program_timeout);
+
+  // Companion programs (docs/compatibility.md §11): their output in a capped log per program,
+  // their pids recorded beside the store so that the next run adopts them instead of starting
+  // a second copy.
+  supervisor::CompanionsOptions co;
+  const std::filesystem::path state_dir =
+      cfg.l3af_config_store.filename.empty()
+          ? std::filesystem::path(cfg.l3afd.bpf_dir)
+          : std::filesystem::path(cfg.l3af_config_store.filename).parent_path();
+  co.log_dir = cfg.l3afd.bpf_log_dir.size() > 1 ? std::filesystem::path(cfg.l3afd.bpf_log_dir)
+                                                : state_dir / "companion-logs";
+  if (!cfg.l3af_config_store.filename.empty()) {
+    co.record_file = cfg.l3af_config_store.filename + ".companions";
+  }
+  co.bpf_log_dir = cfg.l3afd.bpf_log_dir;
+  co.stop_grace = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.shutdown_timeout);
+  co.command_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.user_program_timeout);
+  auto companions = supervisor::PosixCompanions::create(co);
+  if (!companions) return fatal("companion programs: " + companions.error().to_string());
+  spdlog::info("companions log_dir={} record={}", co.log_dir.string(), co.record_file.string());
+
+  engine::Engine engine(ec, kern, packages, store, &journal, companions->get());
+  // The supervisor's thread posts exits into the engine: it must be gone before the engine is.
+  struct StopInOrder {
+    engine::Engine& engine;
+    std::unique_ptr<supervisor::PosixCompanions>& companions;
+    ~StopInOrder() {
+      engine.stop();
+      companions.reset();
+    }
+  } stop_in_order{engine, *companions};
 
   // 6. listeners
   std::atomic<bool> ready{false};
@@ -258,6 +293,10 @@ int run(const std::filesystem::path& config_path) {
     }
   } else if (auto st = engine.settle_owned(); !st) {
     spdlog::error("{}", st.error().to_string());
+  }
+  // Companions a previous run started for programs that are no longer wanted.
+  if (const auto n = (*companions)->stop_unclaimed(); n > 0) {
+    spdlog::info("stopped companions no program claims count={}", n);
   }
   engine.start();
   ready = true;
