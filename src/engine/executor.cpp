@@ -155,7 +155,12 @@ struct Visitor {
   R operator()(const StopCompanion& a) {
     auto c = companions();
     if (!c) return fail(std::move(c.error()));
-    if (auto s = (*c)->stop(a.request); !s) return fail(std::move(s.error()));
+    if (auto s = (*c)->stop(a.request); !s) {
+      // Not running (it crashed and was given up on): nothing to stop, nothing to start again
+      // on rollback.
+      if (s.error().code == Errc::NotFound) return StepDone{};
+      return fail(std::move(s.error()));
+    }
     return StepDone{{}, {StartCompanion{a.request, std::nullopt}}};
   }
   R operator()(const UpdateCompanion& a) {

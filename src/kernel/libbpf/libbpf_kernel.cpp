@@ -49,12 +49,6 @@ uint32_t pinned_id(const fs::path& path) {
   return head.id;
 }
 
-/// Removes `path` only if it pins the object with id `id`.
-void unpin_if(const fs::path& path, uint32_t id) {
-  if (path.empty() || pinned_id(path) != id) return;
-  if (auto s = unpin(path); !s) spdlog::warn("op=unpin {}", s.error().to_string());
-}
-
 }  // namespace
 
 LibbpfKernel::LibbpfKernel(LibbpfKernelOptions options) : options_(std::move(options)) {
@@ -160,27 +154,40 @@ Status LibbpfKernel::unload(const std::string& key) {
   const auto companion_ids = e->companion_link_ids;
   entries_.erase(key);  // releases every fd of the key; pins are removed below
 
-  // Pins another loaded object also uses stay (TC ingress and egress of one package share
-  // their map directory; a replacement of the same version shares maps and program pin).
+  // A pin another loaded key uses stays while it names that key's object (TC ingress and egress
+  // of one package share their map directory, program pin path and MapNamePath; a replacement
+  // of the same version shares maps and program pin). At such a shared path, a pin naming an
+  // object no loaded key holds any more is the leftover of an earlier unload of the pair and
+  // goes with the last one, so the pair's removal leaves nothing whatever the order.
   std::set<fs::path> shared;
+  std::set<uint32_t> held_progs, held_maps, held_links;
   for (const auto& [k, other] : entries_) {
     shared.insert(other->spec.prog_pin_path);
+    held_progs.insert(other->loaded.prog_id);
     for (const auto& m : other->loaded.maps) {
       if (!m.pin.empty()) shared.insert(m.pin);
+      held_maps.insert(m.id);
     }
     shared.insert(other->companion_pins.begin(), other->companion_pins.end());
+    held_links.insert(other->companion_link_ids.begin(), other->companion_link_ids.end());
   }
+  auto release_pin = [&](const fs::path& path, uint32_t own, const std::set<uint32_t>& held) {
+    if (path.empty()) return;
+    const uint32_t id = pinned_id(path);
+    if (id == 0 || held.contains(id)) return;  // gone, or another loaded key's object
+    if (id != own && !shared.contains(path)) return;  // not ours
+    if (auto s = unpin(path); !s) spdlog::warn("op=unpin {}", s.error().to_string());
+  };
   // Removing a companion's pin detaches it (our fd is already closed).
   for (std::size_t i = 0; i < companion_pins.size() && i < companion_ids.size(); ++i) {
-    if (!shared.contains(companion_pins[i])) unpin_if(companion_pins[i], companion_ids[i]);
+    release_pin(companion_pins[i], companion_ids[i], held_links);
   }
   // Pins stay valid after the fds are closed, so identities can still be compared. Only the
   // program pin and pins directly in the map directory are candidates.
-  if (!shared.contains(spec.prog_pin_path)) unpin_if(spec.prog_pin_path, loaded.prog_id);
+  release_pin(spec.prog_pin_path, loaded.prog_id, held_progs);
   for (const auto& m : loaded.maps) {
-    if (m.pin.empty() || m.pin.parent_path() != spec.map_pin_dir || shared.contains(m.pin))
-      continue;
-    unpin_if(m.pin, m.id);
+    if (m.pin.empty() || m.pin.parent_path() != spec.map_pin_dir) continue;
+    release_pin(m.pin, m.id, held_maps);
   }
   remove_empty_ancestors(spec.map_pin_dir);
   remove_empty_ancestors(spec.prog_pin_path.parent_path());

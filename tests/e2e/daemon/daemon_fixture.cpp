@@ -165,7 +165,11 @@ fs::path DaemonFixture::write_config(const DaemonOptions& opt) {
       << "datacenter: e2e\n"
       << "bpf-dir: " << (d / "bpf").string() << "\n"
       << "kernel-major-version: 5\nkernel-minor-version: 15\n"
-      << "shutdown-timeout: 25s\n"
+      << "shutdown-timeout: " << opt.shutdown_timeout << "\n"
+      << "max-ebpf-restart-count: " << opt.max_ebpf_restart_count << "\n"
+      << (opt.user_program_timeout.empty()
+              ? ""
+              : "user-program-timeout: " + opt.user_program_timeout + "\n")
       << "bpf-chaining-enabled: " << (opt.chaining ? "true" : "false") << "\n"
       << (opt.chain_write_order.empty() ? "" : "chain-write-order: " + opt.chain_write_order + "\n")
       << (opt.retire_grace_period.empty()
@@ -275,7 +279,8 @@ test::HttpResult DaemonFixture::remove(const std::vector<model::L3afBpfProgramNa
     }
     body += "{\"xdp_ingress\":" + list(e.bpf_programs->xdp_ingress) +
             ",\"tc_ingress\":" + list(e.bpf_programs->tc_ingress) +
-            ",\"tc_egress\":" + list(e.bpf_programs->tc_egress) + ",\"probes\":null}}";
+            ",\"tc_egress\":" + list(e.bpf_programs->tc_egress) +
+            ",\"probes\":" + list(e.bpf_programs->probes) + "}}";
   }
   body += "]";
   return api("POST", "/l3af/configs/v1/delete", body);

@@ -36,6 +36,9 @@ struct DaemonOptions {
   bool chaining = false;            ///< [l3afd] bpf-chaining-enabled
   std::string chain_write_order;    ///< [l3afd] chain-write-order (empty: not written)
   std::string retire_grace_period;  ///< [l3afd] retire-grace-period (empty: not written)
+  std::string shutdown_timeout = "25s";       ///< [l3afd] shutdown-timeout (companion stop grace)
+  std::string user_program_timeout;           ///< [l3afd] user-program-timeout (empty: default)
+  int max_ebpf_restart_count = 3;             ///< [l3afd] max-ebpf-restart-count
 };
 
 /// A temp dir removed (recursively) in the destructor.

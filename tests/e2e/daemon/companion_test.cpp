@@ -1,0 +1,624 @@
+// Companion programs, self-loading programs and probes through the real daemon (issue 9):
+// - the talk's ratelimiting payload as written (only host, interface and artifact names
+//   changed): its binary runs with the exact command line, loads the program itself, joins the
+//   chain through a staging array and cuts a SYN burst to the rate; delete stops it and leaves
+//   no pin;
+// - a self-loading program inserted into the middle of a chain and removed again under a UDP
+//   flood never lets a packet skip the chain (first and last counters equal);
+// - companion faults with the scriptable test_companion binary: crash → restart (RestartCount),
+//   crash loop → given up (l3afd_BPFRunning 0), hung one-shot → timeout and exact rollback,
+//   SIGTERM-ignoring daemon → killed after the grace while the API answers, memory limit,
+//   kill -9 of the daemon → the companion is adopted (same pid, no duplicate, no zombie);
+// - a payload of the shape of L3AF's own e2e add payload, add / update / delete, byte-exact GET;
+// - probes: a tracepoint and a uprobe count exactly the events the test makes; kprobe refused.
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/unique_fd.h"
+#include "e2e/daemon/daemon_fixture.h"
+#include "e2e/daemon/traffic.h"
+#include "model/l3af_json.h"
+#include "support/netns.h"
+#include "support/packet.h"
+
+namespace l3afd::e2e {
+namespace {
+
+using model::BpfProgram;
+using namespace std::chrono_literals;
+
+constexpr const char* kAddr = "198.18.200.1";  ///< DaemonFixture::entry()'s ipv4_address
+
+// ---- processes -----------------------------------------------------------------------------
+
+/// Children of `pid`, over all its threads (/proc/<pid>/task/*/children).
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(t.path() / "children");
+    pid_t c = 0;
+    while (in >> c) out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<std::string> cmdline(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::vector<std::string> out;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) out.push_back(arg);
+  return out;
+}
+
+/// Process state letter from /proc/<pid>/stat ('\0' when the process is gone).
+char state_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(in, s, '\0');
+  const auto close = s.rfind(')');
+  return close == std::string::npos || close + 2 >= s.size() ? '\0' : s[close + 2];
+}
+bool alive(pid_t pid) {
+  const char st = state_of(pid);
+  return st != '\0' && st != 'Z';
+}
+
+/// Polls `pred` every 50 ms for up to `limit` (a bound against hanging, not an assertion).
+template <class F>
+bool eventually(F pred, std::chrono::milliseconds limit = 20s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::string s;
+  std::getline(in, s, '\0');
+  return s;
+}
+
+pid_t pid_in(const fs::path& p) {
+  try {
+    return static_cast<pid_t>(std::stol(read_text(p)));
+  } catch (...) {
+    return 0;
+  }
+}
+
+/// Companions of the daemon whose executable is named `name`.
+std::vector<pid_t> companions_named(pid_t daemon, const std::string& name) {
+  std::vector<pid_t> out;
+  for (pid_t c : children_of(daemon)) {
+    auto argv = cmdline(c);
+    if (!argv.empty() && fs::path(argv[0]).filename() == name) out.push_back(c);
+  }
+  return out;
+}
+
+// ---- payloads ------------------------------------------------------------------------------
+
+/// The talk's ratelimiting payload (../shared/seeds), host, interface and artifact names
+/// changed for Linux and this host, everything else as written.
+std::string talk_payload(const std::string& host, const std::string& iface) {
+  return R"([
+  {
+    "host_name": ")" +
+         host + R"(",
+    "iface": ")" +
+         iface + R"(",
+    "bpf_programs": {
+      "xdp_ingress": [
+        {
+          "name": "ratelimiting",
+          "seq_id": 1,
+          "artifact": "l3af_ratelimiting.tar.gz",
+          "map_name": "xdp_rl_ingress_next_prog",
+          "cmd_start": "ratelimiting",
+          "version": "latest",
+          "user_program_daemon": true,
+          "admin_status": "enabled",
+          "prog_type": "xdp",
+          "cfg_version": 1,
+          "start_args": {
+            "ports": "80,8080,8081",
+            "rate": "2"
+          },
+          "monitor_maps": [
+            {
+              "name": "rl_drop_count_map",
+              "key": 0,
+              "aggregator": "scalar"
+            },
+            {
+              "name": "rl_recv_count_map",
+              "key": 0,
+              "aggregator": "max-rate"
+            }
+          ]
+        }
+      ]
+    }
+  }
+])";
+}
+
+/// Our test-companion package: the xdp/tc counters with the scriptable test_companion binary.
+BpfProgram test_companion(const std::string& prog_type, bool daemon, json::Object args) {
+  BpfProgram p;
+  p.name = "test-companion";
+  p.seq_id = 2;
+  p.artifact = "l3af_test_companion.tar.gz";
+  p.version = "1.0";
+  p.admin_status = "enabled";
+  p.prog_type = prog_type;
+  p.object_file = prog_type == "xdp" ? "xdp_counter.bpf.o" : "tc_counter.bpf.o";
+  p.entry_function_name = prog_type == "xdp" ? "xdp_counter" : "tc_counter";
+  p.map_name = prog_type == "xdp" ? "xdp_counter_next_prog" : "tc_counter_next_prog";
+  p.cmd_start = "test_companion";
+  p.user_program_daemon = daemon;
+  p.start_args = std::move(args);
+  return p;
+}
+
+json::Object args(std::initializer_list<std::pair<const std::string, std::string>> kv) {
+  json::Object o;
+  for (const auto& [k, v] : kv) o[k] = json::Value(v);
+  return o;
+}
+
+BpfProgram chain_counter(char c, int64_t seq) {
+  BpfProgram p;
+  p.name = std::string("chain-") + c;
+  p.seq_id = seq;
+  p.artifact = std::string("l3af_chain_") + c + ".tar.gz";
+  p.map_name = "chain_next";
+  p.version = "1.0";
+  p.admin_status = "enabled";
+  p.prog_type = "xdp";
+  p.object_file = "xdp_chain_counter.bpf.o";
+  p.entry_function_name = "xdp_chain_counter";
+  return p;
+}
+
+/// Sends `count` raw TCP SYN frames to root_addr():dport from the peer namespace (AF_PACKET on
+/// the peer interface, so each frame reaches the root side's XDP exactly once). Returns how
+/// many were sent.
+int send_syns(const testing::VethPair& v, int count, uint16_t dport) {
+  UniqueFd fd(v.peer_ns().socket_in(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+  if (!fd) return 0;
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", v.peer_name().c_str());
+  if (::ioctl(fd.get(), SIOCGIFINDEX, &ifr) != 0) return 0;
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = ifr.ifr_ifindex;
+  to.sll_halen = ETH_ALEN;
+  int sent = 0;
+  for (int i = 0; i < count; ++i) {
+    const auto frame = testing::PacketBuilder()
+                           .eth()
+                           .ipv4(v.peer_addr(), v.root_addr())
+                           .tcp(static_cast<uint16_t>(40000 + i), dport, testing::tcp_flags::kSyn)
+                           .build();
+    if (::sendto(fd.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                 sizeof(to)) == static_cast<ssize_t>(frame.size())) {
+      ++sent;
+    }
+  }
+  return sent;
+}
+
+/// RestartCount of program `name` in /bpfs/<iface> (raw JSON scan; -1 if absent).
+int restart_count(const std::string& bpfs_body, const std::string& name) {
+  auto at = bpfs_body.find("\"name\":\"" + name + "\"");
+  if (at == std::string::npos) at = bpfs_body.find("\"name\": \"" + name + "\"");
+  if (at == std::string::npos) return -1;
+  const auto rc = bpfs_body.find("\"RestartCount\":", at);
+  if (rc == std::string::npos) return -1;
+  return std::atoi(bpfs_body.c_str() + rc + 15);
+}
+
+/// The l3afd_BPFRunning sample of program `name` ("" if absent).
+std::string running_sample(const std::string& metrics, const std::string& name) {
+  std::istringstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("l3afd_BPFRunning{", 0) == 0 &&
+        line.find("ebpf_program=\"" + name + "\"") != std::string::npos) {
+      return line.substr(line.rfind(' ') + 1);
+    }
+  }
+  return "";
+}
+
+class Companions : public DaemonFixture {};
+
+// ---- the talk's payload --------------------------------------------------------------------
+
+TEST_F(Companions, TalkRatelimitingPayloadRunsItsBinaryInTheChainAndCutsASynBurstToTheRate) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions opt;
+  opt.chaining = true;
+  ASSERT_TRUE(start_daemon(opt));
+  const std::string ifc = v.root_name();
+  const std::string body = talk_payload(host(), ifc);
+  auto r = api("POST", "/l3af/configs/v1/add", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+
+  // The binary runs with exactly the reference command line (§11.1).
+  const auto rl = companions_named(daemon_.pid(), "ratelimiting");
+  ASSERT_EQ(rl.size(), 1u);
+  const auto argv = cmdline(rl.front());
+  ASSERT_EQ(argv.size(), 7u) << ::testing::PrintToString(argv);
+  EXPECT_EQ(fs::path(argv[0]).filename(), "ratelimiting");
+  EXPECT_EQ(argv[0].rfind((dir_.path() / "bpf").string(), 0), 0u) << "run from the package";
+  EXPECT_EQ(argv[1], "--iface=" + ifc);
+  EXPECT_EQ(argv[2], "--direction=xdpingress");
+  EXPECT_EQ(argv[3], "--version=latest");
+  const std::string staging_prefix =
+      "--map-name=/sys/fs/bpf/" + ifc + "/ratelimiting/latest/l3afd_staging_";
+  EXPECT_EQ(argv[4].rfind(staging_prefix, 0), 0u) << argv[4];
+  EXPECT_EQ(argv[5], "--ports=80,8080,8081");
+  EXPECT_EQ(argv[6], "--rate=2");
+
+  // It sits in the chain behind the root, with the program it loaded itself.
+  const auto list = bpfs(ifc);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "xdp-root");
+  EXPECT_EQ(list[1].name, "ratelimiting");
+  EXPECT_NE(list[1].prog_id, 0u);
+  EXPECT_EQ(list[1].map_name_path,
+            "/sys/fs/bpf/" + ifc + "/ratelimiting/latest/xdp_rl_ingress_next_prog");
+  EXPECT_EQ(running_sample(metrics(), "ratelimiting"), "1");
+
+  // GET echoes the payload byte for byte (as the reference renders it).
+  auto decoded = model::decode_programs(body);
+  ASSERT_TRUE(decoded);
+  auto g = get(ifc);
+  ASSERT_EQ(g.status, 200);
+  EXPECT_EQ(g.body,
+            model::encode(view(ifc, "", decoded->front().bpf_programs->xdp_ingress->front())));
+
+  // A burst of 20 SYNs to a limited port: every one is seen, at most twice the rate passes
+  // (sliding window), the rest is dropped.
+  ASSERT_EQ(send_syns(v, 20, 8080), 20);
+  const fs::path maps = fs::path("/sys/fs/bpf") / ifc / "ratelimiting" / "latest";
+  ASSERT_TRUE(eventually([&] { return u64_counter(maps / "rl_recv_count_map") == 20u; }))
+      << u64_counter(maps / "rl_recv_count_map").value_or(0);
+  const uint64_t dropped = u64_counter(maps / "rl_drop_count_map").value_or(0);
+  EXPECT_GE(dropped, 16u);
+  EXPECT_LE(dropped, 19u) << "the first SYNs of the burst pass";
+
+  // Delete: the binary is stopped, the program leaves the chain, no pin of it stays.
+  r = remove({names(ifc, {"ratelimiting"})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(eventually([&] { return !alive(rl.front()); })) << "companion still running";
+  EXPECT_TRUE(eventually([&] { return !fs::exists(maps); }))
+      << "pins of ratelimiting left in " << maps;
+  EXPECT_TRUE(companions_named(daemon_.pid(), "ratelimiting").empty());
+}
+
+// ---- a self-loading program in the middle of a chain under traffic -------------------------
+
+TEST_F(Companions, SelfLoadingProgramInsertedAndRemovedMidChainUnderAFloodSkipsNoPacket) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions opt;
+  opt.chaining = true;
+  ASSERT_TRUE(start_daemon(opt));
+  const std::string ifc = v.root_name();
+  auto e = entry(ifc);
+  e.bpf_programs = model::BpfPrograms{};
+  e.bpf_programs->xdp_ingress = std::vector<BpfProgram>{chain_counter('a', 1), chain_counter('c', 3)};
+  ASSERT_EQ(add({e}).status, 200);
+
+  Traffic traffic(v, 120s);
+  ASSERT_TRUE(traffic.ok());
+  std::this_thread::sleep_for(200ms);
+  auto talk = model::decode_programs(talk_payload(host(), ifc));
+  ASSERT_TRUE(talk);
+  auto rl = talk->front().bpf_programs->xdp_ingress->front();
+  rl.seq_id = 2;
+  auto mid = entry(ifc);
+  mid.bpf_programs = model::BpfPrograms{};
+  mid.bpf_programs->xdp_ingress = std::vector<BpfProgram>{rl};
+  auto r = add({mid});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto list = bpfs(ifc);
+  ASSERT_EQ(list.size(), 4u);
+  EXPECT_EQ(list[2].name, "ratelimiting") << "between chain-a and chain-c";
+  std::this_thread::sleep_for(300ms);
+  r = remove({names(ifc, {"ratelimiting"})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::this_thread::sleep_for(300ms);
+  traffic.stop();
+  EXPECT_GT(traffic.sent(), 1000u);
+
+  // Read when quiet: both counters stable over two reads, then equal.
+  std::optional<uint64_t> a, c;
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(100ms);
+    auto a1 = percpu_counter(fs::path("/sys/fs/bpf") / ifc / "chain-a" / "1_0" / "chain_packets");
+    auto c1 = percpu_counter(fs::path("/sys/fs/bpf") / ifc / "chain-c" / "1_0" / "chain_packets");
+    if (a1 == a && c1 == c) break;
+    a = a1;
+    c = c1;
+  }
+  ASSERT_TRUE(a && c);
+  EXPECT_GT(*a, 1000u);
+  EXPECT_EQ(*a, *c) << "packets skipped part of the chain while it changed";
+}
+
+// ---- faults --------------------------------------------------------------------------------
+
+TEST_F(Companions, ACrashedCompanionIsRestartedAndACrashLoopIsGivenUp) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  const fs::path pidf = dir_.path() / "companion.pid";
+  auto p = test_companion("xdp", true, args({{"pid-file", pidf.string()}, {"sleep-ms", "-1"}}));
+  auto r = add({entry(ifc, p)});
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(eventually([&] { return pid_in(pidf) > 0; }));
+  const pid_t first = pid_in(pidf);
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return pid_in(pidf) != first && alive(pid_in(pidf)); }))
+      << "not restarted";
+  EXPECT_TRUE(eventually([&] { return restart_count(api("GET", "/bpfs/" + ifc).body, "test-companion") == 1; }, 5s))
+      << api("GET", "/bpfs/" + ifc).body;
+  EXPECT_EQ(running_sample(metrics(), "test-companion"), "1");
+  EXPECT_FALSE(alive(first));
+  EXPECT_NE(state_of(first), 'Z') << "the crashed companion was reaped";
+
+  // A companion that exits at once, every time: restarted max-ebpf-restart-count (3) times,
+  // then given up and reported down.
+  auto loop = test_companion("xdp", true, args({{"code", "1"}}));
+  r = update({entry(ifc, loop)});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(eventually([&] { return running_sample(metrics(), "test-companion") == "0"; }, 30s))
+      << metrics();
+  EXPECT_TRUE(eventually([&] { return daemon_log().find("is not restarted again") != std::string::npos; }, 30s));
+  EXPECT_EQ(restart_count(api("GET", "/bpfs/" + ifc).body, "test-companion"), 3);
+  for (pid_t c : children_of(daemon_.pid())) EXPECT_NE(state_of(c), 'Z') << "zombie " << c;
+}
+
+TEST_F(Companions, AHungOneShotTimesOutAndTheRequestRollsBackExactly) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions opt;
+  opt.user_program_timeout = "2s";
+  ASSERT_TRUE(start_daemon(opt));
+  const std::string ifc = v.root_name();
+  const auto before = kernel_snapshot({ifc});
+  const std::string state_before = state_bytes();
+  auto hang = test_companion("xdp", false, args({{"sleep-ms", "-1"}}));
+  auto r = add({entry(ifc, hang)});
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_NE(r.body.find("run companion"), std::string::npos) << r.body;
+  EXPECT_EQ(kernel_snapshot({ifc}), before) << kernel_snapshot({ifc}).describe();
+  EXPECT_EQ(state_bytes(), state_before);
+  EXPECT_TRUE(companions_named(daemon_.pid(), "test_companion").empty()) << "killed and reaped";
+  EXPECT_EQ(get(ifc).body, model::encode(view(ifc, ""))) << "the interface was never added";
+}
+
+TEST_F(Companions, AMemoryLimitIsEnforcedBeforeTheCompanionRuns) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  // test_companion exits 3 when an allocation fails: with memory (RLIMIT_AS, set before exec)
+  // at 256 MiB a 512 MiB allocation fails every time; the same companion with 16 MiB runs.
+  const fs::path pidf = dir_.path() / "small.pid";
+  auto hungry = test_companion("xdp", true, args({{"alloc", "536870912"}, {"sleep-ms", "-1"}}));
+  hungry.memory = 256 * 1024 * 1024;
+  ASSERT_EQ(add({entry(ifc, hungry)}).status, 200);
+  EXPECT_TRUE(eventually([&] {
+    return daemon_log().find("test-companion/1_0 exited (status 3)") != std::string::npos;
+  })) << "the allocation beyond the limit must fail";
+  auto modest = test_companion(
+      "xdp", true, args({{"alloc", "16777216"}, {"pid-file", pidf.string()}, {"sleep-ms", "-1"}}));
+  modest.memory = 256 * 1024 * 1024;
+  ASSERT_EQ(update({entry(ifc, modest)}).status, 200);
+  ASSERT_TRUE(eventually([&] { return pid_in(pidf) > 0; }));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(alive(pid_in(pidf))) << "16 MiB fit under the limit";
+}
+
+TEST_F(Companions, ACompanionIgnoringSigtermIsKilledAfterTheGraceWhileTheApiAnswers) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions opt;
+  opt.shutdown_timeout = "3s";
+  ASSERT_TRUE(start_daemon(opt));
+  const std::string ifc = v.root_name();
+  const fs::path pidf = dir_.path() / "stubborn.pid";
+  auto p = test_companion("xdp", true,
+                          args({{"ignore-term", "1"}, {"pid-file", pidf.string()}, {"sleep-ms", "-1"}}));
+  ASSERT_EQ(add({entry(ifc, p)}).status, 200);
+  ASSERT_TRUE(eventually([&] { return pid_in(pidf) > 0; }));
+  const pid_t pid = pid_in(pidf);
+  auto r = remove({names(ifc, {"test-companion"})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  // The stop is a release step (after retire-grace-period, 1 s): SIGTERM then, SIGKILL 3 s later.
+  int answered = 0;
+  const auto poll_api = [&] {
+    if (api("GET", "/l3af/configs/v1/" + ifc).status == 200) ++answered;
+  };
+  for (int i = 0; i < 30; ++i) {  // 1.5 s
+    poll_api();
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(alive(pid)) << "SIGTERM alone must not have ended it";
+  const bool gone = eventually([&] {
+    poll_api();
+    return !alive(pid);
+  });
+  EXPECT_TRUE(gone) << "not killed after the grace period";
+  EXPECT_GE(answered, 30) << "the API kept answering during the grace period";
+}
+
+TEST_F(Companions, AfterKill9TheRestartedDaemonAdoptsTheCompanionInsteadOfStartingASecond) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  const fs::path pidf = dir_.path() / "adopted.pid";
+  auto p = test_companion("xdp", true, args({{"pid-file", pidf.string()}, {"sleep-ms", "-1"}}));
+  ASSERT_EQ(add({entry(ifc, p)}).status, 200);
+  ASSERT_TRUE(eventually([&] { return pid_in(pidf) > 0; }));
+  const pid_t pid = pid_in(pidf);
+  kill_daemon();
+  ASSERT_TRUE(alive(pid)) << "the companion outlives a crash of the daemon";
+  ASSERT_TRUE(restart_daemon());
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(pid_in(pidf), pid) << "no second copy was started";
+  EXPECT_TRUE(alive(pid));
+  EXPECT_TRUE(companions_named(daemon_.pid(), "test_companion").empty())
+      << "adopted, not started (the old one is init's child now)";
+  EXPECT_NE(daemon_log().find("adopted from the previous run"), std::string::npos);
+  // The adopted companion is still supervised: delete stops it.
+  ASSERT_EQ(remove({names(ifc, {"test-companion"})}).status, 200);
+  EXPECT_TRUE(eventually([&] { return !alive(pid); }));
+}
+
+// ---- the shape of L3AF's e2e add payload ---------------------------------------------------
+
+TEST_F(Companions, PayloadOfTheShapeOfL3afsOwnE2eSuiteAddsUpdatesAndDeletes) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions opt;
+  opt.chaining = true;
+  ASSERT_TRUE(start_daemon(opt));
+  const std::string ifc = v.root_name();
+  const fs::path oneshot_argv = dir_.path() / "oneshot.argv";
+  const fs::path in_pid = dir_.path() / "in.pid";
+  const fs::path eg_pid = dir_.path() / "eg.pid";
+  auto xdp1 = xdp_counter();
+  xdp1.seq_id = 1;
+  xdp1.map_name = "xdp_counter_next_prog";
+  auto xdp2 = test_companion("xdp", false, args({{"argv-file", oneshot_argv.string()}}));
+  auto tci = test_companion("tc", true, args({{"pid-file", in_pid.string()}, {"sleep-ms", "-1"}}));
+  auto tce = test_companion("tc", true, args({{"pid-file", eg_pid.string()}, {"sleep-ms", "-1"}}));
+  auto e = entry(ifc);
+  e.bpf_programs = model::BpfPrograms{};
+  e.bpf_programs->xdp_ingress = std::vector<BpfProgram>{xdp1, xdp2};
+  e.bpf_programs->tc_ingress = std::vector<BpfProgram>{tci};
+  e.bpf_programs->tc_egress = std::vector<BpfProgram>{tce};
+  auto r = add({e});
+  ASSERT_EQ(r.status, 200) << r.body;
+
+  // The one-shot ran once, before the request returned, with the exact command line.
+  const std::string argv = read_text(oneshot_argv);
+  EXPECT_NE(argv.find("--iface=" + ifc + "\n--direction=xdpingress\n--version=1_0\n--argv-file="),
+            std::string::npos)
+      << argv;
+  ASSERT_TRUE(eventually([&] { return alive(pid_in(in_pid)) && alive(pid_in(eg_pid)); }));
+  const pid_t in1 = pid_in(in_pid), eg1 = pid_in(eg_pid);
+  EXPECT_NE(in1, eg1);
+  auto expected = view(ifc, kAddr);
+  expected.bpf_programs->xdp_ingress = std::vector<BpfProgram>{xdp1, xdp2};
+  expected.bpf_programs->tc_ingress = std::vector<BpfProgram>{tci};
+  expected.bpf_programs->tc_egress = std::vector<BpfProgram>{tce};
+  EXPECT_EQ(get(ifc).body, model::encode(expected));
+
+  // Update: new arguments for the ingress companion restart it; egress keeps its process.
+  (*tci.start_args)["say"] = json::Value(std::string("restarted"));
+  e.bpf_programs->tc_ingress = std::vector<BpfProgram>{tci};
+  r = update({e});
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(eventually([&] { return pid_in(in_pid) != in1 && alive(pid_in(in_pid)); }));
+  EXPECT_TRUE(eventually([&] { return !alive(in1); }));
+  EXPECT_EQ(pid_in(eg_pid), eg1);
+  EXPECT_TRUE(alive(eg1));
+  expected.bpf_programs->tc_ingress = std::vector<BpfProgram>{tci};
+  EXPECT_EQ(get(ifc).body, model::encode(expected));
+
+  r = remove({names(ifc, {"xdp-counter", "test-companion"}, {"test-companion"}, {"test-companion"})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(eventually([&] { return !alive(pid_in(in_pid)) && !alive(eg1); }));
+  EXPECT_EQ(get(ifc).body, model::encode(view(ifc, kAddr)));
+}
+
+// ---- probes --------------------------------------------------------------------------------
+
+BpfProgram probe_counter() {
+  BpfProgram p;
+  p.name = "probe-counter";
+  p.artifact = "l3af_probe_counter.tar.gz";
+  p.version = "1.0";
+  p.admin_status = "enabled";
+  p.prog_type = "tracepoint";
+  p.object_file = "probe_counter.bpf.o";
+  p.map_args = std::vector<model::MapArg>{
+      {"probe_counter_config",
+       std::vector<model::KeyValue>{{0, static_cast<int64_t>(::getpid())}}}};
+  p.monitor_maps = std::vector<model::MonitorMap>{{"probe_getppid_count", 0, "scalar"}};
+  return p;
+}
+
+TEST_F(Companions, ProbesCountExactlyTheEventsTheTestMakesAndAKprobeIsRefused) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  auto e = entry(ifc);
+  e.bpf_programs = model::BpfPrograms{};
+  e.bpf_programs->probes = std::vector<BpfProgram>{probe_counter()};
+  auto r = add({e});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const fs::path maps = "/sys/fs/bpf/probe-counter/1_0";
+  EXPECT_TRUE(fs::exists("/sys/fs/bpf/links/probe-counter/1_0/probe_getppid_tracepoint"));
+  for (int i = 0; i < 7; ++i) (void)::getppid();
+  const auto target = testing::run_command({L3AFD_PROBE_TARGET_BIN, "5"});
+  ASSERT_EQ(target.exit_code, 0) << target.output;
+  EXPECT_TRUE(eventually([&] { return u64_counter(maps / "probe_getppid_count") == 7u; }, 5s))
+      << u64_counter(maps / "probe_getppid_count").value_or(0);
+  EXPECT_EQ(u64_counter(maps / "probe_target_count"), 5u);
+  auto g = get(ifc);
+  EXPECT_NE(g.body.find("\"name\": \"probe-counter\""), std::string::npos) << g.body;
+
+  // Delete: the links go, the probes stop counting.
+  model::L3afBpfProgramNames n = names(ifc);
+  n.bpf_programs->probes = std::vector<std::string>{"probe-counter"};
+  ASSERT_EQ(remove({n}).status, 200);
+  EXPECT_TRUE(eventually([&] { return !fs::exists(maps); }));
+
+  // A kprobe on a kernel without kprobes: 400 naming the object and saying why, nothing done.
+  const auto before = kernel_snapshot({ifc});
+  auto k = probe_counter();
+  k.name = "kprobe-counter";
+  k.artifact = "l3af_kprobe_counter.tar.gz";
+  k.prog_type = "kprobe";
+  k.object_file = "kprobe_counter.bpf.o";
+  k.map_args.reset();
+  k.monitor_maps.reset();
+  e.bpf_programs->probes = std::vector<BpfProgram>{k};
+  r = add({e});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("/0/bpf_programs/probes/0/object_file"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("kprobe"), std::string::npos) << r.body;
+  EXPECT_EQ(kernel_snapshot({ifc}), before);
+}
+
+}  // namespace
+}  // namespace l3afd::e2e
