@@ -249,7 +249,13 @@ std::string running_sample(const std::string& metrics, const std::string& name) 
   return "";
 }
 
-class Companions : public DaemonFixture {};
+class Companions : public DaemonFixture {
+ protected:
+  /// The raw /bpfs/<iface> body of the debug listener.
+  std::string bpfs_raw(const std::string& ifc) const {
+    return test::request("127.0.0.1", debug_port_, "GET", "/bpfs/" + ifc).body;
+  }
+};
 
 // ---- the talk's payload --------------------------------------------------------------------
 
@@ -384,8 +390,8 @@ TEST_F(Companions, ACrashedCompanionIsRestartedAndACrashLoopIsGivenUp) {
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   ASSERT_TRUE(eventually([&] { return pid_in(pidf) != first && alive(pid_in(pidf)); }))
       << "not restarted";
-  EXPECT_TRUE(eventually([&] { return restart_count(api("GET", "/bpfs/" + ifc).body, "test-companion") == 1; }, 5s))
-      << api("GET", "/bpfs/" + ifc).body;
+  EXPECT_TRUE(eventually([&] { return restart_count(bpfs_raw(ifc), "test-companion") == 1; }, 5s))
+      << bpfs_raw(ifc);
   EXPECT_EQ(running_sample(metrics(), "test-companion"), "1");
   EXPECT_FALSE(alive(first));
   EXPECT_NE(state_of(first), 'Z') << "the crashed companion was reaped";
@@ -398,7 +404,7 @@ TEST_F(Companions, ACrashedCompanionIsRestartedAndACrashLoopIsGivenUp) {
   EXPECT_TRUE(eventually([&] { return running_sample(metrics(), "test-companion") == "0"; }, 30s))
       << metrics();
   EXPECT_TRUE(eventually([&] { return daemon_log().find("is not restarted again") != std::string::npos; }, 30s));
-  EXPECT_EQ(restart_count(api("GET", "/bpfs/" + ifc).body, "test-companion"), 3);
+  EXPECT_EQ(restart_count(bpfs_raw(ifc), "test-companion"), 3);
   for (pid_t c : children_of(daemon_.pid())) EXPECT_NE(state_of(c), 'Z') << "zombie " << c;
 }
 
