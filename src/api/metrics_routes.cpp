@@ -62,6 +62,14 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
       }
     }
   }
+  std::string starts;
+  for (const auto& [l, n] : snap.start_counts) {
+    starts += "l3afd_BPFStartCount" +
+              labels({{"direction", l.direction}, {"ebpf_program", l.ebpf_program},
+                      {"host", host_name}, {"interface_name", l.interface_name},
+                      {"ipv4_address", l.ipv4_address}}) +
+              " " + std::to_string(n) + "\n";
+  }
   std::string out;
   if (!monitor.empty()) {
     out += "# HELP l3afd_BPFMonitorMap This value indicates BPF program monitor counters\n"
@@ -70,6 +78,11 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
   if (!running.empty()) {
     out += "# HELP l3afd_BPFRunning This value indicates BPF program is running or not\n"
            "# TYPE l3afd_BPFRunning gauge\n" + running;
+  }
+  // Families in name order, as the Go client prints them.
+  if (!starts.empty()) {
+    out += "# HELP l3afd_BPFStartCount The count of BPF program started\n"
+           "# TYPE l3afd_BPFStartCount counter\n" + starts;
   }
   return out;
 }

@@ -311,7 +311,7 @@ void Engine::publish() {
     }
   }
   auto snap =
-      std::make_shared<Snapshot>(Snapshot{applied_, pending_, companion_table_.status()});
+      std::make_shared<Snapshot>(Snapshot{applied_, pending_, companion_table_.status(), start_counts_});
   std::lock_guard lk(snap_mu_);
   published_ = std::move(snap);
 }
@@ -367,7 +367,10 @@ Status Engine::apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_
   }
   auto release = std::move(plan->release);
   const auto before = owned_by(applied_);
+  const auto fills = plan->fills;
+  const auto probe_fills = plan->probe_fills;
   applied_ = complete(std::move(*plan), *outputs);
+  count_starts(start_counts_, applied_, fills, probe_fills);
   publish();
   if (!release.empty()) {
     std::vector<OwnedInstance> leaving;

@@ -28,6 +28,7 @@
 #include "engine/planner.h"
 #include "engine/ports.h"
 #include "engine/prefetch.h"
+#include "engine/start_count.h"
 #include "engine/state.h"
 #include "kernel/kernel.h"
 
@@ -92,6 +93,8 @@ struct Snapshot {
   std::vector<model::L3afBpfPrograms> pending;  ///< restored entries not applied yet
   /// Supervised companions by companion id (plan_builder.h companion_id): running, restarts.
   std::map<std::string, CompanionStatus> companions;
+  /// l3afd_BPFStartCount (engine/start_count.h), since the daemon started.
+  StartCounts start_counts;
 };
 
 class Engine {
@@ -195,6 +198,7 @@ class Engine {
   OwnershipJournal* journal_;
   Companions* companions_;
   CompanionTable companion_table_;  ///< engine thread only
+  StartCounts start_counts_;         ///< engine thread only; published in snapshots
   std::deque<CompanionExit> exits_;  ///< posted by the Companions port, under q_mu_
   std::vector<OwnedInstance> inherited_;
   AppliedState applied_;

@@ -602,6 +602,12 @@ TEST_F(Companions, ProbesCountExactlyTheEventsTheTestMakesAndAKprobeIsRefused) {
   EXPECT_EQ(u64_counter(maps / "probe_target_count"), 5u);
   auto g = get(ifc);
   EXPECT_NE(g.body.find("\"name\": \"probe-counter\""), std::string::npos) << g.body;
+  // l3afd_BPFStartCount: +1 per probe attached, named <name>_<section prefix>_<hook> (§13).
+  const std::string m = metrics();
+  EXPECT_NE(m.find("l3afd_BPFStartCount{direction=\"\",ebpf_program=\"probe-counter_tracepoint_"
+                   "syscalls\",host=\"" + host() + "\",interface_name=\"\",ipv4_address=\"\"} 1"),
+            std::string::npos)
+      << m;
 
   // Delete: the links go, the probes stop counting.
   model::L3afBpfProgramNames n = names(ifc);
