@@ -149,6 +149,13 @@ std::optional<std::filesystem::path> CompanionTable::take_staging(const std::str
   return std::exchange(it->second.staging, std::nullopt);
 }
 
+bool CompanionTable::has_status_commands() const {
+  for (const auto& [id, e] : entries_) {
+    if (!e.request.program.cmd_status.empty()) return true;
+  }
+  return false;
+}
+
 std::map<std::string, CompanionStatus> CompanionTable::status() const {
   std::map<std::string, CompanionStatus> out;
   for (const auto& [id, e] : entries_) {

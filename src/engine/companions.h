@@ -84,6 +84,8 @@ class CompanionTable {
   std::optional<std::filesystem::path> take_staging(const std::string& id);
 
   std::map<std::string, CompanionStatus> status() const;
+  /// True when a supervised companion has a cmd_status (the engine then polls its health).
+  bool has_status_commands() const;
 
  private:
   struct Entry {

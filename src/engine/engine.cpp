@@ -182,6 +182,9 @@ Status Engine::run_now(const Command& cmd) {
 
 std::optional<std::chrono::steady_clock::time_point> Engine::next_deadline() const {
   auto best = companion_table_.next_deadline();
+  if (companion_table_.has_status_commands() && (!best || next_health_ < *best)) {
+    best = next_health_;
+  }
   if (!retiring_.empty() && (!best || retiring_.front().due < *best)) best = retiring_.front().due;
   return best;
 }
@@ -236,9 +239,30 @@ void Engine::handle_exits(std::deque<CompanionExit> exits) {
   if (changed) publish();
 }
 
+bool Engine::check_health(std::chrono::steady_clock::time_point now) {
+  if (companions_ == nullptr || now < next_health_) return false;
+  next_health_ = now + cfg_.health_interval;
+  bool changed = false;
+  for (const auto& [id, status] : companion_table_.status()) {
+    const CompanionRequest* req = companion_table_.request(id);
+    if (!status.running || req == nullptr || req->program.cmd_status.empty()) continue;
+    auto up = companions_->running(*req);
+    if (!up || *up) continue;
+    spdlog::warn("companion {} of {}: {} does not report RUNNING; restarting it",
+                 req->program.cmd_start, id, req->program.cmd_status);
+    const CompanionRequest copy = *req;
+    if (auto st = companions_->stop(copy); !st && st.error().code != Errc::NotFound) {
+      spdlog::error("stop of unhealthy companion {}: {}", id, st.error().to_string());
+    }
+    changed = companion_table_.exited(CompanionExit{.id = id, .code = -1}, now) || changed;
+  }
+  return changed;
+}
+
 void Engine::supervise_due() {
   const auto now = std::chrono::steady_clock::now();
   bool changed = companion_table_.settle(now);
+  changed = check_health(now) || changed;
   for (const auto& id : companion_table_.due(now)) {
     restart_companion(id);
     changed = true;

@@ -48,6 +48,10 @@ struct EngineConfig {
   RestartLimits restart_limits;
   /// How long a one-shot companion may run (user-program-timeout).
   std::chrono::milliseconds one_shot_timeout{60000};
+  /// Health check of supervised companions that have a cmd_status (ebpf-poll-interval,
+  /// docs/compatibility.md §15): one that does not report RUNNING is stopped and restarted like
+  /// one that exited. (An exit itself is noticed at once through its pidfd.)
+  std::chrono::milliseconds health_interval{30000};
 };
 
 /// What a dry run would have done: the plan as the planner emitted it, not run.
@@ -167,6 +171,8 @@ class Engine {
   /// healthy resets. Publishes when anything changed.
   void handle_exits(std::deque<CompanionExit> exits);
   void supervise_due();
+  /// Runs cmd_status of every running supervised companion that has one (§15).
+  bool check_health(std::chrono::steady_clock::time_point now);
   /// Starts the companion `id` again (a self-loading one with a fresh staging array as
   /// --map-name: its program in the chain keeps running, docs/chain-protocol.md §4.6).
   void restart_companion(const std::string& id);
@@ -199,6 +205,7 @@ class Engine {
   Companions* companions_;
   CompanionTable companion_table_;  ///< engine thread only
   StartCounts start_counts_;         ///< engine thread only; published in snapshots
+  std::chrono::steady_clock::time_point next_health_{};  ///< engine thread only
   std::deque<CompanionExit> exits_;  ///< posted by the Companions port, under q_mu_
   std::vector<OwnedInstance> inherited_;
   AppliedState applied_;

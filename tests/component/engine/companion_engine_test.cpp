@@ -506,3 +506,48 @@ TEST(SelfLoadingEngine, ASelfLoadingProgramNeedsMapNameUnderChaining) {
 
 }  // namespace
 }  // namespace l3afd
+
+namespace l3afd {
+namespace {
+
+TEST(CompanionHealth, ACompanionWhoseCmdStatusStopsReportingRunningIsStoppedAndRestarted) {
+  Injector inj;
+  FakeKernel kernel(inj);
+  testing::FakePackages packages(inj);
+  store::MemoryStore store(&inj);
+  testing::FakeCompanions companions(inj);
+  kernel.add_interface("eth0", 2);
+  kernel.define_object("counter.bpf.o", {"counter", {{"config", 0, 1, 4, 8, 16, {}}}});
+  engine::EngineConfig cfg;
+  cfg.planner.default_repo_url = "file:///repo";
+  cfg.planner.host_name = kHost;
+  cfg.health_interval = std::chrono::milliseconds(20);
+  cfg.restart_limits = {.max_restarts = 3,
+                        .first_delay = std::chrono::milliseconds(10),
+                        .max_delay = std::chrono::milliseconds(10),
+                        .healthy_after = std::chrono::milliseconds(60000)};
+  engine::Engine eng(cfg, kernel, packages, store, nullptr, &companions);
+  auto p = limiter();
+  p.cmd_status = "limiter";
+  ASSERT_TRUE(eng.run_now(AddPrograms{{entry(p)}}));
+  eng.start();
+  const int first = companions.pid_of(kId);
+  auto wait_for = [](auto pred) {
+    for (int i = 0; i < 500 && !pred(); ++i) std::this_thread::sleep_for(milliseconds(10));
+    return pred();
+  };
+  ASSERT_TRUE(wait_for([&] { return companions.status_checks() > 2; })) << "polled";
+  EXPECT_EQ(companions.pid_of(kId), first) << "healthy: left alone";
+  companions.set_unhealthy(kId, true);
+  ASSERT_TRUE(wait_for([&] {
+    return !companions.stopped().empty() && companions.pid_of(kId) != 0 &&
+           companions.pid_of(kId) != first;
+  }));
+  companions.set_unhealthy(kId, false);
+  EXPECT_EQ(companions.stopped().front(), kId);
+  EXPECT_TRUE(wait_for([&] { return eng.snapshot()->companions.at(kId).restart_count >= 1; }));
+  eng.stop();
+}
+
+}  // namespace
+}  // namespace l3afd

@@ -107,7 +107,21 @@ class FakeCompanions final : public engine::Companions {
   }
   Result<bool> running(const engine::CompanionRequest& r) override {
     std::lock_guard lk(mu_);
-    return running_.contains(r.id);
+    ++status_checks_;
+    return running_.contains(r.id) && !unhealthy_.contains(r.id);
+  }
+  /// cmd_status of `id` stops reporting RUNNING (its process stays alive).
+  void set_unhealthy(const std::string& id, bool bad) {
+    std::lock_guard lk(mu_);
+    if (bad) {
+      unhealthy_.insert(id);
+    } else {
+      unhealthy_.erase(id);
+    }
+  }
+  int status_checks() const {
+    std::lock_guard lk(mu_);
+    return status_checks_;
   }
   std::size_t stop_unclaimed() override { return 0; }
 
@@ -164,6 +178,8 @@ class FakeCompanions final : public engine::Companions {
   std::map<std::string, engine::CompanionRequest> running_;
   std::map<std::string, int> pids_;
   std::map<std::string, int> survivors_;
+  std::set<std::string> unhealthy_;
+  int status_checks_ = 0;
   std::vector<engine::CompanionRequest> ran_;
   std::vector<std::string> stopped_;
   std::vector<engine::CompanionRequest> updated_;
