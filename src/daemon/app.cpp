@@ -198,7 +198,7 @@ int run(const std::filesystem::path& config_path) {
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.retire_grace_period);
   ec.restart_limits.max_restarts = cfg.l3afd.max_ebpf_restart_count;
   ec.health_interval =
-      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.ebpf_poll_interval);
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.web.ebpf_poll_interval);
   ec.one_shot_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.l3afd.user_program_timeout);
 
