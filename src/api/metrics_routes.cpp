@@ -9,10 +9,14 @@ namespace {
 std::string label_value(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -45,19 +49,25 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
           up = c->second.running;
         }
         running += "l3afd_BPFRunning" +
-                   labels({{"direction", dir}, {"ebpf_program", p.spec.name}, {"host", host_name},
-                           {"interface_name", iface}, {"ipv4_address", rec.ipv4_address},
+                   labels({{"direction", dir},
+                           {"ebpf_program", p.spec.name},
+                           {"host", host_name},
+                           {"interface_name", iface},
+                           {"ipv4_address", rec.ipv4_address},
                            {"version", p.spec.version}}) +
                    (up ? " 1\n" : " 0\n");
         for (const auto& m : p.spec.monitor_maps.value_or(std::vector<model::MonitorMap>{})) {
           if (m.aggregator != "scalar") continue;
           auto v = kernel.read_map_value(p.object_key, m.name, static_cast<uint64_t>(m.key));
           if (!v) continue;  // a failed read is skipped, never published as 0
-          monitor += "l3afd_BPFMonitorMap" +
-                     labels({{"ebpf_program", p.spec.name}, {"host", host_name},
-                             {"interface_name", iface}, {"ipv4_address", rec.ipv4_address},
-                             {"map_name", m.name + "_" + std::to_string(m.key) + "_" + m.aggregator}}) +
-                     " " + std::to_string(*v) + "\n";
+          monitor +=
+              "l3afd_BPFMonitorMap" +
+              labels({{"ebpf_program", p.spec.name},
+                      {"host", host_name},
+                      {"interface_name", iface},
+                      {"ipv4_address", rec.ipv4_address},
+                      {"map_name", m.name + "_" + std::to_string(m.key) + "_" + m.aggregator}}) +
+              " " + std::to_string(*v) + "\n";
         }
       }
     }
@@ -65,24 +75,32 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
   std::string starts;
   for (const auto& [l, n] : snap.start_counts) {
     starts += "l3afd_BPFStartCount" +
-              labels({{"direction", l.direction}, {"ebpf_program", l.ebpf_program},
-                      {"host", host_name}, {"interface_name", l.interface_name},
+              labels({{"direction", l.direction},
+                      {"ebpf_program", l.ebpf_program},
+                      {"host", host_name},
+                      {"interface_name", l.interface_name},
                       {"ipv4_address", l.ipv4_address}}) +
               " " + std::to_string(n) + "\n";
   }
   std::string out;
   if (!monitor.empty()) {
-    out += "# HELP l3afd_BPFMonitorMap This value indicates BPF program monitor counters\n"
-           "# TYPE l3afd_BPFMonitorMap gauge\n" + monitor;
+    out +=
+        "# HELP l3afd_BPFMonitorMap This value indicates BPF program monitor counters\n"
+        "# TYPE l3afd_BPFMonitorMap gauge\n" +
+        monitor;
   }
   if (!running.empty()) {
-    out += "# HELP l3afd_BPFRunning This value indicates BPF program is running or not\n"
-           "# TYPE l3afd_BPFRunning gauge\n" + running;
+    out +=
+        "# HELP l3afd_BPFRunning This value indicates BPF program is running or not\n"
+        "# TYPE l3afd_BPFRunning gauge\n" +
+        running;
   }
   // Families in name order, as the Go client prints them.
   if (!starts.empty()) {
-    out += "# HELP l3afd_BPFStartCount The count of BPF program started\n"
-           "# TYPE l3afd_BPFStartCount counter\n" + starts;
+    out +=
+        "# HELP l3afd_BPFStartCount The count of BPF program started\n"
+        "# TYPE l3afd_BPFStartCount counter\n" +
+        starts;
   }
   return out;
 }

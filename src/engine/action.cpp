@@ -67,11 +67,28 @@ std::string describe(const Action& a) {
 }
 
 std::string_view action_kind(const Action& a) {
-  static constexpr std::string_view kNames[] = {
-      "fetch",  "remove_package", "load",    "discard",   "unload",     "write_maps", "attach",
-      "detach", "write_slot",     "pin_map", "unpin_map", "carry_maps", "seed",       "commit",
-      "check_companion", "start_companion", "stop_companion", "update_companion",
-      "create_staging", "remove_staging", "take_self_loaded", "load_probes"};
+  static constexpr std::string_view kNames[] = {"fetch",
+                                                "remove_package",
+                                                "load",
+                                                "discard",
+                                                "unload",
+                                                "write_maps",
+                                                "attach",
+                                                "detach",
+                                                "write_slot",
+                                                "pin_map",
+                                                "unpin_map",
+                                                "carry_maps",
+                                                "seed",
+                                                "commit",
+                                                "check_companion",
+                                                "start_companion",
+                                                "stop_companion",
+                                                "update_companion",
+                                                "create_staging",
+                                                "remove_staging",
+                                                "take_self_loaded",
+                                                "load_probes"};
   static_assert(std::size(kNames) == std::variant_size_v<Action>, "one name per action");
   return kNames[a.index()];
 }

@@ -158,11 +158,11 @@ struct TakeSelfLoaded {
   kernel::SelfLoadedSpec spec;
 };
 
-using Action = std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
-                            ConfigureMaps, Attach, Detach, WriteSlot, PinMap, UnpinMap, CarryMaps,
-                            RunIterators, CommitState, CheckCompanion, StartCompanion,
-                            StopCompanion, UpdateCompanion, CreateStaging, RemoveStaging,
-                            TakeSelfLoaded, LoadProbes>;
+using Action =
+    std::variant<FetchPackage, RemovePackage, LoadObject, DiscardObject, UnloadObject,
+                 ConfigureMaps, Attach, Detach, WriteSlot, PinMap, UnpinMap, CarryMaps,
+                 RunIterators, CommitState, CheckCompanion, StartCompanion, StopCompanion,
+                 UpdateCompanion, CreateStaging, RemoveStaging, TakeSelfLoaded, LoadProbes>;
 
 /// One-line description for logs and dry runs, e.g. "load eth0/xdpingress/x/1_0#3".
 std::string describe(const Action& a);

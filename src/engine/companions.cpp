@@ -18,7 +18,9 @@ bool has_daemon_companion(const BpfProgram& p) {
   return !p.cmd_start.empty() && p.user_program_daemon;
 }
 
-bool is_self_loading(const BpfProgram& p) { return p.object_file.empty(); }
+bool is_self_loading(const BpfProgram& p) {
+  return p.object_file.empty();
+}
 
 std::string pin_entry(const BpfProgram& p) {
   return is_self_loading(p) ? std::string(kSelfLoadedEntry) : p.entry_function_name;
@@ -35,7 +37,6 @@ CompanionRequest companion_request_of(const std::string& iface, Hook h, const Bp
   r.program = p;
   return r;
 }
-
 
 std::vector<std::filesystem::path> CompanionTable::sync(const AppliedState& s,
                                                         Clock::time_point now) {

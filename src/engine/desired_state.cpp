@@ -139,7 +139,8 @@ void add_probes(std::vector<BpfProgram>& probes, const model::L3afBpfPrograms& e
             .iface = e.iface,
             .program = p.name,
             .field = "/" + std::to_string(idx) + "/bpf_programs/probes/" + std::to_string(k),
-            .message = "failed to add probe " + p.name + ": a probe of that name with another "
+            .message = "failed to add probe " + p.name +
+                       ": a probe of that name with another "
                        "definition is running (update replaces it)"});
       }
     }

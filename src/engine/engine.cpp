@@ -334,8 +334,8 @@ void Engine::publish() {
       spdlog::warn("remove staging array {}: {}", pin.string(), st.error().to_string());
     }
   }
-  auto snap =
-      std::make_shared<Snapshot>(Snapshot{applied_, pending_, companion_table_.status(), start_counts_});
+  auto snap = std::make_shared<Snapshot>(
+      Snapshot{applied_, pending_, companion_table_.status(), start_counts_});
   std::lock_guard lk(snap_mu_);
   published_ = std::move(snap);
 }

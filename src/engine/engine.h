@@ -14,9 +14,9 @@
 #include <functional>
 #include <future>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -204,7 +204,7 @@ class Engine {
   OwnershipJournal* journal_;
   Companions* companions_;
   CompanionTable companion_table_;  ///< engine thread only
-  StartCounts start_counts_;         ///< engine thread only; published in snapshots
+  StartCounts start_counts_;        ///< engine thread only; published in snapshots
   std::chrono::steady_clock::time_point next_health_{};  ///< engine thread only
   std::deque<CompanionExit> exits_;  ///< posted by the Companions port, under q_mu_
   std::vector<OwnedInstance> inherited_;

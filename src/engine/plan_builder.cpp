@@ -196,18 +196,19 @@ Result<StepRef<kernel::LoadedObject>> PlanBuilder::self_load(const std::string& 
     // The binary pins its maps and its next array by name in the program's map directory,
     // which the live instance of the same name and version uses: a second instance would
     // share its next array (docs/chain-protocol.md §4.6).
-    return fail(Error{
-        .code = Errc::Conflict,
-        .message = "self-loading program " + p.name + " " + p.version + " is live on " + iface +
-                   " " + dir +
-                   ": it cannot be rebuilt under the same version (its binary pins its next "
-                   "array at " +
-                   rec.paths.map_name_path.string() + "); delete it first or deploy another version",
-        .items = {ErrorItem{.iface = iface,
-                            .direction = dir,
-                            .program = p.name,
-                            .field = "version",
-                            .message = "a self-loading program of this version is live"}}});
+    return fail(
+        Error{.code = Errc::Conflict,
+              .message = "self-loading program " + p.name + " " + p.version + " is live on " +
+                         iface + " " + dir +
+                         ": it cannot be rebuilt under the same version (its binary pins its next "
+                         "array at " +
+                         rec.paths.map_name_path.string() +
+                         "); delete it first or deploy another version",
+              .items = {ErrorItem{.iface = iface,
+                                  .direction = dir,
+                                  .program = p.name,
+                                  .field = "version",
+                                  .message = "a self-loading program of this version is live"}}});
   }
   const ErrorItem subj = subject(iface, h, p.name);
   const std::string at = where(iface, h);
@@ -252,7 +253,8 @@ void PlanBuilder::release(const ProgramRecord& r) {
       const auto second = id.find('/', first + 1);
       req.iface = id.substr(0, first);
       req.direction = id.substr(first + 1, second - first - 1);
-      req.version_dir = r.spec.version.empty() ? std::string() : layout::version_dir(r.spec.version);
+      req.version_dir =
+          r.spec.version.empty() ? std::string() : layout::version_dir(r.spec.version);
       req.program = r.spec;
       plan_.release.push_back(
           {"stop companion of " + r.spec.name + " (" + id + ")", StopCompanion{std::move(req)}});

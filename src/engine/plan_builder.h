@@ -109,8 +109,6 @@ class PlanBuilder {
   std::set<std::string> stopped_;  ///< companions this plan stops before restarting them
 };
 
-
-
 /// The kernel port key of instance number `n` of `p` on iface/hook:
 /// `<iface>/<direction>/<name>/<V>#<n>` (unique per applied state via next_instance).
 std::string instance_key(const std::string& iface, model::Hook h, const model::BpfProgram& p,

@@ -161,8 +161,8 @@ Result<bool> Planner::plan_probes(PlanBuilder& b, const std::vector<ProbeRecord>
     const auto args = p.map_args.value_or(std::vector<model::MapArg>{});
     const auto mons = p.monitor_maps.value_or(std::vector<model::MonitorMap>{});
     if (!args.empty() || !mons.empty()) {
-      plan.append("write maps of " + p.name, ConfigureMaps{rec.object_key, args, mons, std::nullopt},
-                  subj);
+      plan.append("write maps of " + p.name,
+                  ConfigureMaps{rec.object_key, args, mons, std::nullopt}, subj);
     }
     plan.probe_fills.push_back({plan.next.probes.size(), package, load});
     plan.next.probes.push_back(std::move(rec));

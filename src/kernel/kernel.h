@@ -123,12 +123,12 @@ struct AttachInfo {
 /// it is an instance like any other (chain writes, unload, adoption after a restart).
 struct SelfLoadedSpec {
   std::string key;
-  model::Hook hook;                       ///< the program's type must match the hook
-  std::filesystem::path staging_pin;      ///< the staging PROG_ARRAY (create_staging())
-  std::string private_map;                ///< map_name: the binary's next array ...
-  std::filesystem::path next_array_pin;   ///< ... pinned by the binary at MapNamePath
-  std::filesystem::path map_pin_dir;      ///< the binary's maps (those its program uses)
-  std::filesystem::path prog_pin_path;    ///< where the daemon pins the program
+  model::Hook hook;                      ///< the program's type must match the hook
+  std::filesystem::path staging_pin;     ///< the staging PROG_ARRAY (create_staging())
+  std::string private_map;               ///< map_name: the binary's next array ...
+  std::filesystem::path next_array_pin;  ///< ... pinned by the binary at MapNamePath
+  std::filesystem::path map_pin_dir;     ///< the binary's maps (those its program uses)
+  std::filesystem::path prog_pin_path;   ///< where the daemon pins the program
   /// How long to wait for the next-array pin, then (again) for the staging slot, polling
   /// (l3afd v2.1.0: 10 x 1 s each, docs/compatibility.md §11.1).
   std::chrono::milliseconds wait{10000};

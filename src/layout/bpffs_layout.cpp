@@ -27,15 +27,17 @@ Result<ProgramPaths> BpffsLayout::program(std::string_view iface, model::Hook ho
                                           std::string_view name, std::string_view version,
                                           std::string_view entry_function,
                                           std::string_view map_name) const {
-  for (auto [what, c] : {std::pair{"iface", iface}, std::pair{"name", name},
-                         std::pair{"version", version}, std::pair{"entry function", entry_function}}) {
+  for (auto [what, c] :
+       {std::pair{"iface", iface}, std::pair{"name", name}, std::pair{"version", version},
+        std::pair{"entry function", entry_function}}) {
     if (!is_safe_component(c)) {
       return fail(Errc::InvalidPayload,
                   std::string(what) + " '" + std::string(c) + "' is not a safe path component");
     }
   }
   if (!map_name.empty() && !is_safe_component(map_name)) {
-    return fail(Errc::InvalidPayload, "map_name '" + std::string(map_name) + "' is not a safe path component");
+    return fail(Errc::InvalidPayload,
+                "map_name '" + std::string(map_name) + "' is not a safe path component");
   }
   const std::string v = version_dir(version);
   const std::string n(name);

@@ -14,8 +14,8 @@ std::string pointer(std::size_t entry, Hook h, std::size_t i, const char* field)
 }
 
 void check_companion(const BpfProgram& p, const std::string& iface, const std::string& dir,
-                     const std::function<std::string(const char*)>& at, const ValidationContext& ctx,
-                     std::vector<ErrorItem>& out) {
+                     const std::function<std::string(const char*)>& at,
+                     const ValidationContext& ctx, std::vector<ErrorItem>& out) {
   auto add = [&](const char* field, std::string message) {
     out.push_back({.iface = iface,
                    .direction = dir,
@@ -56,7 +56,8 @@ void check_entry(const L3afBpfPrograms& e, std::size_t idx, const ValidationCont
     for (std::size_t k = 0; k < probes.size(); ++k) {
       const auto& p = probes[k];
       if (p.admin_status != "enabled") continue;
-      const std::string at = "/" + std::to_string(idx) + "/bpf_programs/probes/" + std::to_string(k);
+      const std::string at =
+          "/" + std::to_string(idx) + "/bpf_programs/probes/" + std::to_string(k);
       if (p.object_file.empty()) {
         out.push_back({.iface = e.iface,
                        .program = p.name,
@@ -88,8 +89,7 @@ void check_entry(const L3afBpfPrograms& e, std::size_t idx, const ValidationCont
 
 }  // namespace
 
-Status check_supported(const std::vector<L3afBpfPrograms>& request,
-                       const ValidationContext& ctx) {
+Status check_supported(const std::vector<L3afBpfPrograms>& request, const ValidationContext& ctx) {
   std::vector<ErrorItem> items;
   for (std::size_t i = 0; i < request.size(); ++i) check_entry(request[i], i, ctx, items);
   if (items.empty()) return ok();

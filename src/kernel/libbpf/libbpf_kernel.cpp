@@ -174,7 +174,7 @@ Status LibbpfKernel::unload(const std::string& key) {
   auto release_pin = [&](const fs::path& path, uint32_t own, const std::set<uint32_t>& held) {
     if (path.empty()) return;
     const uint32_t id = pinned_id(path);
-    if (id == 0 || held.contains(id)) return;  // gone, or another loaded key's object
+    if (id == 0 || held.contains(id)) return;         // gone, or another loaded key's object
     if (id != own && !shared.contains(path)) return;  // not ours
     if (auto s = unpin(path); !s) spdlog::warn("op=unpin {}", s.error().to_string());
   };

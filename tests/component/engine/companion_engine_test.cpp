@@ -198,7 +198,8 @@ TEST(CompanionEngine, ChangedStartArgsRestartTheCompanionAndMapArgsOnlyRunCmdUpd
   const int pid = t.companions_.pid_of(kId);
 
   auto maps_only = p;
-  maps_only.map_args = std::vector<model::MapArg>{{"config", std::vector<model::KeyValue>{{1, 20}}}};
+  maps_only.map_args =
+      std::vector<model::MapArg>{{"config", std::vector<model::KeyValue>{{1, 20}}}};
   ASSERT_TRUE(t.run(UpdatePrograms{{entry(maps_only)}}));
   EXPECT_EQ(t.companions_.pid_of(kId), pid) << "same process";
   ASSERT_EQ(t.companions_.updated().size(), 1u) << "cmd_update on an in-place change";
@@ -230,8 +231,9 @@ TEST(CompanionEngine, ACrashIsRestartedWithBackoffAndACrashLoopIsGivenUp) {
   EXPECT_EQ(t.snap()->companions.at(kId).restart_count, 1);
 
   t.companions_.exit(kId);
-  ASSERT_TRUE(wait_for([&] { return t.snap()->companions.at(kId).restart_count == 2 &&
-                                    t.snap()->companions.at(kId).running; }));
+  ASSERT_TRUE(wait_for([&] {
+    return t.snap()->companions.at(kId).restart_count == 2 && t.snap()->companions.at(kId).running;
+  }));
   t.companions_.exit(kId);
   ASSERT_TRUE(wait_for([&] { return t.snap()->companions.at(kId).given_up; }));
   EXPECT_FALSE(t.snap()->companions.at(kId).running);
@@ -295,7 +297,8 @@ TEST(CompanionEngine, EveryStepOfCompanionPlansRollsBackExactly) {
     for (int k = 1; k <= calls; ++k) {
       const std::string failing = log.at(static_cast<std::size_t>(k - 1));
       bool after_commit = false;
-      for (int i = 0; i < k - 1; ++i) after_commit |= log.at(static_cast<std::size_t>(i)) == "save state";
+      for (int i = 0; i < k - 1; ++i)
+        after_commit |= log.at(static_cast<std::size_t>(i)) == "save state";
       SCOPED_TRACE(sc.name + ": failure at call " + std::to_string(k) + " (" + failing + ")");
       if (after_commit) continue;  // releases: the change stands (engine_test covers them)
       Harness t;
@@ -359,8 +362,8 @@ struct SelfLoadHarness {
     std::vector<std::string> out;
     const auto& s = engine_->snapshot()->state;
     auto m = kernel_.model();
-    std::string slot = s.ifaces.at("eth0").roots.at(model::Hook::XdpIngress).object_key +
-                       "/xdp_root_array";
+    std::string slot =
+        s.ifaces.at("eth0").roots.at(model::Hook::XdpIngress).object_key + "/xdp_root_array";
     for (int guard = 0; guard < 10; ++guard) {
       auto it = m.slots.find(slot);
       if (it == m.slots.end()) break;
@@ -476,7 +479,8 @@ TEST(SelfLoadingEngine, EveryStepOfTheInsertRollsBackExactly) {
   }
   for (int k = 1; k <= calls; ++k) {
     bool after_commit = false;
-    for (int i = 0; i < k - 1; ++i) after_commit |= log.at(static_cast<std::size_t>(i)) == "save state";
+    for (int i = 0; i < k - 1; ++i)
+      after_commit |= log.at(static_cast<std::size_t>(i)) == "save state";
     if (after_commit) continue;
     SCOPED_TRACE("failure at call " + std::to_string(k) + " (" + log.at(k - 1) + ")");
     SelfLoadHarness t;

@@ -53,10 +53,10 @@ class FakeCompanions final : public engine::Companions {
   }
   Status check(const engine::CompanionRequest& r) override {
     if (r.program.cmd_start.find("..") != std::string::npos) {
-      return fail(Error{.code = Errc::InvalidPayload,
-                        .message = "cmd_start leaves the package",
-                        .items = {ErrorItem{.field = "cmd_start",
-                                            .message = "cmd_start leaves the package"}}});
+      return fail(Error{
+          .code = Errc::InvalidPayload,
+          .message = "cmd_start leaves the package",
+          .items = {ErrorItem{.field = "cmd_start", .message = "cmd_start leaves the package"}}});
     }
     return ok();
   }
@@ -86,8 +86,8 @@ class FakeCompanions final : public engine::Companions {
     std::lock_guard lk(mu_);
     ran_.push_back(r);
     if (one_shot_exit_ != 0) {
-      return fail(Errc::Kernel, r.program.cmd_start + " exited with status " +
-                                    std::to_string(one_shot_exit_));
+      return fail(Errc::Kernel,
+                  r.program.cmd_start + " exited with status " + std::to_string(one_shot_exit_));
     }
     return ok();
   }

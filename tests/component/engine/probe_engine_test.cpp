@@ -59,16 +59,14 @@ struct Harness {
   Harness() : kernel_(inj_), packages_(inj_), store_(&inj_) {
     kernel_.add_interface("eth0", 2);
     kernel_.add_interface("eth1", 3);
-    kernel_.define_object(
-        "probes.bpf.o",
-        {.entry_function = "",
-         .maps = {{"counts", 0, 2, 4, 8, 1, {}}},
-         .programs = {{"on_getppid", "tracepoint/syscalls/sys_enter_getppid"},
-                      {"on_target", "uprobe//usr/bin/true:main"}}});
-    kernel_.define_object("kprobes.bpf.o",
+    kernel_.define_object("probes.bpf.o",
                           {.entry_function = "",
                            .maps = {{"counts", 0, 2, 4, 8, 1, {}}},
-                           .programs = {{"on_unlink", "kprobe/do_unlinkat"}}});
+                           .programs = {{"on_getppid", "tracepoint/syscalls/sys_enter_getppid"},
+                                        {"on_target", "uprobe//usr/bin/true:main"}}});
+    kernel_.define_object("kprobes.bpf.o", {.entry_function = "",
+                                            .maps = {{"counts", 0, 2, 4, 8, 1, {}}},
+                                            .programs = {{"on_unlink", "kprobe/do_unlinkat"}}});
     kernel_.set_kprobe_support(false);
     engine::EngineConfig cfg;
     cfg.planner.default_repo_url = "file:///repo";
@@ -192,7 +190,8 @@ TEST(ProbeEngine, EveryStepOfAProbeAddRollsBackExactly) {
   ASSERT_GT(calls, 2);
   for (int k = 1; k <= calls; ++k) {
     bool after_commit = false;
-    for (int i = 0; i < k - 1; ++i) after_commit |= log.at(static_cast<std::size_t>(i)) == "save state";
+    for (int i = 0; i < k - 1; ++i)
+      after_commit |= log.at(static_cast<std::size_t>(i)) == "save state";
     if (after_commit) continue;
     SCOPED_TRACE("failure at call " + std::to_string(k) + " (" + log.at(k - 1) + ")");
     Harness t;

@@ -186,8 +186,8 @@ std::vector<BadCase> cases() {
        prog_body([](auto& p) { p.cmd_start = "xdp_counter.bpf.o"; }), 400, "invalid_payload",
        kP + "cmd_start", true},
       {"start_args_not_string", "add",
-       replaced("\"start_args\": null", "\"start_args\": {\"rate\": 2}"),
-       400, "invalid_payload", kP + "start_args/rate"},
+       replaced("\"start_args\": null", "\"start_args\": {\"rate\": 2}"), 400, "invalid_payload",
+       kP + "start_args/rate"},
       {"probe_without_object_file", "add", entry_body([](auto& e) {
          auto p = DaemonFixture::xdp_counter();
          p.name = "probe-x";

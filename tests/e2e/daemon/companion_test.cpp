@@ -334,7 +334,8 @@ TEST_F(Companions, SelfLoadingProgramInsertedAndRemovedMidChainUnderAFloodSkipsN
   const std::string ifc = v.root_name();
   auto e = entry(ifc);
   e.bpf_programs = model::BpfPrograms{};
-  e.bpf_programs->xdp_ingress = std::vector<BpfProgram>{chain_counter('a', 1), chain_counter('c', 3)};
+  e.bpf_programs->xdp_ingress =
+      std::vector<BpfProgram>{chain_counter('a', 1), chain_counter('c', 3)};
   ASSERT_EQ(add({e}).status, 200);
 
   Traffic traffic(v, 120s);
@@ -403,7 +404,8 @@ TEST_F(Companions, ACrashedCompanionIsRestartedAndACrashLoopIsGivenUp) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(eventually([&] { return running_sample(metrics(), "test-companion") == "0"; }, 30s))
       << metrics();
-  EXPECT_TRUE(eventually([&] { return daemon_log().find("is not restarted again") != std::string::npos; }, 30s));
+  EXPECT_TRUE(eventually(
+      [&] { return daemon_log().find("is not restarted again") != std::string::npos; }, 30s));
   EXPECT_EQ(restart_count(bpfs_raw(ifc), "test-companion"), 3);
   for (pid_t c : children_of(daemon_.pid())) EXPECT_NE(state_of(c), 'Z') << "zombie " << c;
 }
@@ -458,8 +460,8 @@ TEST_F(Companions, ACompanionIgnoringSigtermIsKilledAfterTheGraceWhileTheApiAnsw
   ASSERT_TRUE(start_daemon(opt));
   const std::string ifc = v.root_name();
   const fs::path pidf = dir_.path() / "stubborn.pid";
-  auto p = test_companion("xdp", true,
-                          args({{"ignore-term", "1"}, {"pid-file", pidf.string()}, {"sleep-ms", "-1"}}));
+  auto p = test_companion(
+      "xdp", true, args({{"ignore-term", "1"}, {"pid-file", pidf.string()}, {"sleep-ms", "-1"}}));
   ASSERT_EQ(add({entry(ifc, p)}).status, 200);
   ASSERT_TRUE(eventually([&] { return pid_in(pidf) > 0; }));
   const pid_t pid = pid_in(pidf);
@@ -559,7 +561,8 @@ TEST_F(Companions, PayloadOfTheShapeOfL3afsOwnE2eSuiteAddsUpdatesAndDeletes) {
   expected.bpf_programs->tc_ingress = std::vector<BpfProgram>{tci};
   EXPECT_EQ(get(ifc).body, model::encode(expected));
 
-  r = remove({names(ifc, {"xdp-counter", "test-companion"}, {"test-companion"}, {"test-companion"})});
+  r = remove(
+      {names(ifc, {"xdp-counter", "test-companion"}, {"test-companion"}, {"test-companion"})});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(eventually([&] { return !alive(pid_in(in_pid)) && !alive(eg1); }));
   EXPECT_EQ(get(ifc).body, model::encode(view(ifc, kAddr)));
@@ -605,7 +608,8 @@ TEST_F(Companions, ProbesCountExactlyTheEventsTheTestMakesAndAKprobeIsRefused) {
   // l3afd_BPFStartCount: +1 per probe attached, named <name>_<section prefix>_<hook> (§13).
   const std::string m = metrics();
   EXPECT_NE(m.find("l3afd_BPFStartCount{direction=\"\",ebpf_program=\"probe-counter_tracepoint_"
-                   "syscalls\",host=\"" + host() + "\",interface_name=\"\",ipv4_address=\"\"} 1"),
+                   "syscalls\",host=\"" +
+                   host() + "\",interface_name=\"\",ipv4_address=\"\"} 1"),
             std::string::npos)
       << m;
 

@@ -32,13 +32,13 @@ inline const fs::path kRepoDir = L3AFD_BPF_REPO_DIR;
 struct DaemonOptions {
   std::string tc_attach_mode = "auto";
   std::uint64_t max_body_size = 16777216;
-  std::string repo_url;             ///< empty: file://<kRepoDir>
-  bool chaining = false;            ///< [l3afd] bpf-chaining-enabled
-  std::string chain_write_order;    ///< [l3afd] chain-write-order (empty: not written)
-  std::string retire_grace_period;  ///< [l3afd] retire-grace-period (empty: not written)
-  std::string shutdown_timeout = "25s";       ///< [l3afd] shutdown-timeout (companion stop grace)
-  std::string user_program_timeout;           ///< [l3afd] user-program-timeout (empty: default)
-  int max_ebpf_restart_count = 3;             ///< [l3afd] max-ebpf-restart-count
+  std::string repo_url;                  ///< empty: file://<kRepoDir>
+  bool chaining = false;                 ///< [l3afd] bpf-chaining-enabled
+  std::string chain_write_order;         ///< [l3afd] chain-write-order (empty: not written)
+  std::string retire_grace_period;       ///< [l3afd] retire-grace-period (empty: not written)
+  std::string shutdown_timeout = "25s";  ///< [l3afd] shutdown-timeout (companion stop grace)
+  std::string user_program_timeout;      ///< [l3afd] user-program-timeout (empty: default)
+  int max_ebpf_restart_count = 3;        ///< [l3afd] max-ebpf-restart-count
 };
 
 /// A temp dir removed (recursively) in the destructor.
