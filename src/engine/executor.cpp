@@ -27,17 +27,24 @@ struct Visitor {
     if (auto s = fx.packages.remove(a.ref); !s) return fail(std::move(s.error()));
     return StepDone{};
   }
-  R operator()(const LoadObject& a) {
-    const Package* package = output_at(outputs, a.package);
+  /// The object file `rel` inside the package fetched by step `ref`.
+  Result<std::filesystem::path> object_in_package(StepRef<Package> ref,
+                                                  const std::filesystem::path& rel) {
+    const Package* package = output_at(outputs, ref);
     if (package == nullptr) {
       return fail(Errc::Internal, "load step refers to a step without a package");
     }
-    kernel::LoadSpec spec = a.spec;
-    spec.object_file = package->dir / a.spec.object_file;
-    if (!layout::is_within(package->dir, spec.object_file)) {  // defence in depth: validated
-      return fail(Errc::InvalidPayload,
-                  "object_file " + a.spec.object_file.string() + " leaves the package");
+    auto path = package->dir / rel;
+    if (!layout::is_within(package->dir, path)) {  // defence in depth: validated
+      return fail(Errc::InvalidPayload, "object_file " + rel.string() + " leaves the package");
     }
+    return path;
+  }
+  R operator()(const LoadObject& a) {
+    kernel::LoadSpec spec = a.spec;
+    auto path = object_in_package(a.package, a.spec.object_file);
+    if (!path) return fail(std::move(path.error()));
+    spec.object_file = *path;
     auto o = fx.kernel.load(spec);
     if (!o) return fail(std::move(o.error()));
     return StepDone{*o, {DiscardObject{a.spec.key}}};
@@ -178,16 +185,10 @@ struct Visitor {
     return StepDone{};
   }
   R operator()(const LoadProbes& a) {
-    const Package* package = output_at(outputs, a.package);
-    if (package == nullptr) {
-      return fail(Errc::Internal, "probe load step refers to a step without a package");
-    }
     kernel::ProbeSpec spec = a.spec;
-    spec.object_file = package->dir / a.spec.object_file;
-    if (!layout::is_within(package->dir, spec.object_file)) {  // defence in depth: validated
-      return fail(Errc::InvalidPayload,
-                  "object_file " + a.spec.object_file.string() + " leaves the package");
-    }
+    auto path = object_in_package(a.package, a.spec.object_file);
+    if (!path) return fail(std::move(path.error()));
+    spec.object_file = *path;
     auto o = fx.kernel.load_probes(spec);
     if (!o) return fail(std::move(o.error()));
     return StepDone{*o, {DiscardObject{a.spec.key}}};
