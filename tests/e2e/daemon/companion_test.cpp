@@ -570,6 +570,16 @@ TEST_F(Companions, PayloadOfTheShapeOfL3afsOwnE2eSuiteAddsUpdatesAndDeletes) {
 
 // ---- probes --------------------------------------------------------------------------------
 
+/// The id of the link pinned at `pin` (0 if none).
+uint32_t pinned_link_id(const fs::path& pin) {
+  UniqueFd fd(bpf_obj_get(pin.c_str()));
+  if (!fd) return 0;
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return 0;
+  return info.id;
+}
+
 BpfProgram probe_counter() {
   BpfProgram p;
   p.name = "probe-counter";
@@ -612,6 +622,26 @@ TEST_F(Companions, ProbesCountExactlyTheEventsTheTestMakesAndAKprobeIsRefused) {
                    host() + "\",interface_name=\"\",ipv4_address=\"\"} 1"),
             std::string::npos)
       << m;
+
+  // kill -9 and restart: the pinned links keep counting through the restart and are adopted
+  // (same link, not attached twice: still exactly one count per call), GET lists the probe once.
+  const auto link_before =
+      pinned_link_id("/sys/fs/bpf/links/probe-counter/1_0/probe_getppid_tracepoint");
+  ASSERT_NE(link_before, 0u);
+  kill_daemon();
+  for (int i = 0; i < 3; ++i) (void)::getppid();
+  EXPECT_EQ(u64_counter(maps / "probe_getppid_count"), 10u) << "counting while the daemon is down";
+  ASSERT_TRUE(restart_daemon());
+  EXPECT_EQ(pinned_link_id("/sys/fs/bpf/links/probe-counter/1_0/probe_getppid_tracepoint"),
+            link_before)
+      << "adopted, not attached again";
+  for (int i = 0; i < 2; ++i) (void)::getppid();
+  EXPECT_EQ(u64_counter(maps / "probe_getppid_count"), 12u) << "one count per call";
+  g = get(ifc);
+  const auto first = g.body.find("\"name\": \"probe-counter\"");
+  ASSERT_NE(first, std::string::npos) << g.body;
+  EXPECT_EQ(g.body.find("\"name\": \"probe-counter\"", first + 1), std::string::npos)
+      << "listed once: " << g.body;
 
   // Delete: the links go, the probes stop counting.
   model::L3afBpfProgramNames n = names(ifc);
