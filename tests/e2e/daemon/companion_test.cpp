@@ -314,10 +314,25 @@ TEST_F(Companions, TalkRatelimitingPayloadRunsItsBinaryInTheChainAndCutsASynBurs
   EXPECT_GE(dropped, 16u);
   EXPECT_LE(dropped, 19u) << "the first SYNs of the burst pass";
 
+  // The binary dies: it is restarted with a fresh staging array, while the program it loaded
+  // first stays in the chain (same program id) on the same pinned maps.
+  const uint32_t prog_before = list[1].prog_id;
+  ASSERT_EQ(::kill(rl.front(), SIGKILL), 0);
+  std::vector<pid_t> again;
+  ASSERT_TRUE(eventually([&] {
+    again = companions_named(daemon_.pid(), "ratelimiting");
+    return again.size() == 1 && again.front() != rl.front();
+  })) << "not restarted";
+  const auto argv2 = cmdline(again.front());
+  ASSERT_EQ(argv2.size(), 7u);
+  EXPECT_EQ(argv2[4], "--map-name=/sys/fs/bpf/" + ifc + "/ratelimiting/latest/l3afd_staging_restart");
+  EXPECT_EQ(bpfs(ifc).at(1).prog_id, prog_before) << "the chained program kept running";
+  EXPECT_TRUE(eventually([&] { return restart_count(bpfs_raw(ifc), "ratelimiting") == 1; }));
+
   // Delete: the binary is stopped, the program leaves the chain, no pin of it stays.
   r = remove({names(ifc, {"ratelimiting"})});
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_TRUE(eventually([&] { return !alive(rl.front()); })) << "companion still running";
+  EXPECT_TRUE(eventually([&] { return !alive(again.front()); })) << "companion still running";
   EXPECT_TRUE(eventually([&] { return !fs::exists(maps); }))
       << "pins of ratelimiting left in " << maps;
   EXPECT_TRUE(companions_named(daemon_.pid(), "ratelimiting").empty());
