@@ -342,6 +342,13 @@ int run(const std::filesystem::path& config_path) {
     rc = 1;
   }
   engine.stop();
+  // Companions stopped by StopAll get their whole grace (SIGTERM, then SIGKILL after
+  // shutdown-timeout) before the supervisor goes (§11.3).
+  if (!(*companions)
+           ->wait_stopped(std::chrono::steady_clock::now() + cfg.l3afd.shutdown_timeout +
+                          std::chrono::seconds(1))) {
+    spdlog::warn("companions still stopping at exit");
+  }
   pid->remove();
   spdlog::info("stopped");
   return rc;

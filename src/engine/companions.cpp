@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/plan_builder.h"
 #include "layout/bpffs_layout.h"
 
 namespace l3afd::engine {
@@ -53,7 +54,11 @@ std::vector<std::filesystem::path> CompanionTable::sync(const AppliedState& s,
   std::vector<std::filesystem::path> drop;
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto w = wanted.find(it->first);
-    if (w != wanted.end() && w->second == it->second.request) {
+    // The same companion (only fields applied in place changed, so the plan neither stopped
+    // nor started it): its supervision state stays, down or given up included.
+    if (w != wanted.end() && w->second.package_dir == it->second.request.package_dir &&
+        differs_only_in_place(it->second.request.program, w->second.program, true)) {
+      it->second.request = w->second;
       ++it;
       continue;
     }

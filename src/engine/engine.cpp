@@ -270,7 +270,7 @@ void Engine::supervise_due() {
   if (changed) publish();
 }
 
-void Engine::restart_companion(const std::string& id) {
+void Engine::restart_companion(const std::string& id, bool claim) {
   const CompanionRequest* known = companion_table_.request(id);
   if (known == nullptr || companions_ == nullptr) return;
   CompanionRequest req = *known;
@@ -305,6 +305,11 @@ void Engine::restart_companion(const std::string& id) {
     req.map_name = pin;
   }
   auto p = companions_->start(req);
+  if (!p && claim && p.error().code == Errc::Conflict) {
+    // Started by this run's restore plan already: nothing to claim.
+    if (auto pin = companion_table_.take_staging(id)) (void)kernel_.remove_staging(*pin);
+    return;
+  }
   if (!p) {
     spdlog::error("restart of companion {} failed: {}", id, p.error().to_string());
   } else {
@@ -316,16 +321,8 @@ void Engine::restart_companion(const std::string& id) {
 
 void Engine::ensure_companions() {
   if (companions_ == nullptr) return;
-  bool changed = false;
-  for (const auto& [id, status] : companion_table_.status()) {
-    const CompanionRequest* req = companion_table_.request(id);
-    if (req == nullptr) continue;
-    auto running = companions_->running(*req);
-    if (running && *running) continue;
-    restart_companion(id);
-    changed = true;
-  }
-  if (changed) publish();
+  for (const auto& [id, status] : companion_table_.status()) restart_companion(id, true);
+  publish();
 }
 
 void Engine::publish() {

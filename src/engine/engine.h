@@ -175,9 +175,11 @@ class Engine {
   bool check_health(std::chrono::steady_clock::time_point now);
   /// Starts the companion `id` again (a self-loading one with a fresh staging array as
   /// --map-name: its program in the chain keeps running, docs/chain-protocol.md §4.6).
-  void restart_companion(const std::string& id);
-  /// After the restore: every supervised companion of the applied state that is not running
-  /// (a hook adopted without a plan) is started (or adopted by the supervisor).
+  /// `claim` (after the restore): a companion this run already started is left as it is.
+  void restart_companion(const std::string& id, bool claim = false);
+  /// After the restore: every supervised companion of the applied state is claimed: started,
+  /// or adopted by the supervisor from its record of the previous run (a hook adopted without a
+  /// plan), so that stop_unclaimed() never stops one a program still wants.
   void ensure_companions();
   /// The earliest deadline of the engine thread (release or companion), if any.
   std::optional<std::chrono::steady_clock::time_point> next_deadline() const;

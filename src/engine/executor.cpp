@@ -155,6 +155,18 @@ struct Visitor {
     }
     auto p = (*c)->start(*r);
     if (!p) return fail(std::move(p.error()));
+    if (p->adopted && r->map_name) {
+      // A self-loading binary left by the previous run will not write into this plan's
+      // staging array: replace it by one that loads the program again (on the same pinned
+      // maps), so the take-over that follows gets a program.
+      spdlog::info(
+          "companion {} of {}: the previous run's process (pid {}) is replaced by one "
+          "given this plan's staging array",
+          r->program.cmd_start, r->id, p->pid);
+      if (auto st = (*c)->stop(*r); !st) return fail(std::move(st.error()));
+      p = (*c)->start(*r);
+      if (!p) return fail(std::move(p.error()));
+    }
     spdlog::info("companion {} of {} {} (pid {})", r->program.cmd_start, r->id,
                  p->adopted ? "adopted from the previous run" : "started", p->pid);
     return StepDone{{}, {StopCompanion{*r}}};

@@ -11,6 +11,8 @@ bool differs_only_in_place(const BpfProgram& a, const BpfProgram& b, bool chaini
   x.monitor_maps = b.monitor_maps;
   x.cfg_version = b.cfg_version;
   if (chaining) x.seq_id = b.seq_id;
+  // docs/compatibility.md §6.3: an update_args change runs cmd_update (when there is one).
+  if (!b.cmd_update.empty() && a.cmd_update == b.cmd_update) x.update_args = b.update_args;
   return x == b;
 }
 
@@ -146,7 +148,7 @@ ProgramRecord PlanBuilder::reconfigure(const std::string& iface, Hook h, const P
                  subject(iface, h, p.name));
     plan_.append("seed " + p.name + at, RunIterators{r.object_key}, subject(iface, h, p.name));
   }
-  if (!p.cmd_update.empty() && has_daemon_companion(p)) {
+  if (!p.cmd_update.empty() && has_daemon_companion(p) && r.spec.update_args != p.update_args) {
     plan_.append("update companion of " + p.name + where(iface, h),
                  UpdateCompanion{companion_request(iface, h, p, r.package_dir)},
                  subject(iface, h, p.name));

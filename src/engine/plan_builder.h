@@ -122,7 +122,7 @@ model::BpfProgram root_program(const RootDef& d, model::Hook h);
 
 /// Fields applied to a running instance without rebuilding it (docs/compatibility.md §6.3):
 /// map_args, monitor_maps and cfg_version; with chaining also seq_id (the position is the chain's
-/// job).
+/// job); update_args when the program has a cmd_update (which is then run with them).
 bool differs_only_in_place(const model::BpfProgram& a, const model::BpfProgram& b, bool chaining);
 
 }  // namespace l3afd::engine

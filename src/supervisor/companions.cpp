@@ -426,6 +426,17 @@ std::size_t PosixCompanions::stop_unclaimed() {
   return stopped;
 }
 
+bool PosixCompanions::wait_stopped(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  auto none_left = [this] {
+    for (const auto& [token, p] : procs_) {
+      if (p.stopping) return false;
+    }
+    return true;
+  };
+  return stopped_cv_.wait_until(lock, deadline, none_left);
+}
+
 void PosixCompanions::ended(const WatchedExit& e) {
   std::function<void(CompanionExit)> handler;
   CompanionExit out;
@@ -441,6 +452,7 @@ void PosixCompanions::ended(const WatchedExit& e) {
     save_locked();
     if (p.stopping) {
       spdlog::info("companion stopped id={} pid={}", p.id, p.pid);
+      stopped_cv_.notify_all();
       return;
     }
     out = CompanionExit{p.id, p.pid, e.exit && e.exit->signaled, e.exit ? e.exit->code : -1};

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -69,6 +70,10 @@ class PosixCompanions final : public engine::Companions {
 
   /// Whether companions get a cgroup (false: rlimits only).
   bool uses_cgroups() const { return cgroups_.available(); }
+  /// Waits until every stop in progress has ended (the process reaped, or SIGKILLed after its
+  /// grace by the watcher), or until `deadline`. True when none is left. For the daemon's
+  /// shutdown, so that a companion gets its whole grace period before the watcher goes.
+  bool wait_stopped(std::chrono::steady_clock::time_point deadline);
   /// The per-program log of `id` (for operators and tests).
   std::filesystem::path log_path(const std::string& id) const;
 
@@ -101,6 +106,7 @@ class PosixCompanions final : public engine::Companions {
   std::mutex mu_;
   std::function<void(engine::CompanionExit)> handler_;
   std::map<std::uint64_t, Proc> procs_;    ///< by watcher token
+  std::condition_variable stopped_cv_;     ///< a stopping process ended (wait_stopped)
   std::vector<CompanionRecord> previous_;  ///< recorded by the last run, not yet claimed
   std::map<std::string, std::shared_ptr<CappedLog>> logs_;  ///< by id
   std::unique_ptr<ExitWatcher> watcher_;                    ///< last: destroyed (joined) first

@@ -190,26 +190,56 @@ TEST(CompanionEngine, ArgumentsThatAreNotStringsAndProgramsWithoutObjectOrComman
   EXPECT_EQ(t.inj_.calls(), 0) << "refused before any step";
 }
 
-TEST(CompanionEngine, ChangedStartArgsRestartTheCompanionAndMapArgsOnlyRunCmdUpdate) {
+TEST(CompanionEngine, ChangedStartArgsRestartTheCompanionAndUpdateArgsRunCmdUpdate) {
   Harness t;
   auto p = limiter();
   p.cmd_update = "limiter";
   ASSERT_TRUE(t.run(AddPrograms{{entry(p)}}));
   const int pid = t.companions_.pid_of(kId);
 
+  // map_args only: applied in place, no cmd_update; an identical re-add does nothing either.
   auto maps_only = p;
   maps_only.map_args =
       std::vector<model::MapArg>{{"config", std::vector<model::KeyValue>{{1, 20}}}};
   ASSERT_TRUE(t.run(UpdatePrograms{{entry(maps_only)}}));
+  ASSERT_TRUE(t.run(AddPrograms{{entry(maps_only)}}));
   EXPECT_EQ(t.companions_.pid_of(kId), pid) << "same process";
-  ASSERT_EQ(t.companions_.updated().size(), 1u) << "cmd_update on an in-place change";
+  EXPECT_TRUE(t.companions_.updated().empty());
 
-  auto new_args = maps_only;
+  // update_args (with cmd_update): in place, cmd_update runs once with the new arguments.
+  auto new_update = maps_only;
+  new_update.update_args = json::Object{{"rate", json::Value(std::string("3"))}};
+  ASSERT_TRUE(t.run(UpdatePrograms{{entry(new_update)}}));
+  EXPECT_EQ(t.companions_.pid_of(kId), pid) << "same process";
+  ASSERT_EQ(t.companions_.updated().size(), 1u);
+  EXPECT_EQ(t.companions_.updated().front().program, new_update);
+
+  // start_args: a new instance, the companion restarted with the new arguments.
+  auto new_args = new_update;
   (*new_args.start_args)["rate"] = json::Value(std::string("5"));
   ASSERT_TRUE(t.run(UpdatePrograms{{entry(new_args)}}));
   EXPECT_NE(t.companions_.pid_of(kId), pid) << "restarted with the new arguments";
   EXPECT_EQ(t.companions_.running().at(kId).program, new_args);
   EXPECT_EQ(t.companions_.stopped(), std::vector<std::string>{kId});
+  EXPECT_EQ(t.companions_.updated().size(), 1u);
+}
+
+TEST(CompanionEngine, AnInPlaceChangeKeepsTheSupervisionStateOfADownCompanion) {
+  Harness t({.max_restarts = 0});
+  ASSERT_TRUE(t.run(AddPrograms{{entry(limiter())}}));
+  t.engine_->start();
+  t.companions_.exit(kId);  // max_restarts 0: given up at once
+  for (int i = 0; i < 500 && !t.snap()->companions.at(kId).given_up; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(t.snap()->companions.at(kId).given_up);
+  auto maps_only = limiter();
+  maps_only.map_args =
+      std::vector<model::MapArg>{{"config", std::vector<model::KeyValue>{{1, 99}}}};
+  ASSERT_TRUE(t.engine_->submit(UpdatePrograms{{entry(maps_only)}}).get());
+  EXPECT_FALSE(t.snap()->companions.at(kId).running) << "still down: no process was started";
+  EXPECT_TRUE(t.snap()->companions.at(kId).given_up);
+  t.engine_->stop();
 }
 
 TEST(CompanionEngine, ACrashIsRestartedWithBackoffAndACrashLoopIsGivenUp) {
