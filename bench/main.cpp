@@ -2,7 +2,8 @@
 // add/delete latency (and, on a chained daemon, chain insert/remove/reorder latency), GET
 // throughput and daemon RSS, then of the per-packet cost of an XDP
 // tail-call chain and of our XDP programs (loaded directly with libbpf), next to a committed
-// baseline. Progress and
+// baseline, then of the time a supervised companion program takes to start and to be restarted
+// after a crash (again against the real daemon). Progress and
 // errors go to stderr, the tables to stdout. See bench/README.md for what each number means.
 // Exit status: 0 done, 1 a step failed (the reason is printed), 2 bad command line.
 #include <sys/utsname.h>
@@ -29,8 +30,9 @@ namespace l3afd::bench {
 namespace {
 
 /// Which sections run: 1-3 need the daemon, 4-5 (the chain) and 6 (our XDP programs) need only
-/// the BPF objects. ChainedApi runs only the rows of 1 and 3 that use a daemon with chaining on.
-enum class Only { All, Daemon, Chain, ChainedApi, Programs };
+/// the BPF objects, 7 (companion programs) a daemon of its own. ChainedApi runs only the rows of
+/// 1 and 3 that use a daemon with chaining on.
+enum class Only { All, Daemon, Chain, ChainedApi, Programs, Companions };
 
 struct Options {
   std::filesystem::path daemon;
@@ -50,15 +52,16 @@ void usage() {
   std::fputs(
       "usage: l3afd_bench --daemon <build>/l3afd --repo <build>/repo [--baseline FILE]\n"
       "                   [--save-baseline] [--rows-out FILE]\n"
-      "                   [--only all|daemon|chain|chained-api|programs]\n"
+      "                   [--only all|daemon|chain|chained-api|programs|companions]\n"
       "                   [--bpf-objects DIR] [--cycles N] [--warmup N] [--chain-cycles N]\n"
       "                   [--get-requests N] [--get-reps N] [--rss-reps N]\n"
       "                   [--chain-rounds N] [--chain-sample-ms N]\n"
-      "                   [--traffic-rounds N] [--traffic-ms N]\n"
+      "                   [--traffic-rounds N] [--traffic-ms N] [--companion-cycles N]\n"
       "--only daemon runs sections 1-3, --only chain sections 4-5 (no daemon, --repo not\n"
       "needed), --only chained-api the chain_* rows of 1 and the *_chained rows of 3 (daemon\n"
       "with bpf-chaining-enabled: true), --only programs section 6 (no daemon, --repo not\n"
-      "needed). --bpf-objects defaults to <dirname of --daemon>/bpf/objects. --rows-out\n"
+      "needed), --only companions section 7 (its own daemon). --bpf-objects defaults to <dirname "
+      "of --daemon>/bpf/objects. --rows-out\n"
       "writes this run's rows in the baseline format.\n"
       "Runs as root; everything happens in private network and mount namespaces.\n",
       stderr);
@@ -109,9 +112,12 @@ bool parse_options(int argc, char** argv, Options& o) {
         o.only = Only::ChainedApi;
       } else if (v == "programs") {
         o.only = Only::Programs;
+      } else if (v == "companions") {
+        o.only = Only::Companions;
       } else {
         std::fprintf(stderr,
-                     "bench: --only takes all, daemon, chain, chained-api or programs, not %s\n",
+                     "bench: --only takes all, daemon, chain, chained-api, programs or "
+                     "companions, not %s\n",
                      argv[i]);
         return false;
       }
@@ -127,6 +133,8 @@ bool parse_options(int argc, char** argv, Options& o) {
       if (!count(20, o.sizes.get_reps)) return false;
     } else if (a == "--rss-reps") {
       if (!count(10, o.sizes.rss_reps)) return false;
+    } else if (a == "--companion-cycles") {
+      if (!count(500, o.sizes.companion_cycles)) return false;
     } else if (a == "--chain-rounds") {
       if (!count(50, o.chain.rounds)) return false;
     } else if (a == "--chain-sample-ms") {
@@ -169,10 +177,10 @@ bool parse_options(int argc, char** argv, Options& o) {
     return false;
   }
   if (o.sizes.latency_cycles < 1 || o.sizes.chain_cycles < 1 || o.sizes.get_requests < 4 ||
-      o.sizes.get_reps < 1 || o.sizes.rss_reps < 1) {
+      o.sizes.get_reps < 1 || o.sizes.rss_reps < 1 || o.sizes.companion_cycles < 1) {
     std::fputs(
-        "bench: cycles, chain-cycles, get-requests (>= 4), get-reps and rss-reps must be "
-        "positive\n",
+        "bench: cycles, chain-cycles, get-requests (>= 4), get-reps, rss-reps and "
+        "companion-cycles must be positive\n",
         stderr);
     return false;
   }
@@ -282,6 +290,35 @@ std::string run_programs_section(const Options& o, std::vector<Table>& tables,
   return measure_programs(o.bpf_objects, o.chain, tables.back());
 }
 
+/// Section 7, companion programs, on a daemon of its own (chaining off, the same config as the
+/// non-chained rows) and one veth pair of its own (bcmp0/bcmp1): appends one table.
+std::string run_companion_section(const Options& o, const std::filesystem::path& workspace,
+                                  std::vector<Table>& tables, std::vector<std::string>& header) {
+  std::string err;
+  auto ifaces = Interfaces::create("bcmp", 2, workspace, err);
+  if (!ifaces) return err;
+  BenchEnv env;
+  env.host = host_name();
+  env.daemon.binary = std::filesystem::absolute(o.daemon);
+  env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
+  env.workspace = workspace;
+  env.ifaces = ifaces.get();
+  if (o.only == Only::Companions) {
+    header.push_back("daemon " + env.daemon.binary.string() + ", repository " +
+                     env.daemon.repo_url);
+  }
+  tables.emplace_back();
+  tables.back().title = "7. companion programs (supervised test_companion; start and restart)";
+  std::fputs("bench: starting l3afd for companion programs\n", stderr);
+  auto d = start_daemon(env, err);
+  if (!d) return err;
+  std::fputs("bench: 7. companion start/restart latency\n", stderr);
+  if (err = measure_companions(env, *d, ifaces->names()[0], o.sizes, tables.back()); !err.empty()) {
+    return err + "\ndaemon log:\n" + d->log_tail(15);
+  }
+  return d->stop();
+}
+
 /// The whole bench inside `workspace`; returns the process exit status.
 int run(const Options& o, const std::filesystem::path& workspace) {
   const auto started = std::chrono::steady_clock::now();
@@ -302,6 +339,9 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   }
   if (o.only == Only::All || o.only == Only::Programs) {
     if (err = run_programs_section(o, tables, header); !err.empty()) return fail(err);
+  }
+  if (o.only == Only::All || o.only == Only::Companions) {
+    if (err = run_companion_section(o, workspace, tables, header); !err.empty()) return fail(err);
   }
 
   std::vector<std::string> warnings;

@@ -24,6 +24,11 @@ struct BenchSizes {
   int get_reps = 3;          ///< throughput runs per configuration
   int rss_reps = 3;          ///< fresh daemons per memory scenario
   int chain_cycles = 100;    ///< recorded insert/remove/reorder cycles on the chained daemon
+  /// §7: unrecorded and recorded add/crash/delete cycles. Each takes about 1.6 s: the 500 ms
+  /// restart backoff, then the wait for the deleted companion, which the daemon stops after its
+  /// 1 s retire grace period.
+  int companion_warmup = 2;
+  int companion_cycles = 10;
 };
 
 /// What every measurement needs: the host name the daemon expects, the daemon options (whose
@@ -80,5 +85,21 @@ std::string measure_memory(const BenchEnv& env, const BenchSizes& sizes,
 /// interface and the daemon's retire grace period) and deploy_100prog_20if_chained. Idle
 /// readings of these daemons are not added to rss_idle, which stays the non-chained daemon's.
 std::string measure_chained_memory(const BenchEnv& env, const BenchSizes& sizes, Table& out);
+
+/// §7: `sizes.companion_warmup` unrecorded + `sizes.companion_cycles` recorded cycles on
+/// xdp_ingress of `iface` (no program there before or after) of
+///   POST add test-companion with a supervised test_companion (start_args pid-file, sleep-ms -1);
+///   SIGKILL of the companion (its pid from the pid file);
+///   POST delete test-companion, then a wait (untimed) until that companion has exited (the
+///   daemon stops it after its retire grace period; waiting keeps that release out of the next
+///   cycle's add, since the engine runs due releases before the next command).
+/// Rows: companion_add_latency (request write to 200), companion_start_latency (request write
+/// to the pid file appearing), companion_restart_latency (SIGKILL to the restarted companion's
+/// pid file), all with p90. The pid file is watched with inotify on its directory by a thread
+/// blocked in poll(), which takes the time as soon as it wakes. The first recorded cycle checks
+/// that the pid in the file is a live test_companion and that XDP is attached. The delete
+/// between cycles gives every cycle a fresh restart count (first backoff 500 ms).
+std::string measure_companions(const BenchEnv& env, Daemon& d, const std::string& iface,
+                               const BenchSizes& sizes, Table& out);
 
 }  // namespace l3afd::bench

@@ -28,7 +28,8 @@ std::string program(Hook h) {
          "\",\"object_file\":\"" + stem + ".bpf.o\",\"entry_function_name\":\"" + stem + "\"}";
 }
 
-/// The header of one entry up to the opening bracket of its xdp_ingress list.
+/// The header of one entry up to the opening bracket of its xdp_ingress list (used by the chain
+/// and the companion payloads, which both name one interface's xdp_ingress only).
 std::string chain_entry_head(const std::string& host, const std::string& iface) {
   return "[{\"host_name\":" + json_string(host) + ",\"iface\":" + json_string(iface) +
          ",\"bpf_programs\":{\"xdp_ingress\":[";
@@ -101,6 +102,22 @@ std::string chain_delete_payload(const std::string& host, const std::string& ifa
     out += std::string(i > 0 ? "," : "") + "\"chain-" + letters[i] + "\"";
   }
   return out + "]}}]";
+}
+
+std::string companion_add_payload(const std::string& host, const std::string& iface,
+                                  const std::string& pid_file) {
+  return chain_entry_head(host, iface) +
+         "{\"name\":\"test-companion\",\"seq_id\":1,"
+         "\"artifact\":\"l3af_test_companion.tar.gz\",\"map_name\":\"xdp_counter_next_prog\","
+         "\"cmd_start\":\"test_companion\",\"version\":\"1.0\",\"user_program_daemon\":true,"
+         "\"admin_status\":\"enabled\",\"prog_type\":\"xdp\","
+         "\"object_file\":\"xdp_counter.bpf.o\",\"entry_function_name\":\"xdp_counter\","
+         "\"start_args\":{\"pid-file\":" +
+         json_string(pid_file) + ",\"sleep-ms\":\"-1\"}}]}}]";
+}
+
+std::string companion_delete_payload(const std::string& host, const std::string& iface) {
+  return chain_entry_head(host, iface) + "\"test-companion\"]}}]";
 }
 
 }  // namespace l3afd::bench

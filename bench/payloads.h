@@ -1,6 +1,7 @@
 // JSON request bodies for the L3AF API (docs/compatibility.md §3–§4) deploying the packages of the
 // local repository (bpf/README.md): xdp-counter on xdp_ingress, tc-counter on the TC hooks, and
-// the chain test packages chain-a … chain-f on xdp_ingress (for a daemon with chaining on).
+// the chain test packages chain-a … chain-f on xdp_ingress (for a daemon with chaining on), and
+// test-companion (xdp_counter with a supervised test_companion process) on xdp_ingress.
 // Pure functions; thread-safe.
 #pragma once
 
@@ -41,6 +42,16 @@ std::string chain_payload(const std::string& host, const std::string& iface,
 /// POST …/delete body naming chain-<letter> for each of `letters` on xdp_ingress of `iface`.
 std::string chain_delete_payload(const std::string& host, const std::string& iface,
                                  const std::string& letters);
+
+/// POST …/add body for one program of the test-companion package (version 1.0: xdp_counter on
+/// xdp_ingress of `iface`) with a supervised companion: cmd_start test_companion,
+/// user_program_daemon true, start_args {"pid-file": pid_file, "sleep-ms": "-1"}, so the
+/// companion writes its pid to `pid_file` first and then runs until a signal ends it.
+std::string companion_add_payload(const std::string& host, const std::string& iface,
+                                  const std::string& pid_file);
+
+/// POST …/delete body naming test-companion on xdp_ingress of `iface`.
+std::string companion_delete_payload(const std::string& host, const std::string& iface);
 
 /// JSON string literal (quotes included) for `s`.
 std::string json_string(const std::string& s);
