@@ -83,7 +83,7 @@ expect_refused "Beast outside api/http" api/routes.cpp \
   '#include <boost/beast/http.hpp>' "api may not use boost headers"
 expect_refused "libarchive outside artifact" store/json_file_store.cpp \
   '#include <archive.h>' "store may not use archive headers"
-expect_refused "new directory without a row" metrics/metrics.cpp \
+expect_refused "new directory without a row" inspect/inspect.cpp \
   '#include "core/result.h"' "has no row"
 
 # The table drives the check: dropping an edge the code uses (api -> kernel) is caught.
