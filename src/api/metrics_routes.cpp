@@ -1,5 +1,7 @@
 #include "api/metrics_routes.h"
 
+#include "metrics/go_format.h"
+
 #include <map>
 
 namespace l3afd::api {
@@ -67,22 +69,33 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
                       {"interface_name", iface},
                       {"ipv4_address", rec.ipv4_address},
                       {"map_name", m.name + "_" + std::to_string(m.key) + "_" + m.aggregator}}) +
-              " " + std::to_string(*v) + "\n";
+              " " + metrics::go_float(static_cast<double>(*v)) + "\n";
         }
       }
     }
   }
-  std::string starts;
-  for (const auto& [l, n] : snap.start_counts) {
-    starts += "l3afd_BPFStartCount" +
+  // One family of program event series (engine/program_counters.h); `program_label` is
+  // "bpf_program" for BPFUpdateFailedCount (the reference's label name, D36).
+  auto family = [&](const std::string& name, const char* help, const char* type, const auto& series,
+                    const char* program_label) {
+    std::string body;
+    for (const auto& [l, n] : series) {
+      body += name +
               labels({{"direction", l.direction},
-                      {"ebpf_program", l.ebpf_program},
+                      {program_label, l.ebpf_program},
                       {"host", host_name},
                       {"interface_name", l.interface_name},
                       {"ipv4_address", l.ipv4_address}}) +
-              " " + std::to_string(n) + "\n";
-  }
-  std::string out;
+              " " + metrics::go_float(static_cast<double>(n)) + "\n";
+    }
+    if (body.empty()) return std::string();
+    return "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + body;
+  };
+  const auto& c = snap.counters;
+  // Families in name order, as the Go client prints them; a family without series is left out.
+  std::string out =
+      family("l3afd_BPFDeployFailedCount", "The count of BPF program failed to start or update",
+             "counter", c.deploy_failed, "ebpf_program");
   if (!monitor.empty()) {
     out +=
         "# HELP l3afd_BPFMonitorMap This value indicates BPF program monitor counters\n"
@@ -95,13 +108,17 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
         "# TYPE l3afd_BPFRunning gauge\n" +
         running;
   }
-  // Families in name order, as the Go client prints them.
-  if (!starts.empty()) {
-    out +=
-        "# HELP l3afd_BPFStartCount The count of BPF program started\n"
-        "# TYPE l3afd_BPFStartCount counter\n" +
-        starts;
-  }
+  out += family("l3afd_BPFStartCount", "The count of BPF program started", "counter", c.start,
+                "ebpf_program");
+  out += family("l3afd_BPFStartTime",
+                "This value indicates start time of the BPF program since unix epoch in seconds",
+                "gauge", c.start_time, "ebpf_program");
+  out += family("l3afd_BPFStopCount", "The count of BPF program stopped", "counter", c.stop,
+                "ebpf_program");
+  out += family("l3afd_BPFUpdateCount", "The count of BPF programs updated", "counter", c.update,
+                "ebpf_program");
+  out += family("l3afd_BPFUpdateFailedCount", "The count of Failed BPF program update args",
+                "counter", c.update_failed, "bpf_program");
   return out;
 }
 

@@ -1,8 +1,9 @@
 // The metrics listener: GET /metrics in the Prometheus text format 0.0.4 (docs/compatibility.md
 // §13). This version exports l3afd_BPFRunning (1 per program attached, 0 while its supervised
-// companion is down), l3afd_BPFStartCount (engine/start_count.h) and l3afd_BPFMonitorMap
-// (monitor_maps entries, scalar aggregator, read on each scrape) with the reference's names
-// and label sets; the other counters of §13 are not exported yet.
+// companion is down), the program event series of engine/program_counters.h (StartCount,
+// StartTime, StopCount, UpdateCount, UpdateFailedCount, DeployFailedCount) and
+// l3afd_BPFMonitorMap (monitor_maps entries, scalar aggregator, read on each scrape) with the
+// reference's names, HELP texts and label sets; values in Go's format (metrics/go_format.h).
 #pragma once
 
 #include "api/http/router.h"

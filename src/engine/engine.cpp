@@ -332,7 +332,7 @@ void Engine::publish() {
     }
   }
   auto snap = std::make_shared<Snapshot>(
-      Snapshot{applied_, pending_, companion_table_.status(), start_counts_});
+      Snapshot{applied_, pending_, companion_table_.status(), counters_});
   std::lock_guard lk(snap_mu_);
   published_ = std::move(snap);
 }
@@ -383,6 +383,11 @@ Status Engine::apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_
   }
   auto outputs = run_plan(plan->steps, executor_);
   if (!outputs) {
+    // The program the failed step worked for, for l3afd_BPFDeployFailedCount when the error
+    // names no item (a kernel error).
+    for (const auto& st : plan->steps) {
+      if (st.label == outputs.error().step) failed_subject_ = st.subject;
+    }
     if (auto st = record_owned(); !st) spdlog::error("after rollback: {}", st.error().to_string());
     return fail(std::move(outputs.error()));
   }
@@ -390,8 +395,14 @@ Status Engine::apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_
   const auto before = owned_by(applied_);
   const auto fills = plan->fills;
   const auto probe_fills = plan->probe_fills;
+  count_updates(counters_, plan->steps, plan->next);
+  AppliedState previous = std::move(applied_);
   applied_ = complete(std::move(*plan), *outputs);
-  count_starts(start_counts_, applied_, fills, probe_fills);
+  count_starts(counters_, applied_, fills, probe_fills,
+               std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count());
+  count_stops(counters_, previous, applied_);
   publish();
   if (!release.empty()) {
     std::vector<OwnedInstance> leaving;
@@ -411,21 +422,51 @@ Status Engine::execute(const Command& cmd) {
   return std::visit([this](const auto& c) { return handle(c); }, cmd);
 }
 
+void Engine::count_failed(const Error& e, bool dry_run) {
+  if (dry_run) return;
+  struct Clear {
+    std::optional<ErrorItem>& s;
+    ~Clear() { s.reset(); }
+  } clear{failed_subject_};
+  // Payload errors are the client's; a host or interface mismatch and a failed step are
+  // deployments that failed (docs/compatibility.md §13).
+  if (e.code == Errc::InvalidJson || e.code == Errc::InvalidPayload || e.code == Errc::Conflict) {
+    if (e.step.empty()) return;
+  }
+  Error counted = e;
+  if (counted.items.empty() && failed_subject_) counted.items.push_back(*failed_subject_);
+  failed_subject_.reset();
+  count_failure(counters_, counted, applied_);
+  publish();
+}
+
 Status Engine::handle(const AddPrograms& c) {
   auto valid = model::accept_programs(c.entries, validation_context(true));
-  if (!valid) return fail(std::move(valid.error()));
+  if (!valid) {
+    count_failed(valid.error(), c.dry_run != nullptr);
+    return fail(std::move(valid.error()));
+  }
   auto st = apply(planner_.add(applied_, *valid, commit_options()), c.dry_run);
-  if (!st) locate(st.error(), c.entries);
+  if (!st) {
+    locate(st.error(), c.entries);
+    count_failed(st.error(), c.dry_run != nullptr);
+  }
   return st;
 }
 
 Status Engine::handle(const UpdatePrograms& c) {
   auto valid = model::accept_programs(c.entries, validation_context(true));
-  if (!valid) return fail(std::move(valid.error()));
+  if (!valid) {
+    count_failed(valid.error(), c.dry_run != nullptr);
+    return fail(std::move(valid.error()));
+  }
   auto saved = std::exchange(pending_, {});  // update is declarative: it replaces pending too
   auto st = apply(planner_.update(applied_, *valid, commit_options()), c.dry_run);
   if (!st || c.dry_run) pending_ = std::move(saved);
-  if (!st) locate(st.error(), c.entries);
+  if (!st) {
+    locate(st.error(), c.entries);
+    count_failed(st.error(), c.dry_run != nullptr);
+  }
   publish();
   return st;
 }

@@ -28,7 +28,7 @@
 #include "engine/planner.h"
 #include "engine/ports.h"
 #include "engine/prefetch.h"
-#include "engine/start_count.h"
+#include "engine/program_counters.h"
 #include "engine/state.h"
 #include "kernel/kernel.h"
 
@@ -97,8 +97,9 @@ struct Snapshot {
   std::vector<model::L3afBpfPrograms> pending;  ///< restored entries not applied yet
   /// Supervised companions by companion id (plan_builder.h companion_id): running, restarts.
   std::map<std::string, CompanionStatus> companions;
-  /// l3afd_BPFStartCount (engine/start_count.h), since the daemon started.
-  StartCounts start_counts;
+  /// The program event counters of /metrics (engine/program_counters.h), since the daemon
+  /// started.
+  ProgramCounters counters;
 };
 
 class Engine {
@@ -206,7 +207,10 @@ class Engine {
   OwnershipJournal* journal_;
   Companions* companions_;
   CompanionTable companion_table_;  ///< engine thread only
-  StartCounts start_counts_;        ///< engine thread only; published in snapshots
+  ProgramCounters counters_;        ///< engine thread only; published in snapshots
+  /// Counts a failed add/update (not a dry run) in counters_.
+  void count_failed(const Error& e, bool dry_run);
+  std::optional<ErrorItem> failed_subject_;  ///< the failed step's program (apply → count_failed)
   std::chrono::steady_clock::time_point next_health_{};  ///< engine thread only
   std::deque<CompanionExit> exits_;  ///< posted by the Companions port, under q_mu_
   std::vector<OwnedInstance> inherited_;

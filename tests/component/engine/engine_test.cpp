@@ -527,3 +527,22 @@ TEST_F(EngineTest, RestoreClearsAnIpv4AddressTheOriginalDidNotValidate) {
 
 }  // namespace
 }  // namespace l3afd
+
+namespace l3afd {
+namespace {
+
+TEST_F(EngineTest, ProgramCountersCountStartsUpdatesAndStops) {
+  ASSERT_TRUE(run(AddPrograms{{entry("eth0", prog("counter"))}}));
+  const engine::CounterLabels l{"counter", "xdpingress", "eth0", "198.18.0.1"};
+  auto c = engine_->snapshot()->counters;
+  EXPECT_EQ(c.start[l], 1u);
+  EXPECT_EQ(c.update[l], 1u) << "map_args written at start";
+  EXPECT_TRUE(c.start_time.contains(l));
+  ASSERT_TRUE(run(DeletePrograms{{names("eth0", {"counter"})}}));
+  c = engine_->snapshot()->counters;
+  EXPECT_EQ(c.stop[l], 1u);
+  EXPECT_FALSE(c.start_time.contains(l));
+}
+
+}  // namespace
+}  // namespace l3afd
