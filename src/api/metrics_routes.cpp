@@ -3,6 +3,7 @@
 #include "metrics/go_format.h"
 
 #include <map>
+#include <tuple>
 
 namespace l3afd::api {
 
@@ -38,8 +39,25 @@ std::string labels(const std::map<std::string, std::string>& l) {
 }  // namespace
 
 std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
+                           const std::vector<MonitorSeries>& sampled,
                            const std::string& host_name) {
-  std::string running, monitor;
+  std::string running;
+  // l3afd_BPFMonitorMap series by labels: scalar read now, max-rate/avg from the sampler.
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, double> monitored;
+  for (const auto& m : sampled) {
+    monitored[{m.ebpf_program, m.interface_name, m.ipv4_address, m.map_name}] = m.value;
+  }
+  auto read_scalars = [&](const model::BpfProgram& spec, const std::string& object_key,
+                          const std::string& iface, const std::string& ipv4) {
+    for (const auto& m : spec.monitor_maps.value_or(std::vector<model::MonitorMap>{})) {
+      if (m.aggregator != "scalar" || object_key.empty()) continue;
+      auto v = kernel.read_map_value(object_key, m.name, static_cast<uint64_t>(m.key));
+      if (!v) continue;  // a failed read is skipped, never published as 0
+      monitored[{spec.name, iface, ipv4, m.name + "_" + std::to_string(m.key) + "_scalar"}] =
+          static_cast<double>(*v);
+    }
+  };
+  for (const auto& p : snap.state.probes) read_scalars(p.spec, p.object_key, "", "");
   for (const auto& [iface, rec] : snap.state.ifaces) {
     for (const auto& [hook, progs] : rec.hooks) {
       for (const auto& p : progs) {
@@ -58,19 +76,7 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
                            {"ipv4_address", rec.ipv4_address},
                            {"version", p.spec.version}}) +
                    (up ? " 1\n" : " 0\n");
-        for (const auto& m : p.spec.monitor_maps.value_or(std::vector<model::MonitorMap>{})) {
-          if (m.aggregator != "scalar") continue;
-          auto v = kernel.read_map_value(p.object_key, m.name, static_cast<uint64_t>(m.key));
-          if (!v) continue;  // a failed read is skipped, never published as 0
-          monitor +=
-              "l3afd_BPFMonitorMap" +
-              labels({{"ebpf_program", p.spec.name},
-                      {"host", host_name},
-                      {"interface_name", iface},
-                      {"ipv4_address", rec.ipv4_address},
-                      {"map_name", m.name + "_" + std::to_string(m.key) + "_" + m.aggregator}}) +
-              " " + metrics::go_float(static_cast<double>(*v)) + "\n";
-        }
+        read_scalars(p.spec, p.object_key, iface, rec.ipv4_address);
       }
     }
   }
@@ -96,6 +102,16 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
   std::string out =
       family("l3afd_BPFDeployFailedCount", "The count of BPF program failed to start or update",
              "counter", c.deploy_failed, "ebpf_program");
+  std::string monitor;
+  for (const auto& [l, v] : monitored) {
+    monitor += "l3afd_BPFMonitorMap" +
+               labels({{"ebpf_program", std::get<0>(l)},
+                       {"host", host_name},
+                       {"interface_name", std::get<1>(l)},
+                       {"ipv4_address", std::get<2>(l)},
+                       {"map_name", std::get<3>(l)}}) +
+               " " + metrics::go_float(v) + "\n";
+  }
   if (!monitor.empty()) {
     out +=
         "# HELP l3afd_BPFMonitorMap This value indicates BPF program monitor counters\n"
@@ -123,12 +139,12 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
 }
 
 http::Router make_metrics_router(engine::Engine& engine, kernel::Kernel& kernel,
-                                 std::string host_name) {
+                                 const MonitorSampler& sampler, std::string host_name) {
   http::Router r;
-  r.add("GET", "/metrics", [&engine, &kernel, host_name](const http::Request&) {
+  r.add("GET", "/metrics", [&engine, &kernel, &sampler, host_name](const http::Request&) {
     http::Response out;
     out.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    out.body = render_metrics(*engine.snapshot(), kernel, host_name);
+    out.body = render_metrics(*engine.snapshot(), kernel, sampler.values(), host_name);
     return out;
   });
   return r;

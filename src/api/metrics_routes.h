@@ -7,16 +7,18 @@
 #pragma once
 
 #include "api/http/router.h"
+#include "api/monitor_sampler.h"
 #include "engine/engine.h"
 #include "kernel/kernel.h"
 
 namespace l3afd::api {
 
-/// Renders the exposition for a snapshot. `kernel.read_map_value` must be thread-safe.
+/// Renders the exposition for a snapshot: scalar monitor_maps entries read now through
+/// `kernel.read_map_value` (which must be thread-safe), max-rate/avg ones from `sampled`.
 std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
-                           const std::string& host_name);
+                           const std::vector<MonitorSeries>& sampled, const std::string& host_name);
 
 http::Router make_metrics_router(engine::Engine& engine, kernel::Kernel& kernel,
-                                 std::string host_name);
+                                 const MonitorSampler& sampler, std::string host_name);
 
 }  // namespace l3afd::api

@@ -306,11 +306,27 @@ TEST_F(Companions, TalkRatelimitingPayloadRunsItsBinaryInTheChainAndCutsASynBurs
 
   // A burst of 20 SYNs to a limited port: every one is seen, at most twice the rate passes
   // (sliding window), the rest is dropped.
+  // max-rate (§12.2): the first 1 s sample is the baseline (0), then the burst's increase.
+  const std::string rate_series = "map_name=\"rl_recv_count_map_0_max-rate\"} ";
+  ASSERT_TRUE(eventually([&] { return metrics().find(rate_series + "0\n") != std::string::npos; }))
+      << metrics();
   ASSERT_EQ(send_syns(v, 20, 8080), 20);
   const fs::path maps = fs::path("/sys/fs/bpf") / ifc / "ratelimiting" / "latest";
   ASSERT_TRUE(eventually([&] { return u64_counter(maps / "rl_recv_count_map") == 20u; }))
       << u64_counter(maps / "rl_recv_count_map").value_or(0);
   const uint64_t dropped = u64_counter(maps / "rl_drop_count_map").value_or(0);
+  // The 20 frames take well under a millisecond: one sample interval sees (nearly) all of them.
+  auto max_rate = [&] {
+    const std::string m = metrics();
+    const auto at = m.find(rate_series);
+    return at == std::string::npos ? -1L : std::atol(m.c_str() + at + rate_series.size());
+  };
+  EXPECT_TRUE(eventually([&] { return max_rate() >= 10; })) << metrics();
+  EXPECT_LE(max_rate(), 20);
+  EXPECT_NE(
+      metrics().find("map_name=\"rl_drop_count_map_0_scalar\"} " + std::to_string(dropped) + "\n"),
+      std::string::npos)
+      << metrics();
   EXPECT_GE(dropped, 16u);
   EXPECT_LE(dropped, 19u) << "the first SYNs of the burst pass";
 
@@ -325,7 +341,8 @@ TEST_F(Companions, TalkRatelimitingPayloadRunsItsBinaryInTheChainAndCutsASynBurs
   })) << "not restarted";
   const auto argv2 = cmdline(again.front());
   ASSERT_EQ(argv2.size(), 7u);
-  EXPECT_EQ(argv2[4], "--map-name=/sys/fs/bpf/" + ifc + "/ratelimiting/latest/l3afd_staging_restart");
+  EXPECT_EQ(argv2[4],
+            "--map-name=/sys/fs/bpf/" + ifc + "/ratelimiting/latest/l3afd_staging_restart");
   EXPECT_EQ(bpfs(ifc).at(1).prog_id, prog_before) << "the chained program kept running";
   EXPECT_TRUE(eventually([&] { return restart_count(bpfs_raw(ifc), "ratelimiting") == 1; }));
 

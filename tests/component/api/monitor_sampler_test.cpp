@@ -1,0 +1,116 @@
+// The monitor_maps sampler and the /metrics body on the real engine and the fake kernel:
+// max-rate (baseline first, then the largest per-tick increase) and avg from the sampler, scalar
+// read at render time, a failed read counted and not published, series gone with the program.
+#include "api/monitor_sampler.h"
+
+#include <gtest/gtest.h>
+
+#include "api/metrics_routes.h"
+#include "component/engine/fakes.h"
+#include "kernel/fake/fake_kernel.h"
+#include "support/memory_store.h"
+
+namespace l3afd {
+namespace {
+
+using engine::AddPrograms;
+using engine::UpdatePrograms;
+
+constexpr const char* kHost = "testhost";
+
+model::BpfProgram counter(int64_t config_value) {
+  model::BpfProgram p;
+  p.name = "counter";
+  p.seq_id = 1;
+  p.artifact = "l3af_counter.tar.gz";
+  p.version = "1.0";
+  p.admin_status = "enabled";
+  p.prog_type = "xdp";
+  p.object_file = "counter.bpf.o";
+  p.entry_function_name = "counter";
+  p.map_args =
+      std::vector<model::MapArg>{{"config", std::vector<model::KeyValue>{{1, config_value}}}};
+  p.monitor_maps = std::vector<model::MonitorMap>{{"config", 1, "max-rate"},
+                                                  {"config", 1, "avg"},
+                                                  {"config", 1, "scalar"},
+                                                  {"config", 7, "avg"}};  // never written
+  return p;
+}
+
+model::L3afBpfPrograms entry(std::optional<model::BpfProgram> p) {
+  model::L3afBpfPrograms e;
+  e.host_name = kHost;
+  e.iface = "eth0";
+  e.ipv4_address = "198.18.0.1";
+  model::BpfPrograms bp;
+  if (p) bp.xdp_ingress = std::vector<model::BpfProgram>{*p};
+  e.bpf_programs = bp;
+  return e;
+}
+
+struct Harness {
+  Harness() : kernel_(inj_), packages_(inj_), store_(&inj_) {
+    kernel_.add_interface("eth0", 2);
+    kernel_.define_object("counter.bpf.o", {"counter", {{"config", 0, 1, 4, 8, 16, {}}}});
+    engine::EngineConfig cfg;
+    cfg.planner.default_repo_url = "file:///repo";
+    cfg.planner.host_name = kHost;
+    engine_ = std::make_unique<engine::Engine>(cfg, kernel_, packages_, store_);
+    sampler_ =
+        std::make_unique<api::MonitorSampler>([this] { return engine_->snapshot(); }, kernel_, 3);
+  }
+  std::optional<double> value(const std::string& label) {
+    for (const auto& s : sampler_->values()) {
+      if (s.map_name == label) return s.value;
+    }
+    return std::nullopt;
+  }
+  kernel::fake::Injector inj_;
+  kernel::fake::FakeKernel kernel_;
+  testing::FakePackages packages_;
+  store::MemoryStore store_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<api::MonitorSampler> sampler_;
+};
+
+TEST(MonitorSampler, MaxRateAndAvgAggregateTicksAndScalarIsReadAtRenderTime) {
+  Harness t;
+  ASSERT_TRUE(t.engine_->run_now(AddPrograms{{entry(counter(10))}}));
+  t.sampler_->tick();
+  EXPECT_EQ(t.value("config_1_max-rate"), 0.0) << "the first sample is a baseline";
+  EXPECT_EQ(t.value("config_1_avg"), 10.0);
+  EXPECT_FALSE(t.value("config_1_scalar").has_value()) << "scalar is not sampled";
+  EXPECT_FALSE(t.value("config_7_avg").has_value()) << "a failed read publishes nothing";
+  EXPECT_EQ(t.sampler_->read_failures(), 1u);
+
+  ASSERT_TRUE(t.engine_->run_now(UpdatePrograms{{entry(counter(25))}}));  // in place
+  t.sampler_->tick();
+  EXPECT_EQ(t.value("config_1_max-rate"), 15.0);
+  EXPECT_EQ(t.value("config_1_avg"), 17.5);
+
+  const std::string body =
+      api::render_metrics(*t.engine_->snapshot(), t.kernel_, t.sampler_->values(), kHost);
+  EXPECT_NE(body.find("map_name=\"config_1_max-rate\"} 15\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("map_name=\"config_1_avg\"} 17.5\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("map_name=\"config_1_scalar\"} 25\n"), std::string::npos) << body;
+  EXPECT_EQ(body.find("config_7_avg"), std::string::npos) << body;
+
+  // The program leaves: its series go at the next tick (D35).
+  ASSERT_TRUE(t.engine_->run_now(UpdatePrograms{{entry(std::nullopt)}}));
+  t.sampler_->tick();
+  EXPECT_TRUE(t.sampler_->values().empty());
+}
+
+TEST(MonitorSampler, TheThreadSamplesUntilStopped) {
+  Harness t;
+  ASSERT_TRUE(t.engine_->run_now(AddPrograms{{entry(counter(4))}}));
+  t.sampler_->start(std::chrono::milliseconds(5));
+  for (int i = 0; i < 400 && !t.value("config_1_avg"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  t.sampler_->stop();
+  EXPECT_EQ(t.value("config_1_avg"), 4.0);
+}
+
+}  // namespace
+}  // namespace l3afd
