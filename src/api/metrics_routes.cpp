@@ -1,6 +1,7 @@
 #include "api/metrics_routes.h"
 
 #include "metrics/go_format.h"
+#include "metrics/process.h"
 
 #include <map>
 #include <tuple>
@@ -135,6 +136,8 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
                 "ebpf_program");
   out += family("l3afd_BPFUpdateFailedCount", "The count of Failed BPF program update args",
                 "counter", c.update_failed, "bpf_program");
+  // process_* after l3afd_* (name order), as the Go client's process collector.
+  if (auto p = metrics::read_process_stats()) out += metrics::render_process(*p);
   return out;
 }
 

@@ -94,6 +94,8 @@ TEST(MonitorSampler, MaxRateAndAvgAggregateTicksAndScalarIsReadAtRenderTime) {
   EXPECT_NE(body.find("map_name=\"config_1_avg\"} 17.5\n"), std::string::npos) << body;
   EXPECT_NE(body.find("map_name=\"config_1_scalar\"} 25\n"), std::string::npos) << body;
   EXPECT_EQ(body.find("config_7_avg"), std::string::npos) << body;
+  EXPECT_NE(body.find("\n# TYPE process_open_fds gauge\nprocess_open_fds "), std::string::npos)
+      << "process_* after the l3afd_* families: " << body;
 
   // The program leaves: its series go at the next tick (D35).
   ASSERT_TRUE(t.engine_->run_now(UpdatePrograms{{entry(std::nullopt)}}));

@@ -1,0 +1,121 @@
+#include "metrics/process.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "metrics/go_format.h"
+
+namespace l3afd::metrics {
+
+Result<StatFields> parse_proc_stat(std::string_view line) {
+  const auto close = line.rfind(')');
+  if (close == std::string_view::npos) return fail(Errc::InvalidPayload, "no ')' in stat");
+  // Fields after the command: state is field 3; utime 14, stime 15, starttime 22, vsize 23,
+  // rss 24 (proc(5)).
+  std::vector<std::string_view> f;
+  std::size_t at = close + 1;
+  while (at < line.size()) {
+    while (at < line.size() && line[at] == ' ') ++at;
+    const auto end = line.find(' ', at);
+    const auto stop = end == std::string_view::npos ? line.size() : end;
+    if (stop > at) f.push_back(line.substr(at, stop - at));
+    at = stop;
+  }
+  auto field = [&](std::size_t n, std::uint64_t& out) {  // n as in proc(5)
+    const std::size_t i = n - 3;
+    if (i >= f.size()) return false;
+    const auto s = f[i];
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+  };
+  StatFields out;
+  if (!field(14, out.utime_ticks) || !field(15, out.stime_ticks) || !field(22, out.start_ticks) ||
+      !field(23, out.vsize) || !field(24, out.rss_pages)) {
+    return fail(Errc::InvalidPayload, "stat has too few or malformed fields");
+  }
+  return out;
+}
+
+namespace {
+
+Result<std::string> slurp(const char* path) {
+  std::ifstream in(path);
+  if (!in) return fail(Errc::Io, std::string("cannot read ") + path);
+  std::string s;
+  std::getline(in, s, '\0');
+  return s;
+}
+
+/// Boot time (unix seconds) from the btime line of /proc/stat.
+Result<double> boot_time() {
+  auto s = slurp("/proc/stat");
+  if (!s) return fail(std::move(s.error()));
+  std::istringstream in(*s);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("btime ", 0) != 0) continue;
+    std::uint64_t v = 0;
+    const auto r = std::from_chars(line.data() + 6, line.data() + line.size(), v);
+    if (r.ec != std::errc()) break;
+    return static_cast<double>(v);
+  }
+  return fail(Errc::Io, "no btime in /proc/stat");
+}
+
+}  // namespace
+
+Result<ProcessStats> read_process_stats() {
+  auto stat = slurp("/proc/self/stat");
+  if (!stat) return fail(std::move(stat.error()));
+  auto f = parse_proc_stat(*stat);
+  if (!f) return fail(std::move(f.error()));
+  auto boot = boot_time();
+  if (!boot) return fail(std::move(boot.error()));
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  ProcessStats s;
+  s.cpu_seconds = static_cast<double>(f->utime_ticks + f->stime_ticks) / ticks;
+  s.resident_bytes = static_cast<double>(f->rss_pages) * page;
+  s.virtual_bytes = static_cast<double>(f->vsize);
+  s.start_time_seconds = *boot + static_cast<double>(f->start_ticks) / ticks;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) s.max_fds = static_cast<double>(lim.rlim_cur);
+  if (::getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    s.virtual_max_bytes = static_cast<double>(lim.rlim_cur);
+  }
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    s.open_fds += 1;
+  }
+  if (s.open_fds > 0) s.open_fds -= 1;  // the iterator's own descriptor
+  return s;
+}
+
+std::string render_process(const ProcessStats& s) {
+  std::string out;
+  auto one = [&](const char* name, const char* help, const char* type, double v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + go_float(v) + "\n";
+  };
+  // In name order, as the Go client prints its families.
+  one("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter",
+      s.cpu_seconds);
+  one("process_max_fds", "Maximum number of open file descriptors.", "gauge", s.max_fds);
+  one("process_open_fds", "Number of open file descriptors.", "gauge", s.open_fds);
+  one("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", s.resident_bytes);
+  one("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+      "gauge", s.start_time_seconds);
+  one("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", s.virtual_bytes);
+  one("process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.",
+      "gauge", s.virtual_max_bytes);
+  return out;
+}
+
+}  // namespace l3afd::metrics
