@@ -2,13 +2,22 @@
 // l3afd_BPFStartCount, l3afd_BPFStartTime, l3afd_BPFStopCount, l3afd_BPFUpdateCount and
 // l3afd_BPFDeployFailedCount change at the events the reference names, with its labels, and a
 // program's start time disappears with it.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "e2e/daemon/daemon_fixture.h"
 #include "model/l3af_json.h"
 #include "support/netns.h"
+
+extern char** environ;
 
 namespace l3afd::e2e {
 namespace {
@@ -27,7 +36,61 @@ std::string sample(const std::string& text, const std::string& metric,
   return "";
 }
 
+/// Runs `promtool check metrics` (no shell) with `file` as its stdin; returns its output.
+std::string promtool_check(const fs::path& file) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return "pipe failed";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, file.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  const char* argv[] = {"promtool", "check", "metrics", nullptr};
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, "promtool", &fa, nullptr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  std::string text;
+  if (rc != 0) {
+    ::close(out[0]);
+    return "cannot run promtool (install-deps installs Debian's prometheus): " +
+           std::string(std::strerror(rc));
+  }
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof(buf))) > 0;) text.append(buf, buf + n);
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return text;
+}
+
 class Metrics : public DaemonFixture {};
+
+TEST_F(Metrics, PromtoolFindsNothingButTheReferenceMetricNames) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  ASSERT_EQ(add({entry(v.root_name(), xdp_counter())}).status, 200);
+  const fs::path file = dir_.path() / "metrics.txt";
+  { std::ofstream(file) << metrics(); }
+  const std::string out = promtool_check(file);
+  ASSERT_EQ(out.find("cannot run promtool"), std::string::npos) << out;
+  // The reference's names (docs/compatibility.md §13) are camelCase and its counters have no
+  // _total suffix; clients depend on them, so those two complaints are expected. Anything else
+  // (syntax, HELP/TYPE, duplicate series, ...) is a defect.
+  std::istringstream in(out);
+  int reference_name_complaints = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const bool reference_name =
+        line.rfind("l3afd_BPF", 0) == 0 &&
+        (line.find("not 'camelCase'") != std::string::npos ||
+         line.find("counter metrics should have \"_total\" suffix") != std::string::npos);
+    EXPECT_TRUE(reference_name) << "promtool: " << line;
+    reference_name_complaints += reference_name;
+  }
+  EXPECT_GT(reference_name_complaints, 0) << "promtool ran on the real exposition: " << out;
+}
 
 TEST_F(Metrics, ProgramCountersFollowStartUpdateStopAndFailedDeploys) {
   testing::VethPair v;
