@@ -41,7 +41,7 @@ std::string labels(const std::map<std::string, std::string>& l) {
 
 std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
                            const std::vector<MonitorSeries>& sampled,
-                           const std::string& host_name) {
+                           std::uint64_t monitor_read_errors, const std::string& host_name) {
   std::string running;
   // l3afd_BPFMonitorMap series by labels: scalar read now, max-rate/avg from the sampler.
   std::map<std::tuple<std::string, std::string, std::string, std::string>, double> monitored;
@@ -136,6 +136,48 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
                 "ebpf_program");
   out += family("l3afd_BPFUpdateFailedCount", "The count of Failed BPF program update args",
                 "counter", c.update_failed, "bpf_program");
+  // Beyond the reference, snake_case (after the l3afd_BPF* families in name order).
+  std::string chains, restarts;
+  for (const auto& [iface, rec] : snap.state.ifaces) {
+    for (const auto& [hook, progs] : rec.hooks) {
+      if (rec.roots.contains(hook)) {
+        chains += "l3afd_chain_length" +
+                  labels({{"direction", std::string(model::direction(hook))},
+                          {"host", host_name},
+                          {"interface_name", iface}}) +
+                  " " + metrics::go_float(static_cast<double>(progs.size())) + "\n";
+      }
+      for (const auto& p : progs) {
+        auto cs = snap.companions.find(engine::companion_id(iface, hook, p.spec));
+        if (cs == snap.companions.end()) continue;
+        restarts += "l3afd_companion_restarts_total" +
+                    labels({{"direction", std::string(model::direction(hook))},
+                            {"ebpf_program", p.spec.name},
+                            {"host", host_name},
+                            {"interface_name", iface}}) +
+                    " " + metrics::go_float(static_cast<double>(cs->second.total_restarts)) + "\n";
+      }
+    }
+  }
+  if (!chains.empty()) {
+    out +=
+        "# HELP l3afd_chain_length Programs chained on the hook behind its root.\n"
+        "# TYPE l3afd_chain_length gauge\n" +
+        chains;
+  }
+  if (!restarts.empty()) {
+    out +=
+        "# HELP l3afd_companion_restarts_total Restarts of the program's supervised user "
+        "program since it was deployed.\n"
+        "# TYPE l3afd_companion_restarts_total counter\n" +
+        restarts;
+  }
+  out +=
+      "# HELP l3afd_monitor_read_errors_total monitor_maps samples that could not be read.\n"
+      "# TYPE l3afd_monitor_read_errors_total counter\n"
+      "l3afd_monitor_read_errors_total" +
+      labels({{"host", host_name}}) + " " +
+      metrics::go_float(static_cast<double>(monitor_read_errors)) + "\n";
   // process_* after l3afd_* (name order), as the Go client's process collector.
   if (auto p = metrics::read_process_stats()) out += metrics::render_process(*p);
   return out;
@@ -147,7 +189,8 @@ http::Router make_metrics_router(engine::Engine& engine, kernel::Kernel& kernel,
   r.add("GET", "/metrics", [&engine, &kernel, &sampler, host_name](const http::Request&) {
     http::Response out;
     out.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    out.body = render_metrics(*engine.snapshot(), kernel, sampler.values(), host_name);
+    out.body = render_metrics(*engine.snapshot(), kernel, sampler.values(), sampler.read_failures(),
+                              host_name);
     return out;
   });
   return r;

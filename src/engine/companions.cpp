@@ -167,7 +167,8 @@ std::map<std::string, CompanionStatus> CompanionTable::status() const {
   for (const auto& [id, e] : entries_) {
     out[id] = CompanionStatus{.running = e.running,
                               .restart_count = e.policy.consecutive(),
-                              .given_up = e.policy.given_up()};
+                              .given_up = e.policy.given_up(),
+                              .total_restarts = e.policy.restarts()};
   }
   return out;
 }

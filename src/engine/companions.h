@@ -44,8 +44,9 @@ std::string pin_entry(const model::BpfProgram& p);
 /// What readers (/bpfs, /metrics) see of one supervised companion.
 struct CompanionStatus {
   bool running = true;
-  std::int64_t restart_count = 0;  ///< consecutive restarts (RestartCount), reset when healthy
-  bool given_up = false;           ///< max-ebpf-restart-count reached: no more restarts
+  std::int64_t restart_count = 0;   ///< consecutive restarts (RestartCount), reset when healthy
+  bool given_up = false;            ///< max-ebpf-restart-count reached: no more restarts
+  std::int64_t total_restarts = 0;  ///< every restart since the program was deployed
   bool operator==(const CompanionStatus&) const = default;
 };
 

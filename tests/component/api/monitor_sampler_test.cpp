@@ -88,12 +88,14 @@ TEST(MonitorSampler, MaxRateAndAvgAggregateTicksAndScalarIsReadAtRenderTime) {
   EXPECT_EQ(t.value("config_1_max-rate"), 15.0);
   EXPECT_EQ(t.value("config_1_avg"), 17.5);
 
-  const std::string body =
-      api::render_metrics(*t.engine_->snapshot(), t.kernel_, t.sampler_->values(), kHost);
+  const std::string body = api::render_metrics(
+      *t.engine_->snapshot(), t.kernel_, t.sampler_->values(), t.sampler_->read_failures(), kHost);
   EXPECT_NE(body.find("map_name=\"config_1_max-rate\"} 15\n"), std::string::npos) << body;
   EXPECT_NE(body.find("map_name=\"config_1_avg\"} 17.5\n"), std::string::npos) << body;
   EXPECT_NE(body.find("map_name=\"config_1_scalar\"} 25\n"), std::string::npos) << body;
   EXPECT_EQ(body.find("config_7_avg"), std::string::npos) << body;
+  EXPECT_NE(body.find("l3afd_monitor_read_errors_total{host=\"testhost\"} 2\n"), std::string::npos)
+      << "the never-written key, at both ticks: " << body;
   EXPECT_NE(body.find("\n# TYPE process_open_fds gauge\nprocess_open_fds "), std::string::npos)
       << "process_* after the l3afd_* families: " << body;
 

@@ -295,6 +295,10 @@ TEST_F(Companions, TalkRatelimitingPayloadRunsItsBinaryInTheChainAndCutsASynBurs
   EXPECT_EQ(list[1].map_name_path,
             "/sys/fs/bpf/" + ifc + "/ratelimiting/latest/xdp_rl_ingress_next_prog");
   EXPECT_EQ(running_sample(metrics(), "ratelimiting"), "1");
+  EXPECT_NE(metrics().find("l3afd_chain_length{direction=\"xdpingress\",host=\"" + host() +
+                           "\",interface_name=\"" + ifc + "\"} 1\n"),
+            std::string::npos)
+      << metrics();
 
   // GET echoes the payload byte for byte (as the reference renders it).
   auto decoded = model::decode_programs(body);
@@ -426,6 +430,10 @@ TEST_F(Companions, ACrashedCompanionIsRestartedAndACrashLoopIsGivenUp) {
   EXPECT_TRUE(eventually([&] { return restart_count(bpfs_raw(ifc), "test-companion") == 1; }, 5s))
       << bpfs_raw(ifc);
   EXPECT_EQ(running_sample(metrics(), "test-companion"), "1");
+  EXPECT_NE(metrics().find("l3afd_companion_restarts_total{direction=\"xdpingress\","
+                           "ebpf_program=\"test-companion\""),
+            std::string::npos)
+      << metrics();
   EXPECT_FALSE(alive(first));
   EXPECT_NE(state_of(first), 'Z') << "the crashed companion was reaped";
 
