@@ -74,6 +74,21 @@ void log(std::string_view prog, std::string_view message) {
   std::cerr << prog << ": " << message << std::endl;
 }
 
+std::optional<int> handle_command_line(const ParsedArgs& args, std::string_view prog,
+                                       std::string_view synopsis, std::string_view about,
+                                       const std::vector<OptionDef>& known) {
+  if (args.help) {
+    std::cout << usage(prog, synopsis, about, known);
+    return 0;
+  }
+  for (const auto& w : args.warnings) log(prog, "warning: " + w);
+  if (!args.error.empty()) {
+    log(prog, "error: " + args.error + " (see --help)");
+    return 2;
+  }
+  return std::nullopt;
+}
+
 std::string check_iface_name(std::string_view name) {
   if (name.empty()) return "the interface name is empty";
   if (name.size() > 15) return "interface name '" + std::string(name) + "' is longer than 15";

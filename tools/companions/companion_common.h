@@ -40,6 +40,12 @@ std::string usage(std::string_view prog, std::string_view synopsis, std::string_
 /// Logs "<prog>: <message>" to stderr (one line).
 void log(std::string_view prog, std::string_view message);
 
+/// The start every binary shares: prints the usage and returns 0 for --help; logs each
+/// warning; logs the error and returns 2 for an unusable command line; nullopt to go on.
+std::optional<int> handle_command_line(const ParsedArgs& args, std::string_view prog,
+                                       std::string_view synopsis, std::string_view about,
+                                       const std::vector<OptionDef>& known);
+
 /// Empty if `name` is a usable interface name (1..15 bytes, no '/', no whitespace, not "." or
 /// ".."), otherwise why not. Does not check that it exists.
 std::string check_iface_name(std::string_view name);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "companion_common.h"
+#include "core/unique_fd.h"
 
 namespace fs = std::filesystem;
 namespace c = l3afd::companion;
@@ -55,37 +56,18 @@ constexpr Expected kMaps[] = {
     {"cl_max_conn", BPF_MAP_TYPE_ARRAY, 4, 8},
 };
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const auto args = c::parse_args(argc, argv, kOptions);
-  if (args.help) {
-    std::cout << c::usage(kProg, "--iface=<name> [--version=<V>] [--bpf-base=<path>]",
-                          "Checks that the connection-limit maps are pinned in "
-                          "<base>/<iface>/connection-limit/<V> and logs the\ncurrent connection "
-                          "count, the limit and the protected ports. Changes nothing; exits 0 "
-                          "if the\nmaps are there, 1 if not.",
-                          kOptions);
-    return 0;
-  }
-  for (const auto& w : args.warnings) log("warning: " + w);
-  if (!args.error.empty()) {
-    log("error: " + args.error + " (see --help)");
-    return 2;
+  if (auto rc = c::handle_command_line(
+          args, kProg, "--iface=<name> [--version=<V>] [--bpf-base=<path>]",
+          "Checks that the connection-limit maps are pinned in "
+          "<base>/<iface>/connection-limit/<V> and logs the\ncurrent connection "
+          "count, the limit and the protected ports. Changes nothing; exits 0 "
+          "if the\nmaps are there, 1 if not.",
+          kOptions)) {
+    return *rc;
   }
   auto get = [&](const char* k) -> const std::string* {
     auto it = args.values.find(k);
@@ -117,12 +99,12 @@ int main(int argc, char** argv) {
   if (get("log-dir") != nullptr) log("note: --log-dir is accepted; logging goes to stderr");
 
   const fs::path dir = base / *iface / kPackage / version;
+  std::vector<l3afd::UniqueFd> owned;  // closed at exit
   std::vector<int> fds;
-  std::vector<std::unique_ptr<Fd>> owned;
   for (const auto& m : kMaps) {
     const fs::path pin = dir / m.name;
-    auto fd = std::make_unique<Fd>(bpf_obj_get(pin.c_str()));
-    if (fd->get() < 0) {
+    l3afd::UniqueFd fd(bpf_obj_get(pin.c_str()));
+    if (!fd) {
       log("error: map " + std::string(m.name) + " is not pinned at " + pin.string() + " (" +
           std::strerror(errno) + "): is the connection-limit package (version " + version +
           ") loaded on " + *iface + "?");
@@ -130,13 +112,13 @@ int main(int argc, char** argv) {
     }
     bpf_map_info info{};
     uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd->get(), &info, &len) != 0 || info.type != m.type ||
+    if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0 || info.type != m.type ||
         info.key_size != m.key_size || info.value_size != m.value_size) {
       log("error: " + pin.string() + " is not the connection-limit map " + m.name +
           " (type or key/value size differ)");
       return 1;
     }
-    fds.push_back(fd->get());
+    fds.push_back(fd.get());
     owned.push_back(std::move(fd));
   }
   const uint32_t zero = 0;

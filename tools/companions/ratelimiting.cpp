@@ -249,19 +249,14 @@ bool attach_link(const Config& cfg, int prog_fd, const fs::path& link_pin) {
 
 int main(int argc, char** argv) {
   const auto args = c::parse_args(argc, argv, kOptions);
-  if (args.help) {
-    std::cout << c::usage(kProg, "--iface=<name> [options]",
-                          "Loads ratelimiting.bpf.o from its own directory and pins its maps in "
-                          "<base>/<iface>/ratelimiting/<version>;\nwith --map-name writes the "
-                          "program into slot 0 of that array, otherwise attaches it to the XDP\n"
-                          "hook by a link pinned under <base>/links. Runs until SIGTERM/SIGINT.",
-                          kOptions);
-    return 0;
-  }
-  for (const auto& w : args.warnings) log("warning: " + w);
-  if (!args.error.empty()) {
-    log("error: " + args.error + " (see --help)");
-    return 2;
+  if (auto rc = c::handle_command_line(
+          args, kProg, "--iface=<name> [options]",
+          "Loads ratelimiting.bpf.o from its own directory and pins its maps in "
+          "<base>/<iface>/ratelimiting/<version>;\nwith --map-name writes the "
+          "program into slot 0 of that array, otherwise attaches it to the XDP\n"
+          "hook by a link pinned under <base>/links. Runs until SIGTERM/SIGINT.",
+          kOptions)) {
+    return *rc;
   }
   const auto cfg = configure(args);
   if (!cfg) return 2;
