@@ -9,37 +9,22 @@
 #include <sstream>
 #include <vector>
 
+#include "core/proc_stat.h"
 #include "metrics/go_format.h"
 
 namespace l3afd::metrics {
 
 Result<StatFields> parse_proc_stat(std::string_view line) {
-  const auto close = line.rfind(')');
-  if (close == std::string_view::npos) return fail(Errc::InvalidPayload, "no ')' in stat");
-  // Fields after the command: state is field 3; utime 14, stime 15, starttime 22, vsize 23,
-  // rss 24 (proc(5)).
-  std::vector<std::string_view> f;
-  std::size_t at = close + 1;
-  while (at < line.size()) {
-    while (at < line.size() && line[at] == ' ') ++at;
-    const auto end = line.find(' ', at);
-    const auto stop = end == std::string_view::npos ? line.size() : end;
-    if (stop > at) f.push_back(line.substr(at, stop - at));
-    at = stop;
-  }
-  auto field = [&](std::size_t n, std::uint64_t& out) {  // n as in proc(5)
-    const std::size_t i = n - 3;
-    if (i >= f.size()) return false;
-    const auto s = f[i];
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
-  };
-  StatFields out;
-  if (!field(14, out.utime_ticks) || !field(15, out.stime_ticks) || !field(22, out.start_ticks) ||
-      !field(23, out.vsize) || !field(24, out.rss_pages)) {
+  const auto f = proc_stat_fields(line);
+  if (!f) return fail(Errc::InvalidPayload, "no ')' in stat");
+  // proc(5): utime 14, stime 15, starttime 22, vsize 23, rss 24.
+  const auto utime = proc_stat_number(*f, 14), stime = proc_stat_number(*f, 15),
+             start = proc_stat_number(*f, 22), vsize = proc_stat_number(*f, 23),
+             rss = proc_stat_number(*f, 24);
+  if (!utime || !stime || !start || !vsize || !rss) {
     return fail(Errc::InvalidPayload, "stat has too few or malformed fields");
   }
-  return out;
+  return StatFields{*utime, *stime, *start, *vsize, *rss};
 }
 
 namespace {

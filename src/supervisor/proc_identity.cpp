@@ -1,5 +1,7 @@
 #include "supervisor/proc_identity.h"
 
+#include "core/proc_stat.h"
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,32 +22,11 @@ std::filesystem::path proc_dir(pid_t pid) {
 }  // namespace
 
 std::optional<ProcStat> parse_proc_stat(std::string_view text) {
-  const auto close = text.rfind(')');
-  if (close == std::string_view::npos) return std::nullopt;
-  std::string_view rest = text.substr(close + 1);
-  // Field 3 (state) is the first after the name; field 22 is the 20th.
-  ProcStat out;
-  int field = 2;
-  while (!rest.empty()) {
-    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-    if (rest.empty()) break;
-    auto end = rest.find_first_of(" \n");
-    if (end == std::string_view::npos) end = rest.size();
-    const auto token = rest.substr(0, end);
-    rest.remove_prefix(end);
-    if (!rest.empty() && rest.front() == '\n') rest = {};
-    ++field;
-    if (field == 3) {
-      if (token.size() != 1) return std::nullopt;
-      out.state = token.front();
-    } else if (field == 22) {
-      const auto [p, ec] =
-          std::from_chars(token.data(), token.data() + token.size(), out.start_time);
-      if (ec != std::errc() || p != token.data() + token.size()) return std::nullopt;
-      return out;
-    }
-  }
-  return std::nullopt;
+  const auto fields = proc_stat_fields(text);
+  if (!fields || fields->empty() || fields->front().size() != 1) return std::nullopt;
+  const auto start = proc_stat_number(*fields, 22);
+  if (!start) return std::nullopt;
+  return ProcStat{.state = fields->front().front(), .start_time = *start};
 }
 
 Result<ProcStat> proc_stat(pid_t pid) {
