@@ -2,14 +2,16 @@
 // §13). This version exports l3afd_BPFRunning (1 per program attached, 0 while its supervised
 // companion is down), the program event series of engine/program_counters.h (StartCount,
 // StartTime, StopCount, UpdateCount, UpdateFailedCount, DeployFailedCount) and
-// l3afd_BPFMonitorMap (monitor_maps entries, scalar aggregator, read on each scrape) with the
-// reference's names, HELP texts and label sets; values in Go's format (metrics/go_format.h).
+// l3afd_BPFMonitorMap (monitor_maps entries) with the reference's names, HELP texts and label
+// sets, the project's own families (docs/metrics.md) and process_*. The text is written by
+// prometheus-cpp (metrics/exposition.h).
 #pragma once
 
 #include "api/http/router.h"
 #include "api/monitor_sampler.h"
 #include "engine/engine.h"
 #include "kernel/kernel.h"
+#include "metrics/request_metrics.h"
 
 namespace l3afd::api {
 
@@ -17,12 +19,15 @@ namespace l3afd::api {
 /// `kernel.read_map_value` (which must be thread-safe), max-rate/avg ones from `sampled`.
 /// Beyond the reference (snake_case, promtool-clean): l3afd_chain_length (programs chained on
 /// each hook), l3afd_companion_restarts_total (restarts of each supervised user program) and
-/// l3afd_monitor_read_errors_total (`monitor_read_errors`: failed samples).
+/// l3afd_monitor_read_errors_total (`monitor_read_errors`: failed samples), and
+/// l3afd_api_request_duration_seconds from `requests` when given.
 std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
                            const std::vector<MonitorSeries>& sampled,
-                           std::uint64_t monitor_read_errors, const std::string& host_name);
+                           std::uint64_t monitor_read_errors, const std::string& host_name,
+                           const metrics::RequestMetrics* requests = nullptr);
 
 http::Router make_metrics_router(engine::Engine& engine, kernel::Kernel& kernel,
-                                 const MonitorSampler& sampler, std::string host_name);
+                                 const MonitorSampler& sampler, std::string host_name,
+                                 const metrics::RequestMetrics* requests = nullptr);
 
 }  // namespace l3afd::api

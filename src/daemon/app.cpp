@@ -39,6 +39,7 @@
 #include "daemon/tracefs.h"
 #include "engine/engine.h"
 #include "kernel/libbpf/libbpf_kernel.h"
+#include "metrics/request_metrics.h"
 #include "store/json_file_store.h"
 #include "store/ownership_journal.h"
 #include "supervisor/companions.h"
@@ -241,13 +242,18 @@ int run(const std::filesystem::path& config_path) {
   // 6. listeners
   std::atomic<bool> ready{false};
   api::ApiDeps deps{engine, host, ready};
-  auto api_srv = api::http::Server::start(
-      server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info),
-      api::make_api_router(deps));
+  // l3afd_api_request_duration_seconds: the API listener's requests (docs/metrics.md).
+  metrics::RequestMetrics requests(host);
+  auto api_options = server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info);
+  api_options.on_request = [&requests](std::string_view method, std::string_view route, int status,
+                                       std::chrono::nanoseconds elapsed) {
+    requests.observe(method, route, status, std::chrono::duration<double>(elapsed).count());
+  };
+  auto api_srv = api::http::Server::start(std::move(api_options), api::make_api_router(deps));
   if (!api_srv) return fatal("[l3af-configs] restapi-addr: " + api_srv.error().to_string());
   auto metrics_srv = api::http::Server::start(
       server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),
-      api::make_metrics_router(engine, kern, sampler, host));
+      api::make_metrics_router(engine, kern, sampler, host, &requests));
   if (!metrics_srv) return fatal("[web] metrics-addr: " + metrics_srv.error().to_string());
   std::unique_ptr<api::http::Server> debug_srv;
   if (cfg.ebpf_chain_debug.enabled) {

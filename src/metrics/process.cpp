@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "core/proc_stat.h"
-#include "metrics/go_format.h"
 
 namespace l3afd::metrics {
 
@@ -83,24 +82,23 @@ Result<ProcessStats> read_process_stats() {
   return s;
 }
 
-std::string render_process(const ProcessStats& s) {
-  std::string out;
-  auto one = [&](const char* name, const char* help, const char* type, double v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-           name + " " + go_float(v) + "\n";
+void add_process(Exposition& out, const ProcessStats& s) {
+  using prometheus::MetricType;
+  auto one = [&](const char* name, const char* help, MetricType type, double v) {
+    out.add(name, help, type, {}, v);
   };
-  // In name order, as the Go client prints its families.
-  one("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter",
-      s.cpu_seconds);
-  one("process_max_fds", "Maximum number of open file descriptors.", "gauge", s.max_fds);
-  one("process_open_fds", "Number of open file descriptors.", "gauge", s.open_fds);
-  one("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", s.resident_bytes);
+  one("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+      MetricType::Counter, s.cpu_seconds);
+  one("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge, s.max_fds);
+  one("process_open_fds", "Number of open file descriptors.", MetricType::Gauge, s.open_fds);
+  one("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
+      s.resident_bytes);
   one("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-      "gauge", s.start_time_seconds);
-  one("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", s.virtual_bytes);
+      MetricType::Gauge, s.start_time_seconds);
+  one("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge,
+      s.virtual_bytes);
   one("process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.",
-      "gauge", s.virtual_max_bytes);
-  return out;
+      MetricType::Gauge, s.virtual_max_bytes);
 }
 
 }  // namespace l3afd::metrics

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "metrics/exposition.h"
 
 namespace l3afd::metrics {
 
@@ -33,7 +34,8 @@ Result<StatFields> parse_proc_stat(std::string_view line);
 /// This process now. Errors: Io (a /proc file unreadable).
 Result<ProcessStats> read_process_stats();
 
-/// The exposition of `s` (seven families, HELP and TYPE lines as the Go client's).
-std::string render_process(const ProcessStats& s);
+/// Adds the seven process_* families of `s` (names, HELP texts and types as the Go client's,
+/// no labels).
+void add_process(Exposition& out, const ProcessStats& s);
 
 }  // namespace l3afd::metrics

@@ -19,6 +19,9 @@ struct Request {
   std::string path;    ///< percent-decoded path, without the query
   std::string query;   ///< raw query string after '?', without the '?'
   std::map<std::string, std::string> params;  ///< route parameters, percent-decoded
+  /// The pattern of the matched route (e.g. "/l3af/configs/{version}/add"); "" when no route
+  /// matched (404, 405, malformed target). Bounded, unlike the path: metrics label by it.
+  std::string route;
   std::string body;
   std::string remote;  ///< peer "ip:port" ("[v6]:port" for IPv6)
   /// The request id: the client's X-Request-Id when sane (is_sane_request_id), otherwise a

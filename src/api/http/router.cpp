@@ -102,12 +102,14 @@ struct Router::Node {
   std::vector<std::pair<std::string, std::unique_ptr<Node>>> params;  // in insertion order
   std::unique_ptr<Node> catch_all;
   std::map<std::string, Handler, std::less<>> handlers;  // by method; set on route ends
+  std::string pattern;  // the pattern that ends here (Request::route)
 };
 
 namespace {
 
 struct Match {
   const Handler* handler = nullptr;
+  const std::string* pattern = nullptr;
   std::map<std::string, std::string> params;
   std::set<std::string> allowed;  // methods of routes matching the path but not the method
 };
@@ -163,6 +165,7 @@ void Router::add(std::string method, std::string pattern, Handler h) {
     }
   }
   node->handlers[std::move(method)] = std::move(h);
+  node->pattern = std::move(pattern);
 }
 
 namespace {
@@ -175,6 +178,7 @@ bool find_route(const NodeT& node, const std::vector<std::string>& segs, std::si
     auto it = node.handlers.find(method);
     if (it != node.handlers.end()) {
       m.handler = &it->second;
+      m.pattern = &node.pattern;
       return true;
     }
     for (const auto& [meth, h] : node.handlers) m.allowed.insert(meth);
@@ -200,6 +204,7 @@ bool find_route(const NodeT& node, const std::vector<std::string>& segs, std::si
       for (std::size_t j = i + 1; j < segs.size(); ++j) rest += "/" + segs[j];
       m.params.emplace("*", std::move(rest));
       m.handler = &it->second;
+      m.pattern = &leaf.pattern;
       return true;
     }
     for (const auto& [meth, h] : leaf.handlers) m.allowed.insert(meth);
@@ -224,10 +229,12 @@ Response Router::dispatch(Request& req) const {
     return error_response(400, "bad_request", "malformed request target");
   }
   req.params.clear();
+  req.route.clear();
   Match m;
   const bool known_method = is_standard_method(req.method);
   if (known_method && find_route(*root_, segs, 0, req.method, m)) {
     req.params = std::move(m.params);
+    req.route = *m.pattern;
     return (*m.handler)(req);
   }
   if (!known_method || !m.allowed.empty()) {

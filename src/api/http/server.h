@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <spdlog/common.h>
 
@@ -38,6 +40,13 @@ struct ServerOptions {
   /// Level of the one log line per request (5xx answers: warn at least). The daemon uses
   /// info for the API listener and debug for metrics and debug, which are polled.
   spdlog::level::level_enum request_log_level = spdlog::level::debug;
+  /// Called once per answered request, on the io thread, when the answer is about to be
+  /// written (with the log line): method as received, Request::route ("" when no route matched
+  /// or the server answered itself), status, time since the request's first byte. Must be
+  /// thread-safe and quick; null = nothing.
+  std::function<void(std::string_view method, std::string_view route, int status,
+                     std::chrono::nanoseconds elapsed)>
+      on_request;
 };
 
 /// A running server. Created by start(); stop() or the destructor shut it down.

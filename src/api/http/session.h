@@ -192,6 +192,7 @@ class HttpSession {
       resp = error_response(500, "internal", "handler failed: unknown exception");
       resp.log_detail = "handler threw a non-standard exception";
     }
+    route_ = r.route;  // set before the handler ran, so a throwing handler counts under its route
     if (resp.status < 200 || resp.status > 999) {
       const std::string why = "handler returned invalid status " + std::to_string(resp.status);
       resp = error_response(500, "internal", why);
@@ -228,8 +229,13 @@ class HttpSession {
   /// The one line of a request (core/log.h): written before the answer so that it exists once
   /// the client has the answer. 5xx answers are logged at warn at least.
   void log_request(const Response& resp) {
-    const auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    const auto elapsed = Clock::now() - started_;
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    if (opts().on_request) {
+      opts().on_request(method_, route_, resp.status,
+                        std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
+    }
+    route_.clear();
     auto level = opts().request_log_level;
     if (resp.status >= 500 && level < spdlog::level::warn) level = spdlog::level::warn;
     // The raw target without its query: percent-escapes kept, so the value holds no spaces or
@@ -264,6 +270,7 @@ class HttpSession {
   Clock::time_point started_ = Clock::now();
   std::string method_;
   std::string target_;      ///< as received (raw), "" when the request line was unreadable
+  std::string route_;       ///< Request::route of the request being answered ("" = none)
   std::string request_id_;  ///< of the request being served, "" until its header is read
 };
 

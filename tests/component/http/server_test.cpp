@@ -12,6 +12,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -161,6 +164,40 @@ TEST_F(ServerTest, RoutesRequestsAndFramesEveryAnswer) {
   EXPECT_EQ(header_index(r, "X-Body-Size"), 1);
   EXPECT_EQ(header_index(r, "X-Echo"), 2);
   EXPECT_EQ(header_index(r, "X-Request-Id"), 3);
+}
+
+TEST_F(ServerTest, EveryAnsweredRequestIsReportedWithItsRouteStatusAndDuration) {
+  struct Seen {
+    std::string method, route;
+    int status;
+    std::chrono::nanoseconds elapsed;
+  };
+  auto seen = std::make_shared<std::vector<Seen>>();
+  auto mu = std::make_shared<std::mutex>();
+  server_.reset();
+  ServerOptions o = small_options();
+  o.on_request = [seen, mu](std::string_view m, std::string_view route, int status,
+                            std::chrono::nanoseconds elapsed) {
+    std::lock_guard lk(*mu);
+    seen->push_back({std::string(m), std::string(route), status, elapsed});
+  };
+  start(std::move(o));
+  EXPECT_EQ(test::request(kHost, port(), "GET", "/l3af/configs/v1/eth0").status, 200);
+  EXPECT_EQ(test::request(kHost, port(), "GET", "/status/503").status, 503);
+  EXPECT_EQ(test::request(kHost, port(), "GET", "/nope").status, 404);
+  EXPECT_EQ(test::request(kHost, port(), "GET", "/boom").status, 500);
+  std::lock_guard lk(*mu);
+  ASSERT_EQ(seen->size(), 4u);
+  EXPECT_EQ((*seen)[0].route, "/l3af/configs/{version}/{iface}");
+  EXPECT_EQ((*seen)[0].method, "GET");
+  EXPECT_EQ((*seen)[0].status, 200);
+  EXPECT_GT((*seen)[0].elapsed.count(), 0);
+  EXPECT_EQ((*seen)[1].route, "/status/{code}");
+  EXPECT_EQ((*seen)[1].status, 503);
+  EXPECT_EQ((*seen)[2].route, "") << "no route matched";
+  EXPECT_EQ((*seen)[2].status, 404);
+  EXPECT_EQ((*seen)[3].route, "/boom") << "a throwing handler counts under its route";
+  EXPECT_EQ((*seen)[3].status, 500);
 }
 
 TEST_F(ServerTest, EveryAnswerGetsItsOwnRequestIdWhichIsTheHandlersLogScope) {

@@ -209,7 +209,9 @@ TEST_F(Metrics, ProgramCountersFollowStartUpdateStopAndFailedDeploys) {
   EXPECT_EQ(sample(m, "l3afd_BPFStartCount", {prog, where, "direction=\"xdpingress\""}), "1") << m;
   const std::string started = sample(m, "l3afd_BPFStartTime", {prog, where});
   ASSERT_FALSE(started.empty()) << m;
-  EXPECT_NE(started.find("e+09"), std::string::npos) << "unix seconds in Go's format: " << started;
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_NEAR(std::stod(started), now, 600) << "unix seconds: " << started;
   EXPECT_EQ(sample(m, "l3afd_BPFUpdateCount", {prog, where}), "1") << "map_args written at start";
   EXPECT_NE(m.find("# TYPE l3afd_BPFStartCount counter"), std::string::npos);
   EXPECT_NE(m.find("# HELP l3afd_BPFStartTime This value indicates start time of the BPF program "
@@ -243,6 +245,44 @@ TEST_F(Metrics, ProgramCountersFollowStartUpdateStopAndFailedDeploys) {
   m = metrics();
   EXPECT_EQ(sample(m, "l3afd_BPFStopCount", {prog, where}), "1") << m;
   EXPECT_EQ(sample(m, "l3afd_BPFStartTime", {prog, where}), "") << "dropped at stop";
+}
+
+TEST_F(Metrics, ApiRequestsAreCountedByRoutePatternAndStatus) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  ASSERT_EQ(add({entry(ifc, xdp_counter())}).status, 200);
+  ASSERT_EQ(get(ifc).status, 200);
+  ASSERT_EQ(get(ifc).status, 200);
+  auto bad = xdp_counter();
+  bad.prog_type = "no-such-type";
+  ASSERT_EQ(add({entry(ifc, bad)}).status, 400);
+  const std::string m = metrics();
+  const std::string name = "l3afd_api_request_duration_seconds";
+  EXPECT_NE(m.find("# TYPE " + name + " histogram"), std::string::npos) << m;
+  EXPECT_EQ(
+      sample(m, name + "_count",
+             {"method=\"GET\"", "route=\"/l3af/configs/{version}/{iface}\"", "status=\"200\""}),
+      "2")
+      << "the interface name is not a label value: " << m;
+  EXPECT_EQ(sample(m, name + "_count",
+                   {"method=\"POST\"", "route=\"/l3af/configs/{version}/add\"", "status=\"200\""}),
+            "1")
+      << m;
+  EXPECT_EQ(sample(m, name + "_count",
+                   {"method=\"POST\"", "route=\"/l3af/configs/{version}/add\"", "status=\"400\""}),
+            "1")
+      << m;
+  EXPECT_EQ(m.find("route=\"/l3af/configs/v1/"), std::string::npos) << "no raw path as a label";
+  // The add took a real load: its sum is positive and its +Inf bucket holds it.
+  const std::string sum =
+      sample(m, name + "_sum", {"route=\"/l3af/configs/{version}/add\"", "status=\"200\""});
+  ASSERT_FALSE(sum.empty()) << m;
+  EXPECT_GT(std::stod(sum), 0.0);
+  EXPECT_EQ(sample(m, name + "_bucket",
+                   {"route=\"/l3af/configs/{version}/add\"", "status=\"200\"", "le=\"+Inf\""}),
+            "1");
 }
 
 }  // namespace

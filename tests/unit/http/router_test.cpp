@@ -61,6 +61,23 @@ TEST(Router, RoutesStaticSegmentsByMethodAndCapturesVersion) {
   EXPECT_EQ(seen.params.at("version"), "whatever");
 }
 
+TEST(Router, TheMatchedPatternIsTheRequestsRouteAndUnmatchedHaveNone) {
+  Router r = l3af_router();
+  Request q;
+  ASSERT_EQ(call(r, "GET", "/l3af/configs/v1/veth0", &q).status, 200);
+  EXPECT_EQ(q.route, "/l3af/configs/{version}/{iface}");
+  ASSERT_EQ(call(r, "POST", "/l3af/configs/v1/add", &q).status, 200);
+  EXPECT_EQ(q.route, "/l3af/configs/{version}/add");
+  ASSERT_EQ(call(r, "GET", "/nothing/here", &q).status, 404);
+  EXPECT_EQ(q.route, "");
+  ASSERT_EQ(call(r, "DELETE", "/l3af/configs/v1/add", &q).status, 405);
+  EXPECT_EQ(q.route, "");
+  Router star;
+  star.add("GET", "/bpfs/*", tagged("bpfs"));
+  ASSERT_EQ(call(star, "GET", "/bpfs/eth0", &q).status, 200);
+  EXPECT_EQ(q.route, "/bpfs/*");
+}
+
 TEST(Router, GetOfInterfaceAndOfAll) {
   Request seen;
   const Router r = l3af_router(&seen);

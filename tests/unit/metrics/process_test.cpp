@@ -48,7 +48,7 @@ TEST(ProcessStats, ThisProcessOpenFdsFollowWhatItOpens) {
   EXPECT_GT(b->start_time_seconds, now - 24 * 3600) << "a test process started today";
 }
 
-TEST(ProcessStats, RenderedAsTheGoClientDoes) {
+TEST(ProcessStats, RenderedWithTheGoClientsNamesHelpAndTypes) {
   ProcessStats s;
   s.cpu_seconds = 0.25;
   s.max_fds = 1024;
@@ -56,13 +56,18 @@ TEST(ProcessStats, RenderedAsTheGoClientDoes) {
   s.resident_bytes = 12345678;
   s.start_time_seconds = 1796267626;
   s.virtual_bytes = 2e9;
-  const std::string out = render_process(s);
+  Exposition e;
+  add_process(e, s);
+  const std::string out = e.serialize();
   EXPECT_NE(out.find("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 0.25\n"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("process_open_fds 12\n"), std::string::npos);
-  EXPECT_NE(out.find("process_resident_memory_bytes 1.2345678e+07\n"), std::string::npos);
-  EXPECT_NE(out.find("process_start_time_seconds 1.796267626e+09\n"), std::string::npos);
+  EXPECT_NE(out.find("# HELP process_open_fds Number of open file descriptors.\n"
+                     "# TYPE process_open_fds gauge\nprocess_open_fds 12\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("process_resident_memory_bytes 12345678\n"), std::string::npos);
+  EXPECT_NE(out.find("process_start_time_seconds 1796267626\n"), std::string::npos);
   EXPECT_NE(out.find("process_virtual_memory_max_bytes -1\n"), std::string::npos)
       << "unlimited, as Go prints it";
   EXPECT_LT(out.find("process_cpu_seconds_total"), out.find("process_virtual_memory_bytes"))
