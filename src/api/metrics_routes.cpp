@@ -3,7 +3,7 @@
 #include "metrics/exposition.h"
 #include "metrics/process.h"
 
-#include <map>
+#include <set>
 #include <tuple>
 
 namespace l3afd::api {
@@ -14,27 +14,10 @@ using prometheus::MetricType;
 
 }  // namespace
 
-std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
-                           const std::vector<MonitorSeries>& sampled,
+std::string render_metrics(const engine::Snapshot& snap, const std::vector<MonitorSeries>& sampled,
                            std::uint64_t monitor_read_errors, const std::string& host_name,
                            const metrics::RequestMetrics* requests) {
   metrics::Exposition out;
-  // l3afd_BPFMonitorMap series by labels: scalar read now, max-rate/avg from the sampler.
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, double> monitored;
-  for (const auto& m : sampled) {
-    monitored[{m.ebpf_program, m.interface_name, m.ipv4_address, m.map_name}] = m.value;
-  }
-  auto read_scalars = [&](const model::BpfProgram& spec, const std::string& object_key,
-                          const std::string& iface, const std::string& ipv4) {
-    for (const auto& m : spec.monitor_maps.value_or(std::vector<model::MonitorMap>{})) {
-      if (m.aggregator != "scalar" || object_key.empty()) continue;
-      auto v = kernel.read_map_value(object_key, m.name, static_cast<uint64_t>(m.key));
-      if (!v) continue;  // a failed read is skipped, never published as 0
-      monitored[{spec.name, iface, ipv4, m.name + "_" + std::to_string(m.key) + "_scalar"}] =
-          static_cast<double>(*v);
-    }
-  };
-  for (const auto& p : snap.state.probes) read_scalars(p.spec, p.object_key, "", "");
   for (const auto& [iface, rec] : snap.state.ifaces) {
     for (const auto& [hook, progs] : rec.hooks) {
       const std::string dir(model::direction(hook));
@@ -68,19 +51,35 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
                  {"ipv4_address", rec.ipv4_address},
                  {"version", p.spec.version}},
                 up ? 1 : 0);
-        read_scalars(p.spec, p.object_key, iface, rec.ipv4_address);
       }
     }
   }
-  for (const auto& [l, v] : monitored) {
+  // The sampler's values are up to one tick old: a series whose program or entry left since is
+  // not served (D35: gone with its program, in the same scrape as the delete's answer).
+  std::set<std::tuple<std::string, std::string, std::string>> live;
+  auto monitored = [&](const model::BpfProgram& spec, const std::string& iface) {
+    for (const auto& m : spec.monitor_maps.value_or(std::vector<model::MonitorMap>{})) {
+      for (const auto k : model::monitored_keys(m)) {
+        live.emplace(spec.name, iface, m.name + "_" + std::to_string(k) + "_" + m.aggregator);
+      }
+    }
+  };
+  for (const auto& p : snap.state.probes) monitored(p.spec, "");
+  for (const auto& [iface, rec] : snap.state.ifaces) {
+    for (const auto& [hook, progs] : rec.hooks) {
+      for (const auto& p : progs) monitored(p.spec, iface);
+    }
+  }
+  for (const auto& m : sampled) {
+    if (!live.contains({m.ebpf_program, m.interface_name, m.map_name})) continue;
     out.add("l3afd_BPFMonitorMap", "This value indicates BPF program monitor counters",
             MetricType::Gauge,
-            {{"ebpf_program", std::get<0>(l)},
+            {{"ebpf_program", m.ebpf_program},
              {"host", host_name},
-             {"interface_name", std::get<1>(l)},
-             {"ipv4_address", std::get<2>(l)},
-             {"map_name", std::get<3>(l)}},
-            v);
+             {"interface_name", m.interface_name},
+             {"ipv4_address", m.ipv4_address},
+             {"map_name", m.map_name}},
+            m.value);
   }
   // The program event series (engine/program_counters.h); `program_label` is "bpf_program" for
   // BPFUpdateFailedCount (the reference's label name, D36).
@@ -117,14 +116,13 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
   return out.serialize();
 }
 
-http::Router make_metrics_router(engine::Engine& engine, kernel::Kernel& kernel,
-                                 const MonitorSampler& sampler, std::string host_name,
-                                 const metrics::RequestMetrics* requests) {
+http::Router make_metrics_router(engine::Engine& engine, const MonitorSampler& sampler,
+                                 std::string host_name, const metrics::RequestMetrics* requests) {
   http::Router r;
-  r.add("GET", "/metrics", [&engine, &kernel, &sampler, host_name, requests](const http::Request&) {
+  r.add("GET", "/metrics", [&engine, &sampler, host_name, requests](const http::Request&) {
     http::Response out;
     out.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    out.body = render_metrics(*engine.snapshot(), kernel, sampler.values(), sampler.read_failures(),
+    out.body = render_metrics(*engine.snapshot(), sampler.values(), sampler.read_failures(),
                               host_name, requests);
     return out;
   });

@@ -10,24 +10,21 @@
 #include "api/http/router.h"
 #include "api/monitor_sampler.h"
 #include "engine/engine.h"
-#include "kernel/kernel.h"
 #include "metrics/request_metrics.h"
 
 namespace l3afd::api {
 
-/// Renders the exposition for a snapshot: scalar monitor_maps entries read now through
-/// `kernel.read_map_value` (which must be thread-safe), max-rate/avg ones from `sampled`.
+/// Renders the exposition for a snapshot and the sampler's monitor_maps series (`sampled`).
 /// Beyond the reference (snake_case, promtool-clean): l3afd_chain_length (programs chained on
 /// each hook), l3afd_companion_restarts_total (restarts of each supervised user program) and
 /// l3afd_monitor_read_errors_total (`monitor_read_errors`: failed samples), and
 /// l3afd_api_request_duration_seconds from `requests` when given.
-std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
-                           const std::vector<MonitorSeries>& sampled,
+std::string render_metrics(const engine::Snapshot& snap, const std::vector<MonitorSeries>& sampled,
                            std::uint64_t monitor_read_errors, const std::string& host_name,
                            const metrics::RequestMetrics* requests = nullptr);
 
-http::Router make_metrics_router(engine::Engine& engine, kernel::Kernel& kernel,
-                                 const MonitorSampler& sampler, std::string host_name,
+http::Router make_metrics_router(engine::Engine& engine, const MonitorSampler& sampler,
+                                 std::string host_name,
                                  const metrics::RequestMetrics* requests = nullptr);
 
 }  // namespace l3afd::api

@@ -4,8 +4,8 @@
 
 namespace l3afd::api {
 
-MonitorSampler::MonitorSampler(SnapshotFn snapshot, kernel::Kernel& kernel, std::size_t samples)
-    : snapshot_(std::move(snapshot)), kernel_(kernel), samples_(samples) {}
+MonitorSampler::MonitorSampler(SnapshotFn snapshot, std::size_t samples)
+    : snapshot_(std::move(snapshot)), samples_(samples) {}
 
 MonitorSampler::~MonitorSampler() {
   stop();
@@ -34,20 +34,28 @@ void MonitorSampler::stop() {
 
 void MonitorSampler::tick() {
   const auto snap = snapshot_();
-  // What the published state monitors now: (labels) → where to read it.
-  std::map<SeriesKey, std::tuple<std::string, std::string, std::uint64_t, metrics::Aggregator>>
-      wanted;
+  // What the published state monitors now: (labels) → reader, key, aggregator.
+  struct Wanted {
+    std::shared_ptr<const kernel::MapReader> reader;
+    std::uint64_t key;
+    metrics::Aggregator agg;
+  };
+  std::map<SeriesKey, Wanted> wanted;
   auto want = [&](const model::BpfProgram& spec, const std::string& object_key,
                   const std::string& iface, const std::string& ipv4) {
     if (object_key.empty() || !spec.monitor_maps) return;
     for (const auto& m : *spec.monitor_maps) {
       auto agg = metrics::parse_aggregator(m.aggregator);
-      // Unknown ones are refused at validation (a stored one of l3afd v2.1.0 is skipped);
-      // scalar is read at each scrape instead.
-      if (!agg || *agg == metrics::Aggregator::Scalar) continue;
-      const std::string label = m.name + "_" + std::to_string(m.key) + "_" + m.aggregator;
-      wanted[{spec.name, iface, ipv4, label}] = {object_key, m.name,
-                                                 static_cast<std::uint64_t>(m.key), *agg};
+      if (!agg) continue;  // refused at validation; a stored one of l3afd v2.1.0 is skipped
+      std::shared_ptr<const kernel::MapReader> reader;
+      if (auto r = snap->monitor_readers.find({object_key, m.name});
+          r != snap->monitor_readers.end()) {
+        reader = r->second;
+      }
+      for (const std::uint64_t k : model::monitored_keys(m)) {
+        const std::string label = m.name + "_" + std::to_string(k) + "_" + m.aggregator;
+        wanted[{spec.name, iface, ipv4, label}] = {reader, k, *agg};
+      }
     }
   };
   for (const auto& [iface, rec] : snap->state.ifaces) {
@@ -57,32 +65,43 @@ void MonitorSampler::tick() {
   }
   for (const auto& p : snap->state.probes) want(p.spec, p.object_key, "", "");
 
+  // Read outside the lock: values() is never blocked by the kernel.
+  const auto started = std::chrono::steady_clock::now();
+  std::map<SeriesKey, Result<std::uint64_t>> read;
+  for (const auto& [key, w] : wanted) {
+    if (!w.reader) {
+      read.emplace(key, fail(Errc::NotFound, "no reader for the map (see the engine's log)"));
+      continue;
+    }
+    read.emplace(key, w.reader->read(w.key));
+  }
+  const auto took = std::chrono::steady_clock::now() - started;
+
   std::lock_guard lk(mu_);
   // Series of programs or entries that left are dropped (the original keeps them, D35); a
-  // new instance of the same program (another object key) starts its window again.
+  // new instance of the same program (another reader) starts its window again.
   std::erase_if(series_, [&](const auto& kv) {
     auto w = wanted.find(kv.first);
-    return w == wanted.end() || std::get<0>(w->second) != kv.second.object_key ||
-           std::get<1>(w->second) != kv.second.map;
+    return w == wanted.end() || w->second.reader != kv.second.reader;
   });
-  for (const auto& [key, where] : wanted) {
-    const auto& [object_key, map, map_key, agg] = where;
+  for (const auto& [key, w] : wanted) {
     auto it = series_.find(key);
     if (it == series_.end()) {
-      it = series_
-               .emplace(key,
-                        Series{object_key, map, map_key, metrics::SeriesAggregator(agg, samples_)})
+      it = series_.emplace(key, Series{w.reader, w.key, metrics::SeriesAggregator(w.agg, samples_)})
                .first;
     }
-    auto v = kernel_.read_map_value(object_key, map, map_key);
+    ++reads_;
+    const auto& v = read.at(key);
     if (!v) {
       ++failures_;
-      spdlog::debug("monitor read failed program={} map={} key={}: {}", std::get<0>(key), map,
-                    map_key, v.error().to_string());
+      spdlog::debug("monitor read failed program={} series={}: {}", std::get<0>(key),
+                    std::get<3>(key), v.error().to_string());
       continue;
     }
     it->second.aggregator.add(*v);
   }
+  spdlog::trace("monitor sample: {} series in {} us", wanted.size(),
+                std::chrono::duration_cast<std::chrono::microseconds>(took).count());
 }
 
 std::vector<MonitorSeries> MonitorSampler::values() const {
@@ -100,6 +119,11 @@ std::vector<MonitorSeries> MonitorSampler::values() const {
 std::uint64_t MonitorSampler::read_failures() const {
   std::lock_guard lk(mu_);
   return failures_;
+}
+
+std::uint64_t MonitorSampler::reads() const {
+  std::lock_guard lk(mu_);
+  return reads_;
 }
 
 }  // namespace l3afd::api

@@ -1,14 +1,16 @@
-// The monitor_maps sampler (docs/compatibility.md §12.2): once a second, reads the configured
-// key of every max-rate and avg monitor_maps entry of the published snapshot (programs and
-// probes) and feeds it to the entry's aggregator (metrics/aggregator.h, over n-metric-samples);
-// /metrics renders the aggregated values. `scalar` entries are not sampled: /metrics reads them
-// at each scrape, which is never older than a 1 s sample. A failed read is counted and
-// skipped, never published as 0; a series is dropped with its program or monitor_maps entry.
+// The monitor_maps sampler (docs/compatibility.md §12.2, docs/metrics.md): once a second, reads
+// every key of every monitor_maps entry of the published snapshot (programs and probes; several
+// keys with the key_end extension) and feeds it to the series' aggregator (metrics/aggregator.h,
+// over n-metric-samples); /metrics renders the aggregated values. As in the original, scalar
+// entries are sampled on the same tick (a scalar is at most one period old).
+//
+// Reads go through the kernel::MapReader objects the snapshot holds (Snapshot::monitor_readers,
+// each on its own dup of the map fd): the sampler never calls the kernel port, never looks a map
+// up by name or id, and never touches engine state. A failed read (or a map without a reader) is
+// counted and skipped, never published as 0; a series is dropped with its program or entry.
 //
 // Thread-safety: one sampling thread (start()/stop()); tick() may also be called directly
-// (tests). values() and read_failures() are safe from any thread. Reads go through
-// Kernel::read_map_value, which adapters make safe off the engine thread; the sampler reads
-// only immutable snapshots.
+// (tests). values() and read_failures() are safe from any thread.
 #pragma once
 
 #include <chrono>
@@ -24,7 +26,6 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "kernel/kernel.h"
 #include "metrics/aggregator.h"
 
 namespace l3afd::api {
@@ -43,7 +44,7 @@ class MonitorSampler {
  public:
   using SnapshotFn = std::function<std::shared_ptr<const engine::Snapshot>()>;
   /// `samples`: n-metric-samples (the aggregators' window).
-  MonitorSampler(SnapshotFn snapshot, kernel::Kernel& kernel, std::size_t samples);
+  MonitorSampler(SnapshotFn snapshot, std::size_t samples);
   ~MonitorSampler();
   MonitorSampler(const MonitorSampler&) = delete;
   MonitorSampler& operator=(const MonitorSampler&) = delete;
@@ -59,23 +60,24 @@ class MonitorSampler {
   std::vector<MonitorSeries> values() const;
   /// Reads that failed since the start (logged at debug, each one).
   std::uint64_t read_failures() const;
+  /// Reads done since the start (the bench's sampler cost per read).
+  std::uint64_t reads() const;
 
  private:
-  /// (program, interface, ipv4, map label) → object key, map, key, aggregator.
+  /// (program, interface, ipv4, map label) → reader, key, aggregator.
   using SeriesKey = std::tuple<std::string, std::string, std::string, std::string>;
   struct Series {
-    std::string object_key;
-    std::string map;
+    std::shared_ptr<const kernel::MapReader> reader;  ///< null: the map has no reader
     std::uint64_t map_key = 0;
     metrics::SeriesAggregator aggregator;
   };
 
   SnapshotFn snapshot_;
-  kernel::Kernel& kernel_;
   std::size_t samples_;
   mutable std::mutex mu_;
   std::map<SeriesKey, Series> series_;
   std::uint64_t failures_ = 0;
+  std::uint64_t reads_ = 0;
   std::mutex run_mu_;
   std::condition_variable run_cv_;
   bool stopping_ = false;

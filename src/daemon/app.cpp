@@ -236,7 +236,7 @@ int run(const std::filesystem::path& config_path) {
   } stop_in_order{engine, *companions};
 
   // monitor_maps max-rate/avg: one sample per second (docs/compatibility.md §12.2).
-  api::MonitorSampler sampler([&engine] { return engine.snapshot(); }, kern,
+  api::MonitorSampler sampler([&engine] { return engine.snapshot(); },
                               static_cast<std::size_t>(cfg.web.n_metric_samples));
 
   // 6. listeners
@@ -253,7 +253,7 @@ int run(const std::filesystem::path& config_path) {
   if (!api_srv) return fatal("[l3af-configs] restapi-addr: " + api_srv.error().to_string());
   auto metrics_srv = api::http::Server::start(
       server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),
-      api::make_metrics_router(engine, kern, sampler, host, &requests));
+      api::make_metrics_router(engine, sampler, host, &requests));
   if (!metrics_srv) return fatal("[web] metrics-addr: " + metrics_srv.error().to_string());
   std::unique_ptr<api::http::Server> debug_srv;
   if (cfg.ebpf_chain_debug.enabled) {

@@ -332,9 +332,48 @@ void Engine::publish() {
     }
   }
   auto snap = std::make_shared<Snapshot>(
-      Snapshot{applied_, pending_, companion_table_.status(), counters_});
+      Snapshot{applied_, pending_, companion_table_.status(), counters_, {}});
+  std::shared_ptr<const Snapshot> previous;
+  {
+    std::lock_guard lk(snap_mu_);
+    previous = published_;
+  }
+  snap->monitor_readers = monitor_readers(previous.get());
   std::lock_guard lk(snap_mu_);
   published_ = std::move(snap);
+}
+
+std::map<std::pair<std::string, std::string>, std::shared_ptr<const kernel::MapReader>>
+Engine::monitor_readers(const Snapshot* previous) {
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const kernel::MapReader>> out;
+  auto want = [&](const model::BpfProgram& spec, const std::string& object_key) {
+    if (object_key.empty() || !spec.monitor_maps) return;
+    for (const auto& m : *spec.monitor_maps) {
+      std::pair<std::string, std::string> where{object_key, m.name};
+      if (out.contains(where)) continue;
+      if (previous != nullptr) {  // an object key names one load: its readers stay valid
+        if (auto it = previous->monitor_readers.find(where);
+            it != previous->monitor_readers.end()) {
+          out.emplace(where, it->second);
+          continue;
+        }
+      }
+      auto r = kernel_.map_reader(object_key, m.name);
+      if (!r) {
+        spdlog::warn("monitor_maps: no reader for map {} of {}: {}", m.name, spec.name,
+                     r.error().to_string());
+        continue;
+      }
+      out.emplace(std::move(where), std::move(*r));
+    }
+  };
+  for (const auto& [iface, rec] : applied_.ifaces) {
+    for (const auto& [hook, list] : rec.hooks) {
+      for (const auto& r : list) want(r.spec, r.object_key);
+    }
+  }
+  for (const auto& p : applied_.probes) want(p.spec, p.object_key);
+  return out;
 }
 
 model::ValidationContext Engine::validation_context(bool check_ifaces) const {

@@ -100,6 +100,11 @@ struct Snapshot {
   /// The program event counters of /metrics (engine/program_counters.h), since the daemon
   /// started.
   ProgramCounters counters;
+  /// Readers of the maps that monitor_maps entries of `state` name, by (object key, map name):
+  /// the metrics sampler reads through them, never through the kernel port or engine state. A
+  /// map whose reader could not be made is absent (its samples count as read failures).
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const kernel::MapReader>>
+      monitor_readers;
 };
 
 class Engine {
@@ -167,6 +172,10 @@ class Engine {
   /// Validation context; `check_ifaces`: ask the kernel whether each interface exists.
   model::ValidationContext validation_context(bool check_ifaces) const;
   void publish();
+  /// The monitor_maps readers of applied_, reusing those of `previous` for the same object
+  /// key and map (kernel::Kernel::map_reader).
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const kernel::MapReader>>
+  monitor_readers(const Snapshot* previous);
   void loop();
   /// Supervision on the engine thread: exits posted by the Companions port, due restarts,
   /// healthy resets. Publishes when anything changed.

@@ -8,13 +8,14 @@
 // under a running program.
 //
 // Thread-safety: not thread-safe. Only the engine thread calls it (DESIGN.md §5), except
-// read_map_value(), which adapters make safe to call from the metrics thread.
+// the readers of map_reader(), which read from the metrics thread without adapter state.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -209,6 +210,18 @@ class ChangeLock {
   std::function<void()> on_release_;
 };
 
+/// Reads values of one map (Kernel::map_reader). Thread-safety: read() may run on any thread,
+/// concurrently with every Kernel method.
+class MapReader {
+ public:
+  virtual ~MapReader() = default;
+  /// `key` as an unsigned integer of the map's key size; the value as an unsigned integer of
+  /// the map's value size, summed over CPUs for per-CPU maps. Works for array and hash maps.
+  /// Errors: NotFound (no such key), InvalidPayload (the key does not fit the key size),
+  /// Kernel (errno).
+  virtual Result<uint64_t> read(uint64_t key) const = 0;
+};
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
@@ -263,10 +276,21 @@ class Kernel {
   /// deleted by its exact handle and priority. NotFound if `key` is not attached.
   virtual Status detach(const std::string& key) = 0;
 
-  /// Reads `map_key` of a map of a loaded object as an unsigned integer of the map's value
-  /// size (summed over CPUs for per-CPU maps). Safe from any thread.
-  virtual Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
-                                          uint64_t map_key) = 0;
+  /// A reader of map `map_name` of loaded object `key` (monitor_maps, docs/metrics.md). It
+  /// holds its own reference to the map (the libbpf adapter: a dup of the map fd), so reading
+  /// takes no adapter lock and does no lookup by name or id, and it stays valid after the object
+  /// is unloaded (it then reads the map as the last holder left it). Errors: NotFound (no such
+  /// key or map), InvalidPayload (unsupported key/value sizes), Kernel.
+  virtual Result<std::shared_ptr<const MapReader>> map_reader(const std::string& key,
+                                                              const std::string& map_name) = 0;
+
+  /// One read through a fresh map_reader() (tests and one-off reads; samplers keep readers).
+  Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
+                                  uint64_t map_key) {
+    auto r = map_reader(key, map_name);
+    if (!r) return fail(std::move(r.error()));
+    return (*r)->read(map_key);
+  }
 
   /// True if a program with this id is loaded in the kernel.
   virtual bool program_exists(uint32_t prog_id) = 0;
@@ -354,7 +378,7 @@ class Kernel {
   /// Loads the object and attaches every probe program (see ProbeSpec); on failure nothing
   /// remains (no pins, fds or links). The key then works with discard() (undo: detaches and
   /// removes exactly pins_created), unload() (final: detaches and removes the link pins and the
-  /// map pins it owns) and read_map_value(). Errors: InvalidPayload (as probe_sections), Kernel
+  /// map pins it owns) and map_reader(). Errors: InvalidPayload (as probe_sections), Kernel
   /// (verifier, attach, with the reason), Io, Conflict (key already loaded).
   virtual Result<LoadedProbes> load_probes(const ProbeSpec& spec) = 0;
 

@@ -215,14 +215,23 @@ Status dec_map_arg(const Ctx& c, const Node& n, MapArg& out) {
                     });
 }
 
-constexpr std::array<std::string_view, 3> kMonitorMapFields{"name", "key", "aggregator"};
+// "key_end" is the project's extension (model/l3af_types.h MonitorMap::key_end).
+constexpr std::array<std::string_view, 4> kMonitorMapFields{"name", "key", "aggregator", "key_end"};
 
 Status dec_monitor_map(const Ctx& c, const Node& n, MonitorMap& out) {
   return dec_object(c, "a monitor_maps element", n, out, kMonitorMapFields,
                     [](const Ctx& s, std::size_t i, const Node& v, MonitorMap& m) -> Status {
                       if (i == 0) return dec_string(s, "name", v, m.name);
                       if (i == 1) return dec_int(s, "key", v, m.key);
-                      return dec_string(s, "aggregator", v, m.aggregator);
+                      if (i == 2) return dec_string(s, "aggregator", v, m.aggregator);
+                      if (v.kind == Kind::Null) {
+                        m.key_end.reset();
+                        return ok();
+                      }
+                      int64_t end = 0;
+                      if (auto st = dec_int(s, "key_end", v, end); !st) return st;
+                      m.key_end = end;
+                      return ok();
                     });
 }
 

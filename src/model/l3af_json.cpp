@@ -64,6 +64,10 @@ void write_monitor_map(Writer& w, const MonitorMap& m) {
   w.int_value(m.key);
   w.key("aggregator");
   w.string_value(m.aggregator);
+  if (m.key_end) {  // extension: absent from the original's payloads, so never written for them
+    w.key("key_end");
+    w.int_value(*m.key_end);
+  }
   w.end_object();
 }
 

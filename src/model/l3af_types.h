@@ -37,8 +37,24 @@ struct MonitorMap {  // L3afDNFMetricsMap
   std::string name;
   int64_t key = 0;
   std::string aggregator;
+  /// Extension (docs/metrics.md "Several keys of one map"): when set, every key from `key` to
+  /// `key_end` inclusive is a series of its own; absent in the original's payloads and then
+  /// never written back, so their JSON is unchanged.
+  std::optional<int64_t> key_end;
   bool operator==(const MonitorMap&) const = default;
 };
+
+/// The keys a monitor_maps entry samples: `key`, or `key`..`key_end` (validated: at most
+/// kMaxMonitorKeys, key_end ≥ key ≥ 0).
+inline constexpr int64_t kMaxMonitorKeys = 256;
+inline std::vector<uint64_t> monitored_keys(const MonitorMap& m) {
+  std::vector<uint64_t> keys;
+  const int64_t last = m.key_end ? *m.key_end : m.key;
+  for (int64_t k = m.key; k <= last && keys.size() < kMaxMonitorKeys; ++k) {
+    keys.push_back(static_cast<uint64_t>(k));
+  }
+  return keys;
+}
 
 struct BpfProgram {  // 31 keys, in serialization order
   int64_t id = 0;

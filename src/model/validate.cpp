@@ -290,6 +290,16 @@ class Checker {
           add(Kind::Payload, iface, dir, p.name, at + "/aggregator",
               "aggregator must be scalar, max-rate or avg");
         }
+        if (m.key_end) {
+          if (m.key < 0) {
+            add(Kind::Payload, iface, dir, p.name, at + "/key",
+                "key must not be negative when key_end is set");
+          } else if (*m.key_end < m.key || *m.key_end - m.key >= kMaxMonitorKeys) {
+            add(Kind::Payload, iface, dir, p.name, at + "/key_end",
+                "key_end must be at least key and name at most " + std::to_string(kMaxMonitorKeys) +
+                    " keys");
+          }
+        }
       }
     }
   }

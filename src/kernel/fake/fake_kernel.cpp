@@ -246,17 +246,36 @@ Status FakeKernel::detach(const std::string& key) {
   return ok();
 }
 
-Result<uint64_t> FakeKernel::read_map_value(const std::string& key, const std::string& map_name,
-                                            uint64_t map_key) {
-  auto it = objects_.find(key);
-  if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
-  for (const auto& m : it->second.maps) {
-    if (m.name != map_name) continue;
-    auto contents = maps_.find(m.pin.string());
+namespace {
+
+/// Reads the fake's map contents by pin path at each read, as a dup'ed fd reads the map it
+/// refers to. Not thread-safe against the fake's mutating methods (the fake is not).
+class FakeMapReader final : public MapReader {
+ public:
+  FakeMapReader(const std::map<std::string, std::map<uint64_t, uint64_t>>& maps, std::string pin)
+      : maps_(maps), pin_(std::move(pin)) {}
+  Result<uint64_t> read(uint64_t map_key) const override {
+    auto contents = maps_.find(pin_);
     if (contents == maps_.end()) return fail(Errc::NotFound, "no such key", ENOENT);
     auto v = contents->second.find(map_key);
     if (v == contents->second.end()) return fail(Errc::NotFound, "no such key", ENOENT);
     return v->second;
+  }
+
+ private:
+  const std::map<std::string, std::map<uint64_t, uint64_t>>& maps_;
+  std::string pin_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const MapReader>> FakeKernel::map_reader(const std::string& key,
+                                                                const std::string& map_name) {
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return fail(Errc::NotFound, "object " + key + " not loaded");
+  for (const auto& m : it->second.maps) {
+    if (m.name != map_name) continue;
+    return std::shared_ptr<const MapReader>(std::make_shared<FakeMapReader>(maps_, m.pin.string()));
   }
   return fail(Errc::NotFound, "no map " + map_name);
 }

@@ -94,8 +94,9 @@ class FakeKernel final : public Kernel {
                         const std::vector<model::MonitorMap>& monitor_maps) override;
   Result<AttachInfo> attach(const AttachSpec& spec) override;
   Status detach(const std::string& key) override;
-  Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
-                                  uint64_t map_key) override;
+  /// Readers see the fake's map contents by pin at each read; they must not outlive the fake.
+  Result<std::shared_ptr<const MapReader>> map_reader(const std::string& key,
+                                                      const std::string& map_name) override;
   bool program_exists(uint32_t prog_id) override;
   /// Models the kernel's rule: the target's program type must match the owner's (EINVAL).
   Status write_slot(const std::string& owner_key, const std::string& array_map,

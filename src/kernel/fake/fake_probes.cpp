@@ -1,7 +1,7 @@
 // Probes of FakeKernel (bpf_programs.probes): sections from ObjectDef::programs, classified by
 // the real adapter's rules (kernel/probe_sections.h); a probe key is an Obj whose `probes`
 // hold its links (pins `<link_dir>/<function>_<kind>`), so discard(), unload(),
-// configure_maps() and read_map_value() work on it like on a program key.
+// configure_maps() and map_reader() work on it like on a program key.
 #include <algorithm>
 
 #include "kernel/fake/fake_kernel.h"

@@ -39,8 +39,8 @@ struct LibbpfKernelOptions {
 /// releases every fd but never removes a pin, so pinned programs, maps and links survive the
 /// daemon (docs/chain-protocol.md K10, K11).
 ///
-/// Thread-safety: every method takes one internal mutex, so read_map_value() may be called from
-/// another thread while the engine thread mutates; the other methods are meant for one thread.
+/// Thread-safety: every method takes one internal mutex; the readers of map_reader() read
+/// through their own fds, without it, from any thread. The methods are meant for one thread.
 class LibbpfKernel final : public Kernel {
  public:
   explicit LibbpfKernel(LibbpfKernelOptions options = {});
@@ -49,7 +49,7 @@ class LibbpfKernel final : public Kernel {
   LibbpfKernel& operator=(const LibbpfKernel&) = delete;
 
   /// flock() on options.lock_dir (dir_lock.h). Takes no adapter state (not the mutex), so a
-  /// wait never blocks read_map_value().
+  /// wait never blocks a MapReader.
   Result<ChangeLock> lock_for_change() override;
   Result<InterfaceInfo> interface(const std::string& name) override;
   Result<LoadedObject> load(const LoadSpec& spec) override;
@@ -59,8 +59,8 @@ class LibbpfKernel final : public Kernel {
                         const std::vector<model::MonitorMap>& monitor_maps) override;
   Result<AttachInfo> attach(const AttachSpec& spec) override;
   Status detach(const std::string& key) override;
-  Result<uint64_t> read_map_value(const std::string& key, const std::string& map_name,
-                                  uint64_t map_key) override;
+  Result<std::shared_ptr<const MapReader>> map_reader(const std::string& key,
+                                                      const std::string& map_name) override;
   bool program_exists(uint32_t prog_id) override;
   Status write_slot(const std::string& owner_key, const std::string& array_map,
                     const std::optional<std::string>& target_key) override;

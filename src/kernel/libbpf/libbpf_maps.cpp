@@ -1,6 +1,7 @@
-// configure_maps() and read_map_value() of LibbpfKernel (docs/compatibility.md §12, "Ours").
+// configure_maps() and map_reader() of LibbpfKernel (docs/compatibility.md §12, "Ours").
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -213,12 +214,15 @@ Status LibbpfKernel::configure_maps(const std::string& key,
       spdlog::warn("op=configure_maps key={} monitor map {} has unsupported sizes", key, mm.name);
       continue;
     }
-    if (!fits(mm.key, s->key_size)) {
-      return fail(Errc::InvalidPayload, "monitor key " + std::to_string(mm.key) +
+    const int64_t last = mm.key_end.value_or(mm.key);
+    if (!fits(mm.key, s->key_size) || !fits(last, s->key_size)) {
+      return fail(Errc::InvalidPayload, "monitor key " + std::to_string(last) +
                                             " does not fit the key of map " + mm.name);
     }
-    monitor_writes.push_back({mm.name, s->fd, encode(static_cast<uint64_t>(mm.key), s->key_size),
-                              value_buffer(*s, 0), BPF_NOEXIST});
+    for (uint64_t k : model::monitored_keys(mm)) {
+      monitor_writes.push_back(
+          {mm.name, s->fd, encode(k, s->key_size), value_buffer(*s, 0), BPF_NOEXIST});
+    }
   }
 
   for (const auto& w : writes) {
@@ -232,14 +236,55 @@ Status LibbpfKernel::configure_maps(const std::string& key,
   // Monitor entries last, so that pruning cannot remove them; existing values are kept.
   for (const auto& w : monitor_writes) {
     if (bpf_map_update_elem(w.fd, w.key.data(), w.value.data(), w.flags) != 0 && errno != EEXIST) {
+      if (errno == E2BIG) {  // a monitored key beyond the array's max_entries
+        return fail(Errc::InvalidPayload,
+                    "monitor_maps: map " + w.map + " has no room for key " +
+                        std::to_string(decode(w.key.data(), static_cast<uint32_t>(w.key.size()))));
+      }
       return fail(Errc::Kernel, "create monitor entry in map " + w.map, errno);
     }
   }
   return ok();
 }
 
-Result<uint64_t> LibbpfKernel::read_map_value(const std::string& key, const std::string& map_name,
-                                              uint64_t map_key) {
+namespace {
+
+/// A MapReader on its own dup of the map fd: no adapter state is touched by read().
+class FdMapReader final : public MapReader {
+ public:
+  FdMapReader(UniqueFd fd, const MapShape& shape, std::string name)
+      : fd_(std::move(fd)), shape_(shape), name_(std::move(name)) {}
+
+  Result<uint64_t> read(uint64_t map_key) const override {
+    if (shape_.key_size < 8 && map_key >> (8 * shape_.key_size) != 0) {
+      return fail(Errc::InvalidPayload,
+                  "key " + std::to_string(map_key) + " does not fit map " + name_);
+    }
+    const Bytes k = encode(map_key, shape_.key_size);
+    Bytes v(shape_.cpus * shape_.stride);
+    if (bpf_map_lookup_elem(fd_.get(), k.data(), v.data()) != 0) {
+      if (errno == ENOENT) {
+        return fail(Errc::NotFound, "map " + name_ + " has no key " + std::to_string(map_key));
+      }
+      return fail(Errc::Kernel, "read map " + name_, errno);
+    }
+    uint64_t sum = 0;
+    for (size_t c = 0; c < shape_.cpus; ++c) {
+      sum += decode(v.data() + c * shape_.stride, shape_.value_size);
+    }
+    return sum;
+  }
+
+ private:
+  UniqueFd fd_;
+  MapShape shape_;  // shape_.fd is the adapter's fd: never used here
+  std::string name_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const MapReader>> LibbpfKernel::map_reader(const std::string& key,
+                                                                  const std::string& map_name) {
   std::lock_guard lock(mutex_);
   Entry* e = find(key);
   if (e == nullptr) return fail(Errc::NotFound, "key " + key + " is not loaded");
@@ -248,21 +293,10 @@ Result<uint64_t> LibbpfKernel::read_map_value(const std::string& key, const std:
   if (!supported_size(s->key_size) || !supported_size(s->value_size)) {
     return fail(Errc::InvalidPayload, "map " + map_name + " has unsupported key/value sizes");
   }
-  if (s->key_size < 8 && map_key >> (8 * s->key_size) != 0) {
-    return fail(Errc::InvalidPayload,
-                "key " + std::to_string(map_key) + " does not fit map " + map_name);
-  }
-  const Bytes k = encode(map_key, s->key_size);
-  Bytes v(s->cpus * s->stride);
-  if (bpf_map_lookup_elem(s->fd, k.data(), v.data()) != 0) {
-    if (errno == ENOENT) {
-      return fail(Errc::NotFound, "map " + map_name + " has no key " + std::to_string(map_key));
-    }
-    return fail(Errc::Kernel, "read map " + map_name, errno);
-  }
-  uint64_t sum = 0;
-  for (size_t c = 0; c < s->cpus; ++c) sum += decode(v.data() + c * s->stride, s->value_size);
-  return sum;
+  UniqueFd dup(::fcntl(s->fd, F_DUPFD_CLOEXEC, 0));
+  if (!dup) return fail(Errc::Kernel, "dup fd of map " + map_name, errno);
+  return std::shared_ptr<const MapReader>(
+      std::make_shared<FdMapReader>(std::move(dup), *s, map_name));
 }
 
 }  // namespace l3afd::kernel::libbpf

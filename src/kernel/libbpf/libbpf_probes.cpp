@@ -1,7 +1,7 @@
 // Probes of LibbpfKernel (bpf_programs.probes, docs/packages.md §1.4): probe_sections(),
 // load_probes() and adopt_probes(), and the LoadSession stages of a probe load. A probe key is
 // an Entry like any other: its links are the entry's companion links (owned, pinned, listed by
-// id), so discard(), unload() and read_map_value() need nothing of their own (README.md).
+// id), so discard(), unload() and map_reader() need nothing of their own (README.md).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>

@@ -120,7 +120,7 @@ Result<LoadedObject> LibbpfKernel::take_self_loaded(const SelfLoadedSpec& spec) 
   const std::string waited = " within " + std::to_string(spec.wait.count()) + " ms";
 
   // 1. The binary pins its own next array at MapNamePath. Waited for without the adapter's
-  //    mutex, so read_map_value() of other keys is not blocked meanwhile.
+  //    mutex, so map_reader() of other keys is not blocked meanwhile.
   if (!spec.private_map.empty()) {
     auto pinned = poll(spec.wait, [&]() -> Result<bool> { return present(spec.next_array_pin); });
     if (!*pinned) {

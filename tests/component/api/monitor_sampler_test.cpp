@@ -1,6 +1,7 @@
 // The monitor_maps sampler and the /metrics body on the real engine and the fake kernel:
-// max-rate (baseline first, then the largest per-tick increase) and avg from the sampler, scalar
-// read at render time, a failed read counted and not published, series gone with the program.
+// max-rate (baseline first, then the largest per-tick increase), avg and scalar per tick through
+// the snapshot's map readers, a key range (key_end), a failed read counted and not published,
+// series gone with the program.
 #include "api/monitor_sampler.h"
 
 #include <gtest/gtest.h>
@@ -56,8 +57,7 @@ struct Harness {
     cfg.planner.default_repo_url = "file:///repo";
     cfg.planner.host_name = kHost;
     engine_ = std::make_unique<engine::Engine>(cfg, kernel_, packages_, store_);
-    sampler_ =
-        std::make_unique<api::MonitorSampler>([this] { return engine_->snapshot(); }, kernel_, 3);
+    sampler_ = std::make_unique<api::MonitorSampler>([this] { return engine_->snapshot(); }, 3);
   }
   std::optional<double> value(const std::string& label) {
     for (const auto& s : sampler_->values()) {
@@ -73,13 +73,14 @@ struct Harness {
   std::unique_ptr<api::MonitorSampler> sampler_;
 };
 
-TEST(MonitorSampler, MaxRateAndAvgAggregateTicksAndScalarIsReadAtRenderTime) {
+TEST(MonitorSampler, MaxRateAvgAndScalarAggregateTicks) {
   Harness t;
   ASSERT_TRUE(t.engine_->run_now(AddPrograms{{entry(counter(10))}}));
+  EXPECT_EQ(t.engine_->snapshot()->monitor_readers.size(), 1u) << "one reader for map config";
   t.sampler_->tick();
   EXPECT_EQ(t.value("config_1_max-rate"), 0.0) << "the first sample is a baseline";
   EXPECT_EQ(t.value("config_1_avg"), 10.0);
-  EXPECT_FALSE(t.value("config_1_scalar").has_value()) << "scalar is not sampled";
+  EXPECT_EQ(t.value("config_1_scalar"), 10.0);
   EXPECT_FALSE(t.value("config_7_avg").has_value()) << "a failed read publishes nothing";
   EXPECT_EQ(t.sampler_->read_failures(), 1u);
 
@@ -88,8 +89,9 @@ TEST(MonitorSampler, MaxRateAndAvgAggregateTicksAndScalarIsReadAtRenderTime) {
   EXPECT_EQ(t.value("config_1_max-rate"), 15.0);
   EXPECT_EQ(t.value("config_1_avg"), 17.5);
 
-  const std::string body = api::render_metrics(
-      *t.engine_->snapshot(), t.kernel_, t.sampler_->values(), t.sampler_->read_failures(), kHost);
+  EXPECT_EQ(t.value("config_1_scalar"), 25.0);
+  const std::string body = api::render_metrics(*t.engine_->snapshot(), t.sampler_->values(),
+                                               t.sampler_->read_failures(), kHost);
   EXPECT_NE(body.find("map_name=\"config_1_max-rate\"} 15\n"), std::string::npos) << body;
   EXPECT_NE(body.find("map_name=\"config_1_avg\"} 17.5\n"), std::string::npos) << body;
   EXPECT_NE(body.find("map_name=\"config_1_scalar\"} 25\n"), std::string::npos) << body;
@@ -99,10 +101,32 @@ TEST(MonitorSampler, MaxRateAndAvgAggregateTicksAndScalarIsReadAtRenderTime) {
   EXPECT_NE(body.find("\n# TYPE process_open_fds gauge\nprocess_open_fds "), std::string::npos)
       << "process_* after the l3afd_* families: " << body;
 
-  // The program leaves: its series go at the next tick (D35).
+  // The program leaves: its series are not served from then on, and go at the next tick (D35).
+  const auto before_delete = t.sampler_->values();
   ASSERT_TRUE(t.engine_->run_now(UpdatePrograms{{entry(std::nullopt)}}));
+  const std::string after = api::render_metrics(*t.engine_->snapshot(), before_delete,
+                                                t.sampler_->read_failures(), kHost);
+  EXPECT_EQ(after.find("l3afd_BPFMonitorMap"), std::string::npos) << after;
   t.sampler_->tick();
   EXPECT_TRUE(t.sampler_->values().empty());
+}
+
+TEST(MonitorSampler, AKeyRangeIsOneSeriesPerKeyAndAnUnwrittenKeyIsAFailedRead) {
+  Harness t;
+  auto p = counter(0);
+  p.map_args =
+      std::vector<model::MapArg>{{"config", std::vector<model::KeyValue>{{2, 20}, {3, 30}}}};
+  model::MonitorMap range{"config", 2, "scalar"};
+  range.key_end = 4;
+  p.monitor_maps = std::vector<model::MonitorMap>{range};
+  ASSERT_TRUE(t.engine_->run_now(AddPrograms{{entry(p)}}));
+  t.sampler_->tick();
+  EXPECT_EQ(t.value("config_2_scalar"), 20.0);
+  EXPECT_EQ(t.value("config_3_scalar"), 30.0);
+  EXPECT_FALSE(t.value("config_4_scalar").has_value()) << "never written in the fake: no value";
+  EXPECT_FALSE(t.value("config_5_scalar").has_value()) << "outside the range";
+  EXPECT_EQ(t.sampler_->read_failures(), 1u);
+  EXPECT_EQ(t.sampler_->reads(), 3u);
 }
 
 TEST(MonitorSampler, TheThreadSamplesUntilStopped) {

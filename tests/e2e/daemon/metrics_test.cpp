@@ -285,5 +285,41 @@ TEST_F(Metrics, ApiRequestsAreCountedByRoutePatternAndStatus) {
             "1");
 }
 
+TEST_F(Metrics, AKeyRangeOfAHashMapIsOneSeriesPerKeyAndAnArrayTooSmallForItIsRefused) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  auto p = xdp_counter();
+  p.map_args = std::vector<model::MapArg>{
+      {"xdp_counter_config", std::vector<model::KeyValue>{{0, 5}, {1, 6}, {2, 7}}}};
+  model::MonitorMap range{"xdp_counter_config", 0, "scalar"};
+  range.key_end = 2;
+  p.monitor_maps = std::vector<model::MonitorMap>{range};
+  ASSERT_EQ(add({entry(ifc, p)}).status, 200);
+  std::string m;
+  for (int i = 0; i < 50; ++i) {  // bounded: the sampler's first tick is at most 1 s away
+    m = metrics();
+    if (!sample(m, "l3afd_BPFMonitorMap", {"xdp_counter_config_2_scalar"}).empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(sample(m, "l3afd_BPFMonitorMap", {"map_name=\"xdp_counter_config_0_scalar\""}), "5")
+      << m;
+  EXPECT_EQ(sample(m, "l3afd_BPFMonitorMap", {"map_name=\"xdp_counter_config_1_scalar\""}), "6");
+  EXPECT_EQ(sample(m, "l3afd_BPFMonitorMap", {"map_name=\"xdp_counter_config_2_scalar\""}), "7");
+  EXPECT_NE(get(ifc).body.find(R"("key_end": 2)"), std::string::npos) << "the extension is kept";
+
+  // xdp_counter_packets is an array of one entry: keys 0..3 cannot all be monitored.
+  const std::string before = get(ifc).body;
+  auto q = xdp_counter("1.0", 9);
+  model::MonitorMap too_many{"xdp_counter_packets", 0, "scalar"};
+  too_many.key_end = 3;
+  q.monitor_maps = std::vector<model::MonitorMap>{too_many};
+  const auto r = update({entry(ifc, q)});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("no room for key 1"), std::string::npos) << r.body;
+  EXPECT_EQ(get(ifc).body, before) << "nothing changed";
+}
+
 }  // namespace
 }  // namespace l3afd::e2e

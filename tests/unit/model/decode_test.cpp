@@ -121,6 +121,17 @@ TEST(ModelDecode, UnknownKeysIgnoredAtEveryLevel) {
   EXPECT_EQ(p.monitor_maps.value().at(0).aggregator, "avg");
 }
 
+TEST(ModelDecode, MonitorMapKeyEndExtension) {
+  const BpfProgram& p = first_xdp(ok_programs(
+      R"([{"iface":"e","bpf_programs":{"xdp_ingress":[{"name":"a","monitor_maps":[)"
+      R"({"name":"n","key":1,"aggregator":"avg","key_end":3},{"name":"o","key_end":null}]}]}}])"));
+  ASSERT_EQ(p.monitor_maps.value().size(), 2u);
+  EXPECT_EQ(p.monitor_maps->at(0).key_end, 3);
+  EXPECT_EQ(monitored_keys(p.monitor_maps->at(0)), (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_FALSE(p.monitor_maps->at(1).key_end.has_value());
+  EXPECT_EQ(monitored_keys(p.monitor_maps->at(1)), (std::vector<uint64_t>{0}));
+}
+
 TEST(ModelDecode, DuplicateScalarsLastWins) {
   const BpfProgram& p = first_xdp(ok_programs(
       xdp(R"("name":"a","seq_id":1,"name":"b","seq_id":2,"is_plugin":true,"is_plugin":false)")));

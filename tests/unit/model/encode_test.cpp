@@ -94,6 +94,18 @@ TEST(ModelEncode, NestedListsNullEmptyAndFilled) {
       << out;
 }
 
+TEST(ModelEncode, MonitorMapKeyEndOnlyWhenSet) {
+  BpfProgram p;
+  MonitorMap range{"m", 2, "scalar"};
+  range.key_end = 5;
+  p.monitor_maps = std::vector<MonitorMap>{{"n", 0, "avg"}, range};
+  const std::string out = encode_compact(p);
+  EXPECT_NE(out.find(R"("monitor_maps":[{"name":"n","key":0,"aggregator":"avg"},)"
+                     R"({"name":"m","key":2,"aggregator":"scalar","key_end":5}])"),
+            std::string::npos)
+      << "the original's entries unchanged, the extension after them: " << out;
+}
+
 TEST(ModelEncode, ArgsSortedWithGoNumbersAndEscapes) {
   BpfProgram p;
   p.start_args = json::Object{{"rate", json::Value(std::string("2"))},
