@@ -2,7 +2,8 @@
 // started by the test without a shell and killed by its pid, attaches to the l3afd binary's
 // probes; a real HTTP request with a known X-Request-ID must show up in its output with every
 // step of the plan (the step kinds the dry run of the same payload lists, in order, ok=1) and
-// op_done; a request that fails half-way must show the failed step and the rollback.
+// op_done; a request that fails half-way must show the failed step and the rollback; a
+// companion killed with SIGKILL must show its exit (status 9) and the start of its restart.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "e2e/daemon/daemon_fixture.h"
+#include "json/value.h"
 #include "model/l3af_json.h"
 #include "support/http_client.h"
 #include "support/netns.h"
@@ -95,28 +97,29 @@ class Bpftrace {
   pid_t pid_ = -1;
 };
 
-/// The bpftrace program: every engine probe of the daemon `pid`, one line each, fields
-/// space-separated as key=value; BEGIN prints "attached" (bpftrace runs BEGIN once every probe
-/// is attached).
+/// The bpftrace program: every engine and companion probe of the daemon `pid`, one line each,
+/// fields space-separated as key=value; BEGIN prints "attached" (bpftrace runs BEGIN once every
+/// probe is attached).
 std::string trace_program(pid_t pid) {
-  const std::string bin = kDaemonBinary.string();
   const std::string only = " /pid == " + std::to_string(pid) + "/ ";
-  return "BEGIN { printf(\"attached\\n\"); }\n"
-         "usdt:" +
-         bin + ":l3afd:op_start" + only +
-         "{ printf(\"op_start op=%s kind=%s\\n\", str(arg0), str(arg1)); }\n"
-         "usdt:" +
-         bin + ":l3afd:op_done" + only +
-         "{ printf(\"op_done op=%s kind=%s ok=%d ns=%lld\\n\", str(arg0), str(arg1), arg2, "
-         "arg3); }\n"
-         "usdt:" +
-         bin + ":l3afd:plan_step" + only +
-         "{ printf(\"plan_step op=%s index=%d kind=%s target=%s ok=%d ns=%lld\\n\", str(arg0), "
-         "arg1, str(arg2), str(arg3), arg4, arg5); }\n"
-         "usdt:" +
-         bin + ":l3afd:rollback" + only +
-         "{ printf(\"rollback op=%s undone=%d ok=%d ns=%lld\\n\", str(arg0), arg1, arg2, "
-         "arg3); }\n";
+  const auto probe = [&](const std::string& name, const std::string& action) {
+    return "usdt:" + kDaemonBinary.string() + ":l3afd:" + name + only + "{ " + action + " }\n";
+  };
+  return "BEGIN { printf(\"attached\\n\"); }\n" +
+         probe("op_start", R"(printf("op_start op=%s kind=%s\n", str(arg0), str(arg1));)") +
+         probe("op_done",
+               R"(printf("op_done op=%s kind=%s ok=%d ns=%lld\n", str(arg0), str(arg1), arg2,)"
+               R"( arg3);)") +
+         probe("plan_step",
+               R"(printf("plan_step op=%s index=%d kind=%s target=%s ok=%d ns=%lld\n",)"
+               R"( str(arg0), arg1, str(arg2), str(arg3), arg4, arg5);)") +
+         probe("rollback",
+               R"(printf("rollback op=%s undone=%d ok=%d ns=%lld\n", str(arg0), arg1, arg2,)"
+               R"( arg3);)") +
+         probe("companion_start", R"(printf("companion_start id=%s pid=%d\n", str(arg0), arg1);)") +
+         probe("companion_exit",
+               R"(printf("companion_exit id=%s pid=%d wait_status=%d\n", str(arg0), arg1,)"
+               R"( arg2);)");
 }
 
 std::vector<std::string> lines_with(const std::string& text, const std::string& prefix) {
@@ -258,6 +261,66 @@ TEST_F(Tracing, ARequestThatFailsHalfWayShowsTheFailedStepAndTheRollback) {
   ASSERT_EQ(done.size(), 1u) << out;
   EXPECT_EQ(field(done[0], "ok"), "0") << out;
   EXPECT_LT(out.find(rollback[0]), out.find(done[0])) << out;
+}
+
+/// Our test-companion package (companion_test.cpp): the XDP counter with the scriptable
+/// test_companion binary as a supervised companion that sleeps until killed.
+model::BpfProgram sleeping_companion() {
+  model::BpfProgram p;
+  p.name = "test-companion";
+  p.seq_id = 2;
+  p.artifact = "l3af_test_companion.tar.gz";
+  p.version = "1.0";
+  p.admin_status = "enabled";
+  p.prog_type = "xdp";
+  p.object_file = "xdp_counter.bpf.o";
+  p.entry_function_name = "xdp_counter";
+  p.map_name = "xdp_counter_next_prog";
+  p.cmd_start = "test_companion";
+  p.user_program_daemon = true;
+  p.start_args = json::Object{{"sleep-ms", json::Value(std::string("-1"))}};
+  return p;
+}
+
+TEST_F(Tracing, ACompanionsCrashAndRestartShowAsExitAndStart) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  const std::string id = ifc + "/xdpingress/test-companion/";  // + the version directory
+
+  auto bt = attach();
+  ASSERT_NE(bt, nullptr);
+  const auto added =
+      post(api_port_, "/l3af/configs/v1/add",
+           model::encode(std::vector<model::L3afBpfPrograms>{entry(ifc, sleeping_companion())}),
+           "e2e-trace-companion");
+  ASSERT_EQ(added.status, 200) << added.body;
+  ASSERT_TRUE(bt->wait_for("companion_start id=" + id, 10s)) << bt->output();
+  auto starts = lines_with(bt->output(), "companion_start id=" + id);
+  ASSERT_EQ(starts.size(), 1u) << bt->output();
+  const std::string first = field(starts[0], "pid");
+  ASSERT_GT(std::stoi(first), 0) << starts[0];
+
+  ASSERT_EQ(::kill(std::stoi(first), SIGKILL), 0);
+  ASSERT_TRUE(bt->wait_for("companion_exit id=" + id, 10s)) << bt->output();
+  const auto exits = lines_with(bt->output(), "companion_exit id=" + id);
+  ASSERT_EQ(exits.size(), 1u) << bt->output();
+  EXPECT_EQ(field(exits[0], "pid"), first);
+  EXPECT_EQ(field(exits[0], "wait_status"), std::to_string(SIGKILL));  // signaled: the signal
+
+  // Restarted after the back-off: a second start of the same id, another process.
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (lines_with(bt->output(), "companion_start id=" + id).size() < 2 &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(50ms);
+  }
+  starts = lines_with(bt->output(), "companion_start id=" + id);
+  ASSERT_EQ(starts.size(), 2u) << bt->output();
+  EXPECT_NE(field(starts[1], "pid"), first);
+  EXPECT_LT(bt->output().find(exits[0]), bt->output().find(starts[1])) << bt->output();
+
+  ASSERT_EQ(remove({names(ifc, {"test-companion"})}).status, 200);
 }
 
 }  // namespace
