@@ -9,6 +9,7 @@
 #include "engine/failure.h"
 #include "engine/plan_builder.h"
 #include "engine/plan_runner.h"
+#include "engine/tracing.h"
 #include "model/validated.h"
 
 namespace l3afd::engine {
@@ -28,6 +29,14 @@ void log_plan(const Plan& plan, bool dry_run) {
     spdlog::debug("  release {}/{} '{}': {}", i + 1, plan.release.size(), plan.release[i].label,
                   describe(plan.release[i].forward));
   }
+}
+
+/// The command's name in the op_start/op_done probes (docs/tracing.md).
+std::string_view command_kind(const Command& cmd) {
+  static constexpr std::string_view kNames[] = {"add",     "update",   "delete",
+                                                "restore", "stop_all", "retry_pending"};
+  static_assert(std::size(kNames) == std::variant_size_v<Command>, "one name per command");
+  return kNames[cmd.index()];
 }
 
 }  // namespace
@@ -458,7 +467,12 @@ Status Engine::apply(Result<Plan> plan, const std::shared_ptr<PlanPreview>& dry_
 }
 
 Status Engine::execute(const Command& cmd) {
-  return std::visit([this](const auto& c) { return handle(c); }, cmd);
+  const auto kind = command_kind(cmd);
+  const auto start = std::chrono::steady_clock::now();
+  trace_op_start(kind);
+  Status st = std::visit([this](const auto& c) { return handle(c); }, cmd);
+  trace_op_done(kind, static_cast<bool>(st), std::chrono::steady_clock::now() - start);
+  return st;
 }
 
 void Engine::count_failed(const Error& e, bool dry_run) {

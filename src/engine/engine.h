@@ -153,6 +153,7 @@ class Engine {
 
  private:
   /// One handler per command: std::visit over Command fails to compile if one is missing.
+  /// Fires the op_start and op_done USDT probes around the handler (engine/tracing.h).
   Status execute(const Command& cmd);
   Status handle(const AddPrograms& c);
   Status handle(const UpdatePrograms& c);

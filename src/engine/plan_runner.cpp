@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "engine/failure.h"
+#include "engine/tracing.h"
 
 namespace l3afd::engine {
 
@@ -16,9 +17,12 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-/// Runs the undo stack in reverse; an undo that fails is logged and skipped.
+/// Runs the undo stack in reverse; an undo that fails is logged and skipped. Then fires the
+/// `rollback` probe (ok when every undo action succeeded), also when the stack was empty.
 void roll_back(const std::vector<std::vector<Action>>& undo_stack,
                const std::vector<Output>& outputs, StepExecutor& ex) {
+  const auto begin = Clock::now();
+  bool all_ok = true;
   std::size_t n = 0;
   for (auto it = undo_stack.rbegin(); it != undo_stack.rend(); ++it) {
     for (const auto& u : *it) {
@@ -26,12 +30,14 @@ void roll_back(const std::vector<std::vector<Action>>& undo_stack,
       auto r = ex.execute(u, outputs);
       ++n;
       if (!r) {
+        all_ok = false;
         spdlog::error("rollback action '{}' failed: {}", describe(u), r.error().to_string());
       } else {
         spdlog::debug("rollback {} '{}' done in {:.2f} ms", n, describe(u), ms_since(start));
       }
     }
   }
+  trace_rollback(undo_stack.size(), all_ok, Clock::now() - begin);
 }
 
 }  // namespace
@@ -43,6 +49,7 @@ Result<std::vector<Output>> run_plan(const std::vector<Step>& steps, StepExecuto
   for (const auto& step : steps) {
     const auto start = Clock::now();
     auto done = ex.execute(step.forward, outputs);
+    trace_plan_step(outputs.size() + 1, step, static_cast<bool>(done), Clock::now() - start);
     if (!done) {
       Error err = attribute_failure(std::move(done.error()), step);
       spdlog::warn("step {}/{} '{}' failed after {:.2f} ms: {}; rolling back {} step(s)",

@@ -1,7 +1,9 @@
 // PlanRunner: runs a plan's steps in order through a StepExecutor, keeping an undo stack.
 // On the first failure it runs the undo actions in reverse order, logs (and skips past) any
 // undo that fails, and returns the original error attributed to the failing step (failure.h).
-// Every step, undo and release is logged at debug level with its duration.
+// Every step, undo and release is logged at debug level with its duration. Each step of
+// run_plan fires the `plan_step` USDT probe after it ran, and a failed plan fires `rollback`
+// after its undo stack ran (engine/tracing.h, docs/tracing.md); release steps fire nothing.
 #pragma once
 
 #include <vector>

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/usdt.h"
 #include "layout/bpffs_layout.h"
 #include "supervisor/proc_identity.h"
 #include "supervisor/run_command.h"
@@ -81,6 +82,13 @@ std::optional<fs::path> rules_path(const CompanionRequest& r) {
 std::string describe(const Exit& e) {
   return e.signaled ? "was killed by signal " + std::to_string(e.code)
                     : "exited with status " + std::to_string(e.code);
+}
+
+/// The wait status of companion_exit (docs/tracing.md): as waitpid(2) reports it (exit code
+/// << 8, or the signal number), -1 when unknown (an adopted process is not our child).
+int wait_status(const WatchedExit& e) {
+  if (!e.exit) return -1;
+  return e.exit->signaled ? e.exit->code : (e.exit->code & 0xff) << 8;
 }
 
 }  // namespace
@@ -312,6 +320,8 @@ Result<CompanionProcess> PosixCompanions::start(const CompanionRequest& r) {
   if (!token) return fail(std::move(token.error()));
   save_locked();
   spdlog::info("companion started id={} pid={} cgroup={}", r.id, p.pid, !o.cgroup.empty());
+  // Probe (docs/tracing.md): a process this run started, not one adopted from the last run.
+  L3AFD_USDT(companion_start, p.id.c_str(), static_cast<std::int32_t>(p.pid));
   return CompanionProcess{p.pid, p.start_time, false};
 }
 
@@ -446,6 +456,8 @@ void PosixCompanions::ended(const WatchedExit& e) {
     if (it == procs_.end()) return;
     const Proc p = it->second;
     procs_.erase(it);
+    // Probe (docs/tracing.md): every end the watcher notices, stops included.
+    L3AFD_USDT(companion_exit, p.id.c_str(), static_cast<std::int32_t>(p.pid), wait_status(e));
     bool id_left = false;
     for (const auto& [token, q] : procs_) id_left = id_left || q.id == p.id;
     if (!id_left) cgroups_.remove(p.id);
