@@ -262,8 +262,9 @@ Result<uint64_t> FakeKernel::read_map_value(const std::string& key, const std::s
 }
 
 bool FakeKernel::program_exists(uint32_t prog_id) {
-  return std::any_of(objects_.begin(), objects_.end(),
-                     [&](const auto& kv) { return kv.second.prog_id == prog_id; });
+  return std::any_of(objects_.begin(), objects_.end(), [&](const auto& kv) {
+    return !kv.second.lost && kv.second.prog_id == prog_id;
+  });
 }
 
 void FakeKernel::drop_slots_of(const std::string& key) {
