@@ -63,12 +63,11 @@ std::string render_metrics(const engine::Snapshot& snap, kernel::Kernel& kernel,
     for (const auto& [hook, progs] : rec.hooks) {
       for (const auto& p : progs) {
         const std::string dir(model::direction(hook));
-        // 0 while the program's supervised companion is down (docs/compatibility.md §15).
-        bool up = true;
-        if (auto c = snap.companions.find(engine::companion_id(iface, hook, p.spec));
-            c != snap.companions.end()) {
-          up = c->second.running;
-        }
+        // 0 while the BPF program is not loaded or its supervised companion is down
+        // (docs/compatibility.md §15).
+        const bool up = engine::health_view(snap.companions, snap.programs,
+                                            engine::companion_id(iface, hook, p.spec))
+                            .running;
         running += "l3afd_BPFRunning" +
                    labels({{"direction", dir},
                            {"ebpf_program", p.spec.name},
