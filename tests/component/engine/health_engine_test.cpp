@@ -372,6 +372,7 @@ TEST(HealthEngine, AFailedRedeployRollsBackExactlyAtEveryStep) {
       EXPECT_FALSE(t.snap()->programs.at(id).loaded);
       EXPECT_FALSE(t.view(id).running);
       EXPECT_EQ(t.snap()->programs.at(id).restart_count, 2) << "the failed attempt counts";
+      EXPECT_FALSE(t.snap()->counters.deploy_failed.empty()) << "l3afd_BPFDeployFailedCount";
       // The next check redeploys it.
       ASSERT_TRUE(t.run(CheckHealth{}));
       EXPECT_TRUE(t.snap()->programs.at(id).loaded);
