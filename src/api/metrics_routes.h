@@ -1,7 +1,8 @@
 // The metrics listener: GET /metrics in the Prometheus text format 0.0.4 (docs/compatibility.md
 // §13). This version exports l3afd_BPFRunning (1 per program attached, 0 while the health check
-// finds its BPF program not loaded or its supervised companion down), the program event series of engine/program_counters.h (StartCount,
-// StartTime, StopCount, UpdateCount, UpdateFailedCount, DeployFailedCount) and
+// finds its BPF program not loaded or its supervised companion down), the program event series
+// of engine/program_counters.h (StartCount, StartTime, StopCount, UpdateCount,
+// UpdateFailedCount, DeployFailedCount) and
 // l3afd_BPFMonitorMap (monitor_maps entries, scalar aggregator, read on each scrape) with the
 // reference's names, HELP texts and label sets; values in Go's format (metrics/go_format.h).
 #pragma once
