@@ -28,11 +28,13 @@ std::string render_metrics(const engine::Snapshot& snap, const std::vector<Monit
                 static_cast<double>(progs.size()));
       }
       for (const auto& p : progs) {
-        // 0 while the program's supervised companion is down (docs/compatibility.md §15).
-        bool up = true;
+        // 0 while the BPF program is not loaded or its supervised companion is down
+        // (docs/compatibility.md §15).
+        const bool up = engine::health_view(snap.companions, snap.programs,
+                                            engine::companion_id(iface, hook, p.spec))
+                            .running;
         auto c = snap.companions.find(engine::companion_id(iface, hook, p.spec));
         if (c != snap.companions.end()) {
-          up = c->second.running;
           out.add("l3afd_companion_restarts_total",
                   "Restarts of the program's supervised user program since it was deployed.",
                   MetricType::Counter,

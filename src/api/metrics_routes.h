@@ -1,10 +1,10 @@
 // The metrics listener: GET /metrics in the Prometheus text format 0.0.4 (docs/compatibility.md
-// §13). This version exports l3afd_BPFRunning (1 per program attached, 0 while its supervised
-// companion is down), the program event series of engine/program_counters.h (StartCount,
-// StartTime, StopCount, UpdateCount, UpdateFailedCount, DeployFailedCount) and
-// l3afd_BPFMonitorMap (monitor_maps entries) with the reference's names, HELP texts and label
-// sets, the project's own families (docs/metrics.md) and process_*. The text is written by
-// prometheus-cpp (metrics/exposition.h).
+// §13). This version exports l3afd_BPFRunning (1 per program attached, 0 while the health check
+// finds its BPF program not loaded or its supervised companion down), the program event series
+// of engine/program_counters.h (StartCount, StartTime, StopCount, UpdateCount,
+// UpdateFailedCount, DeployFailedCount) and l3afd_BPFMonitorMap (monitor_maps entries) with the
+// reference's names, HELP texts and label sets, the project's own families (docs/metrics.md) and
+// process_*. The text is written by prometheus-cpp (metrics/exposition.h).
 #pragma once
 
 #include "api/http/router.h"

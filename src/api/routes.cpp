@@ -116,17 +116,16 @@ void append_debug_entry(std::string& out, const engine::ProgramRecord& rec,
 std::string debug_listing(const engine::Snapshot& snap, const std::string& iface) {
   std::string out = "[";
   bool first = true;
-  // RestartCount: consecutive restarts of the program's supervised companion (reset once it
-  // has run healthy, docs/compatibility.md §15).
+  // RestartCount: consecutive health-check restarts of the program (its BPF program redeployed,
+  // its supervised companion restarted), reset once it has run healthy (docs/compatibility.md
+  // §15).
   auto add = [&](const engine::ProgramRecord& rec, const engine::ProgramRecord* prev,
                  model::Hook h) {
     if (!first) out += ',';
     first = false;
-    std::int64_t restarts = 0;
-    if (auto c = snap.companions.find(engine::companion_id(iface, h, rec.spec));
-        c != snap.companions.end()) {
-      restarts = c->second.restart_count;
-    }
+    const std::int64_t restarts = engine::health_view(snap.companions, snap.programs,
+                                                      engine::companion_id(iface, h, rec.spec))
+                                      .restart_count;
     append_debug_entry(out, rec, prev, restarts);
   };
   auto it = snap.state.ifaces.find(iface);

@@ -55,8 +55,9 @@ Result<HookResult> DirectAttach::plan(PlanBuilder& b, const HookChange& c) const
     b.release(*o);
     return HookResult{.changed = true};
   }
-  if (o != nullptr && o->spec == *n) return HookResult{.records = {*o}};
-  if (o != nullptr && differs_only_in_place(o->spec, *n, false)) {
+  const bool rebuild = o != nullptr && b.must_rebuild(o->object_key);
+  if (o != nullptr && !rebuild && o->spec == *n) return HookResult{.records = {*o}};
+  if (o != nullptr && !rebuild && differs_only_in_place(o->spec, *n, false)) {
     return HookResult{.records = {b.reconfigure(c.iface, c.hook, *o, *n)}, .changed = true};
   }
   return replace(b, c, o, *n);

@@ -51,7 +51,8 @@ Engine::Engine(EngineConfig cfg, kernel::Kernel& kernel, PackageSource& packages
       executor_(Effects{kernel, prefetching_, store, companions, cfg_.one_shot_timeout}),
       journal_(journal),
       companions_(companions),
-      companion_table_(cfg_.restart_limits) {
+      companion_table_(cfg_.restart_limits),
+      program_health_(cfg_.restart_limits) {
   if (companions_ != nullptr) {
     // Called on the supervisor's thread: only queue the event (docs/architecture.md §7).
     companions_->on_exit([this](CompanionExit e) {
@@ -70,6 +71,7 @@ Engine::~Engine() {
 }
 
 void Engine::start() {
+  next_program_check_ = std::chrono::steady_clock::now() + cfg_.health_interval;
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -195,6 +197,11 @@ std::optional<std::chrono::steady_clock::time_point> Engine::next_deadline() con
     best = next_health_;
   }
   if (!retiring_.empty() && (!best || retiring_.front().due < *best)) best = retiring_.front().due;
+  if (!program_health_.empty()) {
+    // The health timer: the poll interval, redeploys and healthy resets of programs.
+    if (!best || next_program_check_ < *best) best = next_program_check_;
+    if (auto t = program_health_.next_deadline(); t && (!best || *t < *best)) best = t;
+  }
   return best;
 }
 
@@ -220,6 +227,7 @@ void Engine::loop() {
       if (!queue_.empty()) {
         item.emplace(std::move(queue_.front()));
         queue_.pop_front();
+        if (std::holds_alternative<CheckHealth>(item->cmd)) health_queued_ = false;
       }
     }
     if (!exits.empty()) handle_exits(std::move(exits));
@@ -271,12 +279,65 @@ bool Engine::check_health(std::chrono::steady_clock::time_point now) {
 void Engine::supervise_due() {
   const auto now = std::chrono::steady_clock::now();
   bool changed = companion_table_.settle(now);
+  changed = program_health_.settle(now) || changed;
   changed = check_health(now) || changed;
   for (const auto& id : companion_table_.due(now)) {
     restart_companion(id);
     changed = true;
   }
   if (changed) publish();
+  post_health_check(now);
+}
+
+void Engine::post_health_check(std::chrono::steady_clock::time_point now) {
+  if (program_health_.empty()) return;
+  const bool poll = now >= next_program_check_;
+  if (!poll && program_health_.due(now).empty()) return;
+  if (poll) next_program_check_ = now + cfg_.health_interval;
+  std::lock_guard lk(q_mu_);
+  if (health_queued_ || stopping_) return;
+  // A command like any other: it runs between requests, never during one, so a program being
+  // deployed is never checked half-built.
+  queue_.push_back(Queued{CheckHealth{}, {}, {}, {}});
+  health_queued_ = true;
+}
+
+Status Engine::handle(const CheckHealth&) {
+  auto now = std::chrono::steady_clock::now();
+  bool changed = false;
+  for (const auto& [id, key] : program_health_.watched()) {
+    if (kernel_.program_loaded(key)) continue;
+    changed = program_health_.lost(id, now) || changed;
+  }
+  for (const auto& [id, key] : program_health_.due(now)) {
+    const bool ok = redeploy(id, key);
+    now = std::chrono::steady_clock::now();
+    program_health_.redeployed(id, ok, now);
+    changed = true;
+  }
+  if (changed) publish();
+  return ok();
+}
+
+bool Engine::redeploy(const std::string& id, const std::string& object_key) {
+  spdlog::warn("health check: redeploying program {} (instance {} is not loaded)", id, object_key);
+  PlanOptions opts = commit_options();
+  opts.rebuild = {object_key};
+  auto st = apply(planner_.transition(applied_, desired_from(applied_), opts));
+  if (!st) {
+    spdlog::error("health check: redeploy of program {} failed and was rolled back: {}", id,
+                  st.error().to_string());
+    count_failed(st.error(), false);
+    return false;
+  }
+  // The plan stopped the program's supervised companion and started it again: its supervision
+  // goes on from "running" (a restart it had scheduled is dropped).
+  if (companion_table_.request(id) != nullptr) {
+    companion_table_.restarted(id, true, std::chrono::steady_clock::now());
+    publish();
+  }
+  spdlog::info("health check: program {} redeployed", id);
+  return true;
 }
 
 void Engine::restart_companion(const std::string& id, bool claim) {
@@ -340,8 +401,10 @@ void Engine::publish() {
       spdlog::warn("remove staging array {}: {}", pin.string(), st.error().to_string());
     }
   }
+  program_health_.sync(applied_, std::chrono::steady_clock::now());
   auto snap = std::make_shared<Snapshot>(
-      Snapshot{applied_, pending_, companion_table_.status(), counters_, {}});
+      Snapshot{applied_, pending_, companion_table_.status(), program_health_.status(), counters_,
+               {}});
   std::shared_ptr<const Snapshot> previous;
   {
     std::lock_guard lk(snap_mu_);

@@ -29,6 +29,7 @@
 #include "engine/ports.h"
 #include "engine/prefetch.h"
 #include "engine/program_counters.h"
+#include "engine/program_health.h"
 #include "engine/state.h"
 #include "kernel/kernel.h"
 
@@ -48,9 +49,10 @@ struct EngineConfig {
   RestartLimits restart_limits;
   /// How long a one-shot companion may run (user-program-timeout).
   std::chrono::milliseconds one_shot_timeout{60000};
-  /// Health check of supervised companions that have a cmd_status (ebpf-poll-interval,
-  /// docs/compatibility.md §15): one that does not report RUNNING is stopped and restarted like
-  /// one that exited. (An exit itself is noticed at once through its pidfd.)
+  /// The health check's poll interval (ebpf-poll-interval, docs/compatibility.md §15):
+  /// supervised companions that have a cmd_status and do not report RUNNING are stopped and
+  /// restarted like one that exited (an exit itself is noticed at once through its pidfd); every
+  /// deployed program the kernel no longer has is redeployed (CheckHealth).
   std::chrono::milliseconds health_interval{30000};
 };
 
@@ -87,9 +89,18 @@ struct StopAll {};
 /// Applies the pending entries that can be applied now (their interface has appeared);
 /// the others stay pending. Sent periodically by the daemon while entries are pending.
 struct RetryPending {};
+/// The BPF side of the health check (docs/compatibility.md §15). Posted by the engine's own
+/// health timer every health_interval and when a redeploy is due (a caller may submit it too):
+/// asks the kernel whether each watched program (engine/program_health.h) is still loaded; one
+/// that is not is marked down (BPFRunning 0) and scheduled for a redeploy after the restart
+/// policy's backoff, or given up on; each program whose redeploy is due is then replaced through
+/// a make-before-break plan of its own (PlanOptions::rebuild; its companion is stopped and
+/// started with it). A failed redeploy rolls back like any plan and counts as another loss.
+/// Always succeeds (failures are the programs', reported in the snapshot and the log).
+struct CheckHealth {};
 
-using Command =
-    std::variant<AddPrograms, UpdatePrograms, DeletePrograms, RestoreState, StopAll, RetryPending>;
+using Command = std::variant<AddPrograms, UpdatePrograms, DeletePrograms, RestoreState, StopAll,
+                             RetryPending, CheckHealth>;
 
 /// Immutable view for readers.
 struct Snapshot {
@@ -97,6 +108,9 @@ struct Snapshot {
   std::vector<model::L3afBpfPrograms> pending;  ///< restored entries not applied yet
   /// Supervised companions by companion id (plan_builder.h companion_id): running, restarts.
   std::map<std::string, CompanionStatus> companions;
+  /// The BPF side of the health check by program id (program_health.h program_health_id):
+  /// loaded, redeploys. health_view() combines both sides for one program.
+  std::map<std::string, ProgramHealth> programs;
   /// The program event counters of /metrics (engine/program_counters.h), since the daemon
   /// started.
   ProgramCounters counters;
@@ -161,6 +175,13 @@ class Engine {
   Status handle(const RestoreState& c);
   Status handle(const StopAll& c);
   Status handle(const RetryPending& c);
+  Status handle(const CheckHealth& c);
+  /// Replaces the lost instance `object_key` of program `id` through a plan of its own
+  /// (PlanOptions::rebuild). True when it committed.
+  bool redeploy(const std::string& id, const std::string& object_key);
+  /// On the engine thread, between commands: queues a CheckHealth when the poll interval has
+  /// passed or a redeploy is due, unless one is queued already.
+  void post_health_check(std::chrono::steady_clock::time_point now);
   /// Applies `entries` one interface at a time with add semantics; an entry that cannot be
   /// applied now is kept pending. `adopt`: links to take over (restore at start only).
   Status apply_entries(const std::vector<model::L3afBpfPrograms>& entries,
@@ -216,8 +237,12 @@ class Engine {
   Executor executor_;
   OwnershipJournal* journal_;
   Companions* companions_;
-  CompanionTable companion_table_;  ///< engine thread only
-  ProgramCounters counters_;        ///< engine thread only; published in snapshots
+  CompanionTable companion_table_;     ///< engine thread only
+  ProgramHealthTable program_health_;  ///< engine thread only
+  /// When the health timer next posts CheckHealth; engine thread only.
+  std::chrono::steady_clock::time_point next_program_check_{};
+  bool health_queued_ = false;  ///< a CheckHealth of the timer is queued; under q_mu_
+  ProgramCounters counters_;    ///< engine thread only; published in snapshots
   /// Counts a failed add/update (not a dry run) in counters_.
   void count_failed(const Error& e, bool dry_run);
   std::optional<ErrorItem> failed_subject_;  ///< the failed step's program (apply → count_failed)

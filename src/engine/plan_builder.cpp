@@ -171,7 +171,10 @@ void PlanBuilder::start_companion(const std::string& iface, Hook h, const BpfPro
   const ErrorItem subj = subject(iface, h, p.name);
   const auto b = before.find(id);
   const bool old_runs = b != before.end() && has_daemon_companion(b->second.spec);
-  if (old_runs && !map_name && !p.cmd_start.empty() &&
+  // A rebuild of a lost program restarts the whole program, its companion included
+  // (docs/compatibility.md §15).
+  const bool restart = b != before.end() && must_rebuild(b->second.object_key);
+  if (old_runs && !restart && !map_name && !p.cmd_start.empty() &&
       differs_only_in_place(b->second.spec, p, true)) {
     return;  // the same companion keeps running through the rebuild of its instance
   }

@@ -17,8 +17,13 @@ namespace l3afd::engine {
 
 class PlanBuilder {
  public:
-  PlanBuilder(const PlannerConfig& cfg, Plan& plan, const PinnedLinks* adopt)
-      : cfg_(cfg), plan_(plan), adopt_(adopt) {}
+  PlanBuilder(const PlannerConfig& cfg, Plan& plan, const PinnedLinks* adopt,
+              std::set<std::string> rebuild = {})
+      : cfg_(cfg), plan_(plan), adopt_(adopt), rebuild_(std::move(rebuild)) {}
+
+  /// True when live instance `object_key` must be replaced although its definition is
+  /// unchanged (PlanOptions::rebuild).
+  bool must_rebuild(const std::string& object_key) const { return rebuild_.contains(object_key); }
 
   /// Programs (name, version) still used after the change: their packages are kept.
   std::set<std::pair<std::string, std::string>> used_after;
@@ -105,6 +110,7 @@ class PlanBuilder {
   const PlannerConfig& cfg_;
   Plan& plan_;
   const PinnedLinks* adopt_;
+  std::set<std::string> rebuild_;
   std::set<std::pair<std::string, std::string>> released_packages_;
   std::set<std::string> stopped_;  ///< companions this plan stops before restarting them
 };

@@ -138,7 +138,7 @@ Result<bool> Planner::plan_probes(PlanBuilder& b, const std::vector<ProbeRecord>
   for (const auto& p : want) {
     auto old = std::find_if(cur.begin(), cur.end(),
                             [&](const ProbeRecord& r) { return r.spec.name == p.name; });
-    if (old != cur.end() && old->spec == p) {
+    if (old != cur.end() && old->spec == p && !b.must_rebuild(old->object_key)) {
       plan.next.probes.push_back(*old);
       continue;
     }
@@ -183,7 +183,7 @@ Result<Plan> Planner::transition(const AppliedState& s, const DesiredState& d,
   Plan plan;
   plan.next.revision = s.revision;
   plan.next.next_instance = s.next_instance;
-  PlanBuilder b(cfg_, plan, opts.adopt);
+  PlanBuilder b(cfg_, plan, opts.adopt, opts.rebuild);
   b.used_after = used_programs(d);
   for (const auto& [iface, rec] : s.ifaces) {
     for (const auto& [h, list] : rec.hooks) {

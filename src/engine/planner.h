@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -85,6 +86,13 @@ struct PlanOptions {
   std::vector<model::L3afBpfPrograms> extra_store_entries;
   /// Links left pinned by a previous run, taken over instead of attaching anew (restore only).
   const PinnedLinks* adopt = nullptr;
+  /// Object keys of live instances (programs on hooks, probe entries) to replace by a fresh
+  /// instance of the same definition although nothing about them changed: the health check's
+  /// redeploy of a program the kernel lost (docs/compatibility.md §15). Make-before-break like
+  /// an upgrade (docs/chain-protocol.md §4.3 "Upgrade / restart P -> P'": the new instance is
+  /// built and wired, then one flip; maps pinned by name are shared, so their state is kept),
+  /// and the program's supervised companion is stopped and started again with it.
+  std::set<std::string> rebuild;
 };
 
 struct Plan {

@@ -66,7 +66,9 @@ class ChainPlanner {
     for (const auto& p : c_.want) {
       auto it = std::find_if(c_.old.begin(), c_.old.end(),
                              [&](const ProgramRecord& r) { return r.spec.name == p.name; });
-      if (it != c_.old.end() && differs_only_in_place(it->spec, p, true)) {
+      // A live instance to rebuild (PlanOptions::rebuild) is replaced like a changed one.
+      if (it != c_.old.end() && !b_.must_rebuild(it->object_key) &&
+          differs_only_in_place(it->spec, p, true)) {
         if (!(it->spec == p)) out_.changed = true;
         records_[it->object_key] = b_.reconfigure(c_.iface, c_.hook, *it, p);
         new_chain_.push_back({p.name, it->object_key});

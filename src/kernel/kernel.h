@@ -386,6 +386,17 @@ class Kernel {
   /// spec.map_pin_dir, under spec.key, without changing the kernel. Errors: NotFound (no link
   /// pinned there), Conflict (key already loaded).
   virtual Result<LoadedProbes> adopt_probes(const ProbeSpec& spec) = 0;
+
+  // --- Health (docs/compatibility.md §15) ---
+
+  /// True while `key` is loaded (load(), adopt(), take_self_loaded() or load_probes()) and its
+  /// programs are still the kernel programs recorded for it: the entry program the adapter
+  /// holds has the id LoadedObject::prog_id reported and that id resolves; for a probe key,
+  /// every attached probe's link still resolves. False for a key that is not loaded. Changes
+  /// nothing; cheap enough to be asked for every program at every poll interval.
+  /// (While an adapter holds an fd on a program the kernel keeps it, so a real kernel answers
+  /// false only for a key the adapter no longer holds; the fake can be told to answer false.)
+  virtual bool program_loaded(const std::string& key) = 0;
 };
 
 }  // namespace l3afd::kernel

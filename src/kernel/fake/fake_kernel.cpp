@@ -281,8 +281,9 @@ Result<std::shared_ptr<const MapReader>> FakeKernel::map_reader(const std::strin
 }
 
 bool FakeKernel::program_exists(uint32_t prog_id) {
-  return std::any_of(objects_.begin(), objects_.end(),
-                     [&](const auto& kv) { return kv.second.prog_id == prog_id; });
+  return std::any_of(objects_.begin(), objects_.end(), [&](const auto& kv) {
+    return !kv.second.lost && kv.second.prog_id == prog_id;
+  });
 }
 
 void FakeKernel::drop_slots_of(const std::string& key) {

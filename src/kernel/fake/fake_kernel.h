@@ -122,6 +122,17 @@ class FakeKernel final : public Kernel {
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
 
+  // --- Health (fake_health.cpp) ---
+  /// False for an unknown key and for a key lose_program() was called for.
+  bool program_loaded(const std::string& key) override;
+  /// Failure injection for the health check: the kernel no longer has the programs of `key`
+  /// (as if it had freed them: an adopted program whose pins were removed, say).
+  /// program_loaded(key) and program_exists() of its ids answer false from then on; its pins,
+  /// maps, slots and attachment stay in the model, so the engine must replace the instance. A
+  /// new object loaded under the key later is loaded again. Not a mutating call of the daemon
+  /// (no Injector hit). False if `key` is not loaded.
+  bool lose_program(const std::string& key);
+
  private:
   struct Obj {
     uint32_t prog_id = 0;
@@ -131,6 +142,7 @@ class FakeKernel final : public Kernel {
     std::vector<MapInfo> maps;
     bool tc = false;                    ///< program type: SCHED_CLS if true, XDP otherwise
     std::vector<AttachedProbe> probes;  ///< a probe key's links (prog_pin empty then)
+    bool lost = false;                  ///< lose_program(): the kernel freed its programs
   };
   struct Att {
     std::string key;

@@ -79,6 +79,9 @@ class LibbpfKernel final : public Kernel {
   Result<LoadedProbes> adopt_probes(const ProbeSpec& spec) override;
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
+  /// libbpf_health.cpp: the held entry program fd's id equals the recorded prog_id and that
+  /// id resolves; every companion/probe link id resolves.
+  bool program_loaded(const std::string& key) override;
 
   /// What attach() made for a key.
   struct Attachment {

@@ -180,6 +180,8 @@ fs::path DaemonFixture::write_config(const DaemonOptions& opt) {
       << "tc-attach-mode: " << opt.tc_attach_mode << "\n"
       << "[ebpf-repo]\nurl: " << repo << "\n"
       << "[web]\nmetrics-addr: 127.0.0.1:" << metrics_port_ << "\n"
+      << (opt.ebpf_poll_interval.empty() ? ""
+                                         : "ebpf-poll-interval: " + opt.ebpf_poll_interval + "\n")
       << "[ebpf-chain-debug]\naddr: 127.0.0.1:" << debug_port_ << "\nenabled: true\n"
       << "[l3af-configs]\nrestapi-addr: 127.0.0.1:" << api_port_ << "\n"
       << "max-body-size: " << opt.max_body_size << "\n"

@@ -175,6 +175,7 @@ TEST_F(ProbesTest, LoadedProbesCountExactlyWhatIsTriggeredAndLinksArePinned) {
     EXPECT_TRUE(fs::exists(s.map_pin_dir / m)) << m;
   }
   EXPECT_EQ(loaded->pins_created.size(), 5u) << "3 maps, 2 links";
+  EXPECT_TRUE(kernel_->program_loaded("p")) << "every probe link resolves";
 
   ASSERT_TRUE(watch_this_process("p"));
   call_getppid(kN);
@@ -184,6 +185,7 @@ TEST_F(ProbesTest, LoadedProbesCountExactlyWhatIsTriggeredAndLinksArePinned) {
   EXPECT_EQ(read("p", "probe_target_count"), static_cast<uint64_t>(kN));
   EXPECT_FALSE(kernel_->load_probes(s)) << "the key is taken";
   ASSERT_TRUE(kernel_->unload("p"));
+  EXPECT_FALSE(kernel_->program_loaded("p"));
 }
 
 TEST_F(ProbesTest, DiscardLeavesNothingAndDetaches) {
