@@ -39,8 +39,9 @@ struct LibbpfKernelOptions {
 /// releases every fd but never removes a pin, so pinned programs, maps and links survive the
 /// daemon (docs/chain-protocol.md K10, K11).
 ///
-/// Thread-safety: every method takes one internal mutex, so read_map_value() may be called from
-/// another thread while the engine thread mutates; the other methods are meant for one thread.
+/// Thread-safety: every method takes one internal mutex, so read_map_value() and
+/// program_run_stats() may be called from another thread while the engine thread mutates; the
+/// other methods are meant for one thread.
 class LibbpfKernel final : public Kernel {
  public:
   explicit LibbpfKernel(LibbpfKernelOptions options = {});
@@ -79,6 +80,8 @@ class LibbpfKernel final : public Kernel {
   Result<LoadedProbes> adopt_probes(const ProbeSpec& spec) override;
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
+  /// libbpf_run_stats.cpp; under the mutex, like read_map_value().
+  Result<RunStats> program_run_stats(const std::string& key) override;
 
   /// What attach() made for a key.
   struct Attachment {
