@@ -25,6 +25,7 @@
 #include <future>
 #include <thread>
 
+#include "api/bpf_stats_routes.h"
 #include "api/http/server.h"
 #include "api/metrics_routes.h"
 #include "api/routes.h"
@@ -39,6 +40,8 @@
 #include "daemon/tracefs.h"
 #include "engine/engine.h"
 #include "kernel/libbpf/libbpf_kernel.h"
+#include "kernel/libbpf/stats_fd.h"
+#include "kernel/stats_switch.h"
 #include "store/json_file_store.h"
 #include "store/ownership_journal.h"
 #include "supervisor/companions.h"
@@ -238,12 +241,26 @@ int run(const std::filesystem::path& config_path) {
   api::MonitorSampler sampler([&engine] { return engine.snapshot(); }, kern,
                               static_cast<std::size_t>(cfg.web.n_metric_samples));
 
+  // BPF run statistics (issue 10): off unless [l3afd] bpf-stats-enabled holds them for the
+  // lifetime or PUT .../bpf-stats for a while (kernel/stats_switch.h). Outlives the listeners.
+  kernel::StatsSwitch bpf_stats(kernel::libbpf::open_run_time_stats);
+  if (cfg.l3afd.bpf_stats_enabled) {
+    if (auto st = bpf_stats.hold_for_lifetime(); !st) {
+      spdlog::error("[l3afd] bpf-stats-enabled: BPF run statistics stay off: {}",
+                    st.error().to_string());
+    } else {
+      spdlog::info("BPF run statistics on for the daemon's lifetime ([l3afd] bpf-stats-enabled)");
+    }
+  }
+
   // 6. listeners
   std::atomic<bool> ready{false};
   api::ApiDeps deps{engine, host, ready};
+  api::http::Router api_router = api::make_api_router(deps);
+  api::add_bpf_stats_routes(api_router, bpf_stats, ready);
   auto api_srv = api::http::Server::start(
       server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info),
-      api::make_api_router(deps));
+      std::move(api_router));
   if (!api_srv) return fatal("[l3af-configs] restapi-addr: " + api_srv.error().to_string());
   auto metrics_srv = api::http::Server::start(
       server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),

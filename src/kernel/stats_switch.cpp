@@ -3,6 +3,8 @@
 #include <fstream>
 #include <string>
 
+#include "core/log.h"
+
 namespace l3afd::kernel {
 
 const char* stats_source_name(StatsSource s) noexcept {
@@ -87,6 +89,7 @@ void StatsSwitch::expire_loop(std::stop_token stop) {
                         [&] { return !api_hold_ || api_deadline_ != deadline; });
     if (api_hold_ && api_deadline_ == deadline && std::chrono::steady_clock::now() >= deadline) {
       api_hold_.reset();
+      spdlog::info("BPF run statistics: the timed hold (PUT bpf-stats) ended");
     }
   }
 }
