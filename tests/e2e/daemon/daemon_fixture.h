@@ -39,6 +39,7 @@ struct DaemonOptions {
   std::string shutdown_timeout = "25s";  ///< [l3afd] shutdown-timeout (companion stop grace)
   std::string user_program_timeout;      ///< [l3afd] user-program-timeout (empty: default)
   int max_ebpf_restart_count = 3;        ///< [l3afd] max-ebpf-restart-count
+  bool bpf_stats_enabled = false;        ///< [l3afd] bpf-stats-enabled (written only if true)
 };
 
 /// A temp dir removed (recursively) in the destructor.
