@@ -23,6 +23,7 @@
 #include "measure.h"
 #include "measure_chain.h"
 #include "measure_programs.h"
+#include "measure_stats.h"
 #include "report.h"
 #include "support/netns.h"
 
@@ -32,7 +33,7 @@ namespace {
 /// Which sections run: 1-3 need the daemon, 4-5 (the chain) and 6 (our XDP programs) need only
 /// the BPF objects, 7 (companion programs) a daemon of its own. ChainedApi runs only the rows of
 /// 1 and 3 that use a daemon with chaining on.
-enum class Only { All, Daemon, Chain, ChainedApi, Programs, Companions };
+enum class Only { All, Daemon, Chain, ChainedApi, Programs, Companions, Stats };
 
 struct Options {
   std::filesystem::path daemon;
@@ -52,7 +53,7 @@ void usage() {
   std::fputs(
       "usage: l3afd_bench --daemon <build>/l3afd --repo <build>/repo [--baseline FILE]\n"
       "                   [--save-baseline] [--rows-out FILE]\n"
-      "                   [--only all|daemon|chain|chained-api|programs|companions]\n"
+      "                   [--only all|daemon|chain|chained-api|programs|companions|stats]\n"
       "                   [--bpf-objects DIR] [--cycles N] [--warmup N] [--chain-cycles N]\n"
       "                   [--get-requests N] [--get-reps N] [--rss-reps N]\n"
       "                   [--chain-rounds N] [--chain-sample-ms N]\n"
@@ -60,7 +61,8 @@ void usage() {
       "--only daemon runs sections 1-3, --only chain sections 4-5 (no daemon, --repo not\n"
       "needed), --only chained-api the chain_* rows of 1 and the *_chained rows of 3 (daemon\n"
       "with bpf-chaining-enabled: true), --only programs section 6 (no daemon, --repo not\n"
-      "needed), --only companions section 7 (its own daemon). --bpf-objects defaults to <dirname "
+      "needed), --only companions section 7 (its own daemon), --only stats section 8 (no\n"
+      "daemon). --bpf-objects defaults to <dirname "
       "of --daemon>/bpf/objects. --rows-out\n"
       "writes this run's rows in the baseline format.\n"
       "Runs as root; everything happens in private network and mount namespaces.\n",
@@ -114,10 +116,12 @@ bool parse_options(int argc, char** argv, Options& o) {
         o.only = Only::Programs;
       } else if (v == "companions") {
         o.only = Only::Companions;
+      } else if (v == "stats") {
+        o.only = Only::Stats;
       } else {
         std::fprintf(stderr,
-                     "bench: --only takes all, daemon, chain, chained-api, programs or "
-                     "companions, not %s\n",
+                     "bench: --only takes all, daemon, chain, chained-api, programs, "
+                     "companions or stats, not %s\n",
                      argv[i]);
         return false;
       }
@@ -148,14 +152,15 @@ bool parse_options(int argc, char** argv, Options& o) {
       return false;
     }
   }
-  const bool objects_only = o.only == Only::Chain || o.only == Only::Programs;
+  const bool objects_only =
+      o.only == Only::Chain || o.only == Only::Programs || o.only == Only::Stats;
   if (!objects_only && (o.daemon.empty() || o.repo.empty())) {
     std::fputs("bench: --daemon and --repo are required\n", stderr);
     return false;
   }
   if (o.bpf_objects.empty()) {
     if (o.daemon.empty()) {
-      std::fputs("bench: --only chain/programs needs --daemon or --bpf-objects\n", stderr);
+      std::fputs("bench: --only chain/programs/stats needs --daemon or --bpf-objects\n", stderr);
       return false;
     }
     o.bpf_objects = std::filesystem::absolute(o.daemon).parent_path() / "bpf" / "objects";
@@ -290,6 +295,16 @@ std::string run_programs_section(const Options& o, std::vector<Table>& tables,
   return measure_programs(o.bpf_objects, o.chain, tables.back());
 }
 
+/// Section 8, the cost of BPF run statistics, with bench_pass of --bpf-objects: one table.
+std::string run_stats_section(const Options& o, std::vector<Table>& tables,
+                              std::vector<std::string>& header) {
+  if (o.only == Only::Stats) header.push_back("BPF objects " + o.bpf_objects.string());
+  tables.emplace_back();
+  tables.back().title = "8. BPF stats cost, ns/packet (BPF_PROG_TEST_RUN, stats off vs on)";
+  std::fputs("bench: 8. BPF stats cost (BPF_PROG_TEST_RUN)\n", stderr);
+  return measure_stats_cost(o.bpf_objects, o.chain, tables.back());
+}
+
 /// Section 7, companion programs, on a daemon of its own (chaining off, the same config as the
 /// non-chained rows) and one veth pair of its own (bcmp0/bcmp1): appends one table.
 std::string run_companion_section(const Options& o, const std::filesystem::path& workspace,
@@ -342,6 +357,9 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   }
   if (o.only == Only::All || o.only == Only::Companions) {
     if (err = run_companion_section(o, workspace, tables, header); !err.empty()) return fail(err);
+  }
+  if (o.only == Only::All || o.only == Only::Stats) {
+    if (err = run_stats_section(o, tables, header); !err.empty()) return fail(err);
   }
 
   std::vector<std::string> warnings;

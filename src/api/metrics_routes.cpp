@@ -16,7 +16,7 @@ using prometheus::MetricType;
 
 std::string render_metrics(const engine::Snapshot& snap, const std::vector<MonitorSeries>& sampled,
                            std::uint64_t monitor_read_errors, const std::string& host_name,
-                           const metrics::RequestMetrics* requests) {
+                           const metrics::RequestMetrics* requests, const RunStatsFn& run_stats) {
   metrics::Exposition out;
   for (const auto& [iface, rec] : snap.state.ifaces) {
     for (const auto& [hook, progs] : rec.hooks) {
@@ -114,20 +114,59 @@ std::string render_metrics(const engine::Snapshot& snap, const std::vector<Monit
   out.add("l3afd_monitor_read_errors_total", "monitor_maps samples that could not be read.",
           MetricType::Counter, {{"host", host_name}}, static_cast<double>(monitor_read_errors));
   if (requests != nullptr) out.add_families(requests->collect());
+  if (run_stats) {
+    // Cumulative since the instance was loaded; a new instance starts again at 0 (a counter
+    // reset, which rate() handles). A program that left in between is skipped.
+    auto add_stats = [&](const std::string& object_key, const std::string& program,
+                         const std::string& dir, const std::string& iface) {
+      auto st = run_stats(object_key);
+      if (!st) return;
+      const metrics::Labels l{{"direction", dir},
+                              {"ebpf_program", program},
+                              {"host", host_name},
+                              {"interface_name", iface}};
+      out.add("l3afd_program_run_count_total",
+              "Runs of the program counted by the kernel while BPF stats were on.",
+              MetricType::Counter, l, static_cast<double>(st->run_count));
+      out.add("l3afd_program_run_time_seconds_total",
+              "Time the kernel measured in the program's runs while BPF stats were on.",
+              MetricType::Counter, l, static_cast<double>(st->run_time_ns) / 1e9);
+    };
+    for (const auto& [iface, rec] : snap.state.ifaces) {
+      for (const auto& [hook, progs] : rec.hooks) {
+        for (const auto& p : progs) {
+          if (!p.object_key.empty()) {
+            add_stats(p.object_key, p.spec.name, std::string(model::direction(hook)), iface);
+          }
+        }
+      }
+    }
+    for (const auto& p : snap.state.probes) {
+      if (!p.object_key.empty()) add_stats(p.object_key, p.spec.name, "", "");
+    }
+  }
   if (auto p = metrics::read_process_stats()) metrics::add_process(out, *p);
   return out.serialize();
 }
 
 http::Router make_metrics_router(engine::Engine& engine, const MonitorSampler& sampler,
-                                 std::string host_name, const metrics::RequestMetrics* requests) {
+                                 std::string host_name, const metrics::RequestMetrics* requests,
+                                 kernel::Kernel* kernel, const kernel::StatsSwitch* stats) {
   http::Router r;
-  r.add("GET", "/metrics", [&engine, &sampler, host_name, requests](const http::Request&) {
-    http::Response out;
-    out.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    out.body = render_metrics(*engine.snapshot(), sampler.values(), sampler.read_failures(),
-                              host_name, requests);
-    return out;
-  });
+  r.add("GET", "/metrics",
+        [&engine, &sampler, host_name, requests, kernel, stats](const http::Request&) {
+          // Run statistics only while the kernel counts them: otherwise they would be frozen
+          // values that look like an idle program.
+          RunStatsFn run_stats;
+          if (kernel != nullptr && stats != nullptr && stats->bpf_stats_on()) {
+            run_stats = [kernel](const std::string& key) { return kernel->program_run_stats(key); };
+          }
+          http::Response out;
+          out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+          out.body = render_metrics(*engine.snapshot(), sampler.values(), sampler.read_failures(),
+                                    host_name, requests, run_stats);
+          return out;
+        });
   return r;
 }
 

@@ -10,21 +10,33 @@
 #include "api/http/router.h"
 #include "api/monitor_sampler.h"
 #include "engine/engine.h"
+#include "kernel/kernel.h"
+#include "kernel/stats_switch.h"
 #include "metrics/request_metrics.h"
 
+#include <functional>
+
 namespace l3afd::api {
+
+/// The kernel's run statistics of a loaded object key (kernel::Kernel::program_run_stats).
+using RunStatsFn = std::function<Result<kernel::RunStats>(const std::string& object_key)>;
 
 /// Renders the exposition for a snapshot and the sampler's monitor_maps series (`sampled`).
 /// Beyond the reference (snake_case, promtool-clean): l3afd_chain_length (programs chained on
 /// each hook), l3afd_companion_restarts_total (restarts of each supervised user program) and
 /// l3afd_monitor_read_errors_total (`monitor_read_errors`: failed samples), and
-/// l3afd_api_request_duration_seconds from `requests` when given.
+/// l3afd_api_request_duration_seconds from `requests` when given, and
+/// l3afd_program_run_count_total / l3afd_program_run_time_seconds_total per program (and probe)
+/// from `run_stats` when given (the daemon gives it only while kernel BPF stats are on).
 std::string render_metrics(const engine::Snapshot& snap, const std::vector<MonitorSeries>& sampled,
                            std::uint64_t monitor_read_errors, const std::string& host_name,
-                           const metrics::RequestMetrics* requests = nullptr);
+                           const metrics::RequestMetrics* requests = nullptr,
+                           const RunStatsFn& run_stats = {});
 
 http::Router make_metrics_router(engine::Engine& engine, const MonitorSampler& sampler,
                                  std::string host_name,
-                                 const metrics::RequestMetrics* requests = nullptr);
+                                 const metrics::RequestMetrics* requests = nullptr,
+                                 kernel::Kernel* kernel = nullptr,
+                                 const kernel::StatsSwitch* stats = nullptr);
 
 }  // namespace l3afd::api

@@ -67,6 +67,18 @@ class Reader {
     out = *v;
   }
 
+  /// Optional bool of our extensions where a wrong guess is costly: missing keeps `out`; a value
+  /// that is not a bool (or cannot be read) is fatal instead of falling back with a warning.
+  void strict_bool(std::string_view section, std::string_view key, bool& out) {
+    if (error_) return;
+    auto v = ini_.get_bool(section, key, env_);
+    if (!v) {
+      if (v.error().kind == ReadErrc::Missing) return;
+      return fatal(section, key, v.error().reason);
+    }
+    out = *v;
+  }
+
   /// Optional integer; a parsed value below `min` is fatal.
   template <class Int>
   void opt_int(std::string_view section, std::string_view key, Int& out, std::int64_t min) {
@@ -187,6 +199,7 @@ void read_l3afd(Reader& r, DaemonConfig::L3afd& c) {
   r.opt_duration(s, "user-program-timeout", c.user_program_timeout, true);
   r.opt_size(s, "download-max-size", c.download_max_size);
   r.opt_duration(s, "retire-grace-period", c.retire_grace_period, false);
+  r.strict_bool(s, "bpf-stats-enabled", c.bpf_stats_enabled);
   std::string order;
   if (r.opt_string(s, "chain-write-order", order)) {
     if (order == "make-before-break") {

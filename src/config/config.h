@@ -64,6 +64,10 @@ struct DaemonConfig {
     /// retire-grace-period (extension, >= 0): how long programs that left the data path stay
     /// intact before they are unloaded (docs/chain-protocol.md §4.1 I5)
     Duration retire_grace_period = std::chrono::seconds(1);
+    /// bpf-stats-enabled (extension, strict bool: a bad value is fatal): hold the kernel's BPF
+    /// run-time statistics on for the daemon's lifetime (kernel::StatsSwitch); they cost two
+    /// clock reads per program run, so they are off by default
+    bool bpf_stats_enabled = false;
     /// chain-write-order (extension): false = make-before-break; true = "original-unsafe",
     /// the order of l3afd v2.1.0, kept only as the control of the chain packet test
     bool chain_write_order_original = false;

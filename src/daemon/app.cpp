@@ -25,6 +25,7 @@
 #include <future>
 #include <thread>
 
+#include "api/bpf_stats_routes.h"
 #include "api/http/server.h"
 #include "api/metrics_routes.h"
 #include "api/routes.h"
@@ -39,6 +40,8 @@
 #include "daemon/tracefs.h"
 #include "engine/engine.h"
 #include "kernel/libbpf/libbpf_kernel.h"
+#include "kernel/libbpf/stats_fd.h"
+#include "kernel/stats_switch.h"
 #include "metrics/request_metrics.h"
 #include "store/json_file_store.h"
 #include "store/ownership_journal.h"
@@ -239,6 +242,18 @@ int run(const std::filesystem::path& config_path) {
   api::MonitorSampler sampler([&engine] { return engine.snapshot(); },
                               static_cast<std::size_t>(cfg.web.n_metric_samples));
 
+  // BPF run statistics (issue 10): off unless [l3afd] bpf-stats-enabled holds them for the
+  // lifetime or PUT .../bpf-stats for a while (kernel/stats_switch.h). Outlives the listeners.
+  kernel::StatsSwitch bpf_stats(kernel::libbpf::open_run_time_stats);
+  if (cfg.l3afd.bpf_stats_enabled) {
+    if (auto st = bpf_stats.hold_for_lifetime(); !st) {
+      spdlog::error("[l3afd] bpf-stats-enabled: BPF run statistics stay off: {}",
+                    st.error().to_string());
+    } else {
+      spdlog::info("BPF run statistics on for the daemon's lifetime ([l3afd] bpf-stats-enabled)");
+    }
+  }
+
   // 6. listeners
   std::atomic<bool> ready{false};
   api::ApiDeps deps{engine, host, ready};
@@ -249,11 +264,13 @@ int run(const std::filesystem::path& config_path) {
                                        std::chrono::nanoseconds elapsed) {
     requests.observe(method, route, status, std::chrono::duration<double>(elapsed).count());
   };
-  auto api_srv = api::http::Server::start(std::move(api_options), api::make_api_router(deps));
+  api::http::Router api_router = api::make_api_router(deps);
+  api::add_bpf_stats_routes(api_router, bpf_stats, ready);
+  auto api_srv = api::http::Server::start(std::move(api_options), std::move(api_router));
   if (!api_srv) return fatal("[l3af-configs] restapi-addr: " + api_srv.error().to_string());
   auto metrics_srv = api::http::Server::start(
       server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),
-      api::make_metrics_router(engine, sampler, host, &requests));
+      api::make_metrics_router(engine, sampler, host, &requests, &kern, &bpf_stats));
   if (!metrics_srv) return fatal("[web] metrics-addr: " + metrics_srv.error().to_string());
   std::unique_ptr<api::http::Server> debug_srv;
   if (cfg.ebpf_chain_debug.enabled) {

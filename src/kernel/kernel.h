@@ -8,7 +8,8 @@
 // under a running program.
 //
 // Thread-safety: not thread-safe. Only the engine thread calls it (DESIGN.md §5), except
-// the readers of map_reader(), which read from the metrics thread without adapter state.
+// the readers of map_reader(), which read from the metrics thread without adapter state, and
+// program_run_stats(), which adapters make safe to call from the metrics thread.
 #pragma once
 
 #include <chrono>
@@ -170,6 +171,16 @@ struct LoadedProbes {
   std::vector<AttachedProbe> probes;
   std::vector<MapInfo> maps;
   std::vector<std::filesystem::path> pins_created;  ///< as LoadedObject::pins_created
+};
+
+/// The kernel's run statistics of a program (bpf_prog_info run_cnt, run_time_ns). The kernel
+/// counts only while BPF stats are enabled machine-wide (an fd from BPF_ENABLE_STATS held by
+/// anyone, or sysctl kernel.bpf_stats_enabled = 1); both counters are cumulative since the
+/// program was loaded and never reset, so they are counters in the Prometheus sense.
+struct RunStats {
+  uint64_t run_count = 0;    ///< runs counted while stats were on
+  uint64_t run_time_ns = 0;  ///< time spent in those runs, ns
+  bool operator==(const RunStats&) const = default;
 };
 
 /// Proof that this process holds the exclusive bpffs change lock (Kernel::lock_for_change()).
@@ -397,6 +408,16 @@ class Kernel {
   /// (While an adapter holds an fd on a program the kernel keeps it, so a real kernel answers
   /// false only for a key the adapter no longer holds; the fake can be told to answer false.)
   virtual bool program_loaded(const std::string& key) = 0;
+
+  // --- Run statistics (issue 10) ---
+
+  /// The kernel's run statistics of loaded (or adopted) key `key`: of its entry program for a
+  /// data-path object (companion tracepoint programs are not included), and the SUM over its
+  /// probe programs for a probe key (load_probes()/adopt_probes()). Cumulative since the
+  /// program(s) were loaded; they grow only while BPF stats are enabled. Safe from any thread,
+  /// under the adapter's mutex (not a MapReader). Errors: NotFound (key not loaded), Kernel (the
+  /// info call failed).
+  virtual Result<RunStats> program_run_stats(const std::string& key) = 0;
 };
 
 }  // namespace l3afd::kernel

@@ -280,6 +280,16 @@ Result<std::shared_ptr<const MapReader>> FakeKernel::map_reader(const std::strin
   return fail(Errc::NotFound, "no map " + map_name);
 }
 
+void FakeKernel::set_run_stats(const std::string& key, Result<RunStats> answer) {
+  run_stats_.insert_or_assign(key, std::move(answer));
+}
+
+Result<RunStats> FakeKernel::program_run_stats(const std::string& key) {
+  if (objects_.count(key) == 0) return fail(Errc::NotFound, "object " + key + " not loaded");
+  auto it = run_stats_.find(key);
+  return it == run_stats_.end() ? Result<RunStats>(RunStats{}) : it->second;
+}
+
 bool FakeKernel::program_exists(uint32_t prog_id) {
   return std::any_of(objects_.begin(), objects_.end(), [&](const auto& kv) {
     return !kv.second.lost && kv.second.prog_id == prog_id;

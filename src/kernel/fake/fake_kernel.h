@@ -51,6 +51,9 @@ class FakeKernel final : public Kernel {
   /// Whether the modelled kernel can attach kprobes (default: yes). Without, probe_sections()
   /// and load_probes() refuse kprobe/kretprobe sections as the real adapter does.
   void set_kprobe_support(bool supported) { kprobes_ = supported; }
+  /// What program_run_stats(key) answers while `key` is loaded (a value or an error); a
+  /// loaded key without a script answers {0, 0}. Scripts outlive unload/reload of the key.
+  void set_run_stats(const std::string& key, Result<RunStats> answer);
   /// Models the death of the daemon holding `key`: the key is forgotten (its fds closed) but
   /// every pin stays, so pinned probe links keep running and adopt_probes() can take them over.
   void forget(const std::string& key);
@@ -121,6 +124,9 @@ class FakeKernel final : public Kernel {
   Result<LoadedProbes> adopt_probes(const ProbeSpec& spec) override;
   Result<std::vector<std::string>> carry_maps(const std::string& from_key,
                                               const std::string& to_key) override;
+  /// The set_run_stats() script of a loaded key; NotFound if `key` is not loaded. Not a
+  /// mutating call (no Injector hit).
+  Result<RunStats> program_run_stats(const std::string& key) override;
 
   // --- Health (fake_health.cpp) ---
   /// False for an unknown key and for a key lose_program() was called for.
@@ -183,6 +189,7 @@ class FakeKernel final : public Kernel {
     std::vector<MapInfo> maps;  ///< with ids and pins, the next array included
   };
   std::map<std::string, SelfLoaded> self_loaded_;
+  std::map<std::string, Result<RunStats>> run_stats_;  ///< set_run_stats() scripts by key
   uint32_t next_id_ = 100;
   int lock_acquisitions_ = 0;
   bool lock_held_ = false;

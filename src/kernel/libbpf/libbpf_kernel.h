@@ -39,8 +39,9 @@ struct LibbpfKernelOptions {
 /// releases every fd but never removes a pin, so pinned programs, maps and links survive the
 /// daemon (docs/chain-protocol.md K10, K11).
 ///
-/// Thread-safety: every method takes one internal mutex; the readers of map_reader() read
-/// through their own fds, without it, from any thread. The methods are meant for one thread.
+/// Thread-safety: every method takes one internal mutex, so program_run_stats() may be called
+/// from another thread while the engine thread mutates; the readers of map_reader() read through
+/// their own fds, without it, from any thread. The other methods are meant for one thread.
 class LibbpfKernel final : public Kernel {
  public:
   explicit LibbpfKernel(LibbpfKernelOptions options = {});
@@ -82,6 +83,9 @@ class LibbpfKernel final : public Kernel {
   /// libbpf_health.cpp: the held entry program fd's id equals the recorded prog_id and that
   /// id resolves; every companion/probe link id resolves.
   bool program_loaded(const std::string& key) override;
+
+  /// libbpf_run_stats.cpp; under the mutex, taken by every method.
+  Result<RunStats> program_run_stats(const std::string& key) override;
 
   /// What attach() made for a key.
   struct Attachment {

@@ -175,7 +175,7 @@ fs::path DaemonFixture::write_config(const DaemonOptions& opt) {
       << (opt.retire_grace_period.empty()
               ? ""
               : "retire-grace-period: " + opt.retire_grace_period + "\n")
-      << "environment: DEV\n"
+      << (opt.bpf_stats_enabled ? "bpf-stats-enabled: true\n" : "") << "environment: DEV\n"
       << "BpfMapDefaultPath: /sys/fs/bpf\n"
       << "tc-attach-mode: " << opt.tc_attach_mode << "\n"
       << "[ebpf-repo]\nurl: " << repo << "\n"

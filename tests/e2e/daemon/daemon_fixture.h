@@ -40,6 +40,7 @@ struct DaemonOptions {
   std::string user_program_timeout;      ///< [l3afd] user-program-timeout (empty: default)
   int max_ebpf_restart_count = 3;        ///< [l3afd] max-ebpf-restart-count
   std::string ebpf_poll_interval;        ///< [web] ebpf-poll-interval (empty: not written)
+  bool bpf_stats_enabled = false;        ///< [l3afd] bpf-stats-enabled (written only if true)
 };
 
 /// A temp dir removed (recursively) in the destructor.

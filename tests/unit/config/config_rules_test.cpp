@@ -67,6 +67,25 @@ TEST(ConfigValidation, TcAttachModeMustBeKnown) {
             "t.cfg: [l3afd] tc-attach-mode: \"TCX\" is not one of auto, tcx, classic");
 }
 
+TEST(ConfigValidation, BpfStatsAreOffByDefaultAndTakeAnyGoBool) {
+  EXPECT_FALSE(parse_ok("").l3afd.bpf_stats_enabled);
+  EXPECT_TRUE(parse_ok("[l3afd]\nbpf-stats-enabled: true\n").l3afd.bpf_stats_enabled);
+  EXPECT_TRUE(parse_ok("[l3afd]\nbpf-stats-enabled: on\n").l3afd.bpf_stats_enabled);
+  EXPECT_FALSE(parse_ok("[l3afd]\nbpf-stats-enabled: 0\n").l3afd.bpf_stats_enabled);
+  EXPECT_TRUE(parse_ok("[l3afd]\nbpf-stats-enabled: true\n").warnings.empty());
+}
+
+// Unlike the Original's optional bools (a bad value falls back with a warning), a bad value of
+// this extension is fatal: stats on by mistake cost every packet, off by mistake lose the data.
+TEST(ConfigValidation, BpfStatsEnabledMustBeABool) {
+  const std::string msg =
+      parse_error(std::string(kMinimal) + "[l3afd]\nbpf-stats-enabled: maybe\n");
+  EXPECT_EQ(msg, "t.cfg: [l3afd] bpf-stats-enabled: \"maybe\" is not a boolean");
+  EXPECT_EQ(parse_error(std::string(kMinimal) + "[l3afd]\nbpf-stats-enabled: %(nope)s\n")
+                .rfind("t.cfg: [l3afd] bpf-stats-enabled: ", 0),
+            0u);
+}
+
 TEST(ConfigValidation, AddressesMustSplitIntoHostAndPort) {
   EXPECT_EQ(parse_error(std::string(kMinimal) + "[l3af-configs]\nrestapi-addr: localhost\n"),
             "t.cfg: [l3af-configs] restapi-addr: address \"localhost\": missing port");
