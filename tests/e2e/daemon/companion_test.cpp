@@ -198,34 +198,6 @@ BpfProgram chain_counter(char c, int64_t seq) {
   return p;
 }
 
-/// Sends `count` raw TCP SYN frames to root_addr():dport from the peer namespace (AF_PACKET on
-/// the peer interface, so each frame reaches the root side's XDP exactly once). Returns how
-/// many were sent.
-int send_syns(const testing::VethPair& v, int count, uint16_t dport) {
-  UniqueFd fd(v.peer_ns().socket_in(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
-  if (!fd) return 0;
-  ifreq ifr{};
-  std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", v.peer_name().c_str());
-  if (::ioctl(fd.get(), SIOCGIFINDEX, &ifr) != 0) return 0;
-  sockaddr_ll to{};
-  to.sll_family = AF_PACKET;
-  to.sll_ifindex = ifr.ifr_ifindex;
-  to.sll_halen = ETH_ALEN;
-  int sent = 0;
-  for (int i = 0; i < count; ++i) {
-    const auto frame = testing::PacketBuilder()
-                           .eth()
-                           .ipv4(v.peer_addr(), v.root_addr())
-                           .tcp(static_cast<uint16_t>(40000 + i), dport, testing::tcp_flags::kSyn)
-                           .build();
-    if (::sendto(fd.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                 sizeof(to)) == static_cast<ssize_t>(frame.size())) {
-      ++sent;
-    }
-  }
-  return sent;
-}
-
 /// RestartCount of program `name` in /bpfs/<iface> (raw JSON scan; -1 if absent).
 int restart_count(const std::string& bpfs_body, const std::string& name) {
   auto at = bpfs_body.find("\"name\":\"" + name + "\"");

@@ -3,15 +3,12 @@
 // l3afd_BPFDeployFailedCount change at the events the reference names, with its labels, and a
 // program's start time disappears with it.
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -19,6 +16,7 @@
 #include <thread>
 
 #include "e2e/daemon/daemon_fixture.h"
+#include "e2e/daemon/prometheus_server.h"
 #include "model/l3af_json.h"
 #include "support/http_client.h"
 #include "support/netns.h"
@@ -70,70 +68,6 @@ std::string promtool_check(const fs::path& file) {
   return text;
 }
 
-/// A real Prometheus server (Debian's prometheus) on 127.0.0.1 of the test's namespace, killed
-/// with the test (PR_SET_PDEATHSIG) and in the destructor, by its pid.
-class PrometheusServer {
- public:
-  PrometheusServer(const fs::path& dir, const fs::path& config, uint16_t port) : port_(port) {
-    const std::string cfg = "--config.file=" + config.string();
-    const std::string data = "--storage.tsdb.path=" + (dir / "prometheus-data").string();
-    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port);
-    const std::string log = (dir / "prometheus.log").string();
-    // Resolved before the fork: the child only makes async-signal-safe calls until execv.
-    std::string bin;
-    for (const char* d : {"/usr/bin/", "/usr/local/bin/", "/bin/"}) {
-      if (::access((std::string(d) + "prometheus").c_str(), X_OK) == 0) {
-        bin = std::string(d) + "prometheus";
-        break;
-      }
-    }
-    if (bin.empty()) return;  // started() is false: install-deps installs Debian's prometheus
-    const char* argv[] = {"prometheus", cfg.c_str(), data.c_str(), listen.c_str(), nullptr};
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      ::execv(bin.c_str(), const_cast<char* const*>(argv));
-      ::_exit(127);
-    }
-  }
-  ~PrometheusServer() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      ::usleep(50'000);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  PrometheusServer(const PrometheusServer&) = delete;
-  PrometheusServer& operator=(const PrometheusServer&) = delete;
-  bool started() const { return pid_ > 0; }
-  /// GET /api/v1/query?query=<q> (q must not need escaping beyond what is done here).
-  std::string query(const std::string& q) const {
-    std::string enc;
-    for (char c : q) {
-      if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.') {
-        enc += c;
-      } else {
-        char b[4];
-        std::snprintf(b, sizeof(b), "%%%02X", static_cast<unsigned char>(c));
-        enc += b;
-      }
-    }
-    return test::request("127.0.0.1", port_, "GET", "/api/v1/query?query=" + enc).body;
-  }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_;
-};
-
 class Metrics : public DaemonFixture {};
 
 TEST_F(Metrics, ARealPrometheusScrapesTheDaemonWithTheShippedConfig) {
@@ -143,17 +77,9 @@ TEST_F(Metrics, ARealPrometheusScrapesTheDaemonWithTheShippedConfig) {
   const std::string ifc = v.root_name();
   ASSERT_EQ(add({entry(ifc, xdp_counter())}).status, 200);
   // The shipped scrape config, pointed at this daemon and scraping every second.
-  std::ifstream in(fs::path(L3AFD_SOURCE_DIR) / "packaging" / "prometheus.yml");
-  std::string cfg, line;
-  while (std::getline(in, line)) {
-    if (line.find("scrape_interval") != std::string::npos) line = "  scrape_interval: 1s";
-    const auto t = line.find("localhost:8898");
-    if (t != std::string::npos) line.replace(t, 14, "127.0.0.1:" + std::to_string(metrics_port_));
-    cfg += line + "\n";
-  }
+  const std::string cfg = write_prometheus_config(dir_.path(), metrics_port_);
   ASSERT_NE(cfg.find("127.0.0.1:" + std::to_string(metrics_port_)), std::string::npos) << cfg;
   const fs::path config = dir_.path() / "prometheus.yml";
-  std::ofstream(config) << cfg;
   PrometheusServer prom(dir_.path(), config, free_port());
   ASSERT_TRUE(prom.started());
   std::string body;

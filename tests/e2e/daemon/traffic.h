@@ -1,16 +1,21 @@
 // Traffic and counters shared by the e2e tests that prove data-path claims with packets
-// (chain_test.cpp, companion_test.cpp). Test-only.
+// (chain_test.cpp, companion_test.cpp, dashboards_test.cpp). Test-only.
 #pragma once
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -18,6 +23,7 @@
 
 #include "core/unique_fd.h"
 #include "support/netns.h"
+#include "support/packet.h"
 
 namespace l3afd::e2e {
 
@@ -88,5 +94,35 @@ class Traffic {
   std::atomic<uint64_t> sent_{0};
   std::thread thread_;
 };
+
+/// Sends `count` raw TCP SYN frames to root_addr():dport from the peer namespace (AF_PACKET on
+/// the peer interface, so each frame reaches the root side's XDP exactly once), source ports
+/// from `first_sport` on. Returns how many were sent.
+inline int send_syns(const testing::VethPair& v, int count, uint16_t dport,
+                     uint16_t first_sport = 40000) {
+  UniqueFd fd(v.peer_ns().socket_in(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+  if (!fd) return 0;
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", v.peer_name().c_str());
+  if (::ioctl(fd.get(), SIOCGIFINDEX, &ifr) != 0) return 0;
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = ifr.ifr_ifindex;
+  to.sll_halen = ETH_ALEN;
+  int sent = 0;
+  for (int i = 0; i < count; ++i) {
+    const auto frame =
+        testing::PacketBuilder()
+            .eth()
+            .ipv4(v.peer_addr(), v.root_addr())
+            .tcp(static_cast<uint16_t>(first_sport + i), dport, testing::tcp_flags::kSyn)
+            .build();
+    if (::sendto(fd.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                 sizeof(to)) == static_cast<ssize_t>(frame.size())) {
+      ++sent;
+    }
+  }
+  return sent;
+}
 
 }  // namespace l3afd::e2e
