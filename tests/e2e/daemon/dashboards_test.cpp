@@ -6,7 +6,7 @@
 //   shipped packaging/prometheus.yml; real SYN bursts from the peer namespace make the rate
 //   limiter both pass and drop, real TCP connections fill connection-limit's maximum so that it
 //   drops; then the PromQL of EVERY panel target of our three dashboards and of L3AF's own three
-//   (../shared/reference/l3af-grafana) is evaluated through Prometheus' HTTP API and must return
+//   (tests/fixtures/l3af-grafana) is evaluated through Prometheus' HTTP API and must return
 //   at least one series, after Grafana's variables are replaced as described at
 //   `substitute()`;
 // - the counters are exact: rl_recv_count_map_0_scalar = SYNs sent, rl_drop_count_map_0_scalar
@@ -57,11 +57,11 @@ using Clock = std::chrono::steady_clock;
 const fs::path kOurs = fs::path(L3AFD_SOURCE_DIR) / "packaging" / "grafana" / "dashboards";
 const std::vector<std::string> kOurFiles = {
     "l3afd-programs-overview.json", "l3afd-rate-limiting.json", "l3afd-connection-limiting.json"};
-/// L3AF's own dashboards (reference data, not the project's: ../shared/reference/l3af-grafana
-/// next to the checkout, or the directory named by L3AF_GRAFANA_DIR).
+/// L3AF's own dashboards, unchanged (tests/fixtures/l3af-grafana/README.md), or the directory
+/// named by L3AF_GRAFANA_DIR (e.g. a newer copy of theirs).
 fs::path l3af_dir() {
   if (const char* d = std::getenv("L3AF_GRAFANA_DIR"); d != nullptr && *d != '\0') return d;
-  return fs::path(L3AFD_SOURCE_DIR).parent_path() / "shared" / "reference" / "l3af-grafana";
+  return fs::path(L3AFD_SOURCE_DIR) / "tests" / "fixtures" / "l3af-grafana";
 }
 const std::vector<std::string> kL3afFiles = {"l3af_ebpf_programs.json", "l3af_rate_limiting.json",
                                              "l3af_connection_limiting.json"};
