@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/usdt.h"
+
 namespace l3afd::api {
 
 MonitorSampler::MonitorSampler(SnapshotFn snapshot, std::size_t samples)
@@ -69,11 +71,16 @@ void MonitorSampler::tick() {
   const auto started = std::chrono::steady_clock::now();
   std::map<SeriesKey, Result<std::uint64_t>> read;
   for (const auto& [key, w] : wanted) {
-    if (!w.reader) {
-      read.emplace(key, fail(Errc::NotFound, "no reader for the map (see the engine's log)"));
-      continue;
-    }
-    read.emplace(key, w.reader->read(w.key));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto v = w.reader ? w.reader->read(w.key)
+                      : Result<std::uint64_t>(
+                            fail(Errc::NotFound, "no reader for the map (see the engine's log)"));
+    const std::int64_t ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    L3AFD_USDT(monitor_sample, std::get<0>(key).c_str(), std::get<3>(key).c_str(),
+               static_cast<std::int64_t>(w.key), v ? *v : std::uint64_t{0}, v ? 1 : 0, ns);
+    read.emplace(key, std::move(v));
   }
   const auto took = std::chrono::steady_clock::now() - started;
 

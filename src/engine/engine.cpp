@@ -33,8 +33,8 @@ void log_plan(const Plan& plan, bool dry_run) {
 
 /// The command's name in the op_start/op_done probes (docs/tracing.md).
 std::string_view command_kind(const Command& cmd) {
-  static constexpr std::string_view kNames[] = {"add",     "update",   "delete",
-                                                "restore", "stop_all", "retry_pending"};
+  static constexpr std::string_view kNames[] = {
+      "add", "update", "delete", "restore", "stop_all", "retry_pending", "check_health"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>, "one name per command");
   return kNames[cmd.index()];
 }
@@ -402,9 +402,8 @@ void Engine::publish() {
     }
   }
   program_health_.sync(applied_, std::chrono::steady_clock::now());
-  auto snap = std::make_shared<Snapshot>(
-      Snapshot{applied_, pending_, companion_table_.status(), program_health_.status(), counters_,
-               {}});
+  auto snap = std::make_shared<Snapshot>(Snapshot{
+      applied_, pending_, companion_table_.status(), program_health_.status(), counters_, {}});
   std::shared_ptr<const Snapshot> previous;
   {
     std::lock_guard lk(snap_mu_);

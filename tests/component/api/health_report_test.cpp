@@ -49,7 +49,7 @@ struct Harness {
     cfg.restart_limits.max_delay = backoff;
     engine_ = std::make_unique<engine::Engine>(cfg, kernel_, packages_, store_);
   }
-  std::string metrics() { return api::render_metrics(*engine_->snapshot(), kernel_, {}, 0, kHost); }
+  std::string metrics() { return api::render_metrics(*engine_->snapshot(), {}, 0, kHost); }
   std::string bpfs() { return api::debug_listing(*engine_->snapshot(), "eth0"); }
 
   kernel::fake::Injector inj_;

@@ -119,7 +119,11 @@ std::string trace_program(pid_t pid) {
          probe("companion_start", R"(printf("companion_start id=%s pid=%d\n", str(arg0), arg1);)") +
          probe("companion_exit",
                R"(printf("companion_exit id=%s pid=%d wait_status=%d\n", str(arg0), arg1,)"
-               R"( arg2);)");
+               R"( arg2);)") +
+         probe(
+             "monitor_sample",
+             R"(printf("monitor_sample program=%s series=%s key=%lld value=%llu ok=%d ns=%lld\n",)"
+             R"( str(arg0), str(arg1), arg2, arg3, arg4, arg5);)");
 }
 
 std::vector<std::string> lines_with(const std::string& text, const std::string& prefix) {
@@ -321,6 +325,26 @@ TEST_F(Tracing, ACompanionsCrashAndRestartShowAsExitAndStart) {
   EXPECT_LT(bt->output().find(exits[0]), bt->output().find(starts[1])) << bt->output();
 
   ASSERT_EQ(remove({names(ifc, {"test-companion"})}).status, 200);
+}
+
+TEST_F(Tracing, EachMonitorSampleShowsItsSeriesAndTheValueRead) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  auto bt = attach();
+  ASSERT_NE(bt, nullptr);
+  auto p = xdp_counter("1.0", 42);
+  p.monitor_maps = std::vector<model::MonitorMap>{{"xdp_counter_config", 0, "avg"}};
+  ASSERT_EQ(add({entry(ifc, p)}).status, 200);
+  const std::string line_start =
+      "monitor_sample program=xdp-counter series=xdp_counter_config_0_avg key=0 ";
+  ASSERT_TRUE(bt->wait_for(line_start, 10s)) << bt->output();  // the sampler ticks every second
+  const auto samples = lines_with(bt->output(), line_start);
+  ASSERT_FALSE(samples.empty());
+  EXPECT_EQ(field(samples[0], "value"), "42") << "map_args wrote 42 at key 0: " << samples[0];
+  EXPECT_EQ(field(samples[0], "ok"), "1");
+  EXPECT_GT(std::stoll(field(samples[0], "ns")), 0);
 }
 
 }  // namespace
