@@ -65,6 +65,7 @@ class Daemon {
 
   pid_t pid() const { return pid_; }
   std::uint16_t api_port() const { return opts_.api_port; }
+  std::uint16_t metrics_port() const { return opts_.metrics_port; }
   /// VmRSS of the daemon from /proc/<pid>/status in MiB; nullopt if it cannot be read.
   std::optional<double> rss_mib() const;
   /// User + system CPU time the daemon has used so far (/proc/<pid>/stat), in seconds, with

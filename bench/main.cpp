@@ -3,7 +3,8 @@
 // throughput and daemon RSS, then of the per-packet cost of an XDP
 // tail-call chain and of our XDP programs (loaded directly with libbpf), next to a committed
 // baseline, then of the time a supervised companion program takes to start and to be restarted
-// after a crash (again against the real daemon). Progress and
+// after a crash (again against the real daemon), and what /metrics and the monitor sampler
+// cost with 1,000 and 10,000 monitor_maps series (the real daemon again). Progress and
 // errors go to stderr, the tables to stdout. See bench/README.md for what each number means.
 // Exit status: 0 done, 1 a step failed (the reason is printed), 2 bad command line.
 #include <sys/utsname.h>
@@ -31,9 +32,9 @@ namespace l3afd::bench {
 namespace {
 
 /// Which sections run: 1-3 need the daemon, 4-5 (the chain) and 6 (our XDP programs) need only
-/// the BPF objects, 7 (companion programs) a daemon of its own. ChainedApi runs only the rows of
-/// 1 and 3 that use a daemon with chaining on.
-enum class Only { All, Daemon, Chain, ChainedApi, Programs, Companions, Stats };
+/// the BPF objects, 7 (companion programs) and 9 (/metrics at scale) a daemon of their own.
+/// ChainedApi runs only the rows of 1 and 3 that use a daemon with chaining on.
+enum class Only { All, Daemon, Chain, ChainedApi, Programs, Companions, Stats, Metrics };
 
 struct Options {
   std::filesystem::path daemon;
@@ -53,16 +54,18 @@ void usage() {
   std::fputs(
       "usage: l3afd_bench --daemon <build>/l3afd --repo <build>/repo [--baseline FILE]\n"
       "                   [--save-baseline] [--rows-out FILE]\n"
-      "                   [--only all|daemon|chain|chained-api|programs|companions|stats]\n"
+      "                   [--only all|daemon|chain|chained-api|programs|companions|stats|\n"
+      "                           metrics]\n"
       "                   [--bpf-objects DIR] [--cycles N] [--warmup N] [--chain-cycles N]\n"
       "                   [--get-requests N] [--get-reps N] [--rss-reps N]\n"
       "                   [--chain-rounds N] [--chain-sample-ms N]\n"
       "                   [--traffic-rounds N] [--traffic-ms N] [--companion-cycles N]\n"
+      "                   [--metrics-rounds N] [--metrics-requests N] [--metrics-window-ms N]\n"
       "--only daemon runs sections 1-3, --only chain sections 4-5 (no daemon, --repo not\n"
       "needed), --only chained-api the chain_* rows of 1 and the *_chained rows of 3 (daemon\n"
       "with bpf-chaining-enabled: true), --only programs section 6 (no daemon, --repo not\n"
       "needed), --only companions section 7 (its own daemon), --only stats section 8 (no\n"
-      "daemon). --bpf-objects defaults to <dirname "
+      "daemon), --only metrics section 9 (its own daemon). --bpf-objects defaults to <dirname\n"
       "of --daemon>/bpf/objects. --rows-out\n"
       "writes this run's rows in the baseline format.\n"
       "Runs as root; everything happens in private network and mount namespaces.\n",
@@ -118,10 +121,12 @@ bool parse_options(int argc, char** argv, Options& o) {
         o.only = Only::Companions;
       } else if (v == "stats") {
         o.only = Only::Stats;
+      } else if (v == "metrics") {
+        o.only = Only::Metrics;
       } else {
         std::fprintf(stderr,
                      "bench: --only takes all, daemon, chain, chained-api, programs, "
-                     "companions or stats, not %s\n",
+                     "companions, stats or metrics, not %s\n",
                      argv[i]);
         return false;
       }
@@ -139,6 +144,12 @@ bool parse_options(int argc, char** argv, Options& o) {
       if (!count(10, o.sizes.rss_reps)) return false;
     } else if (a == "--companion-cycles") {
       if (!count(500, o.sizes.companion_cycles)) return false;
+    } else if (a == "--metrics-rounds") {
+      if (!count(20, o.sizes.metrics_rounds)) return false;
+    } else if (a == "--metrics-requests") {
+      if (!count(1000, o.sizes.metrics_requests)) return false;
+    } else if (a == "--metrics-window-ms") {
+      if (!count(60000, o.sizes.metrics_window_ms)) return false;
     } else if (a == "--chain-rounds") {
       if (!count(50, o.chain.rounds)) return false;
     } else if (a == "--chain-sample-ms") {
@@ -182,10 +193,13 @@ bool parse_options(int argc, char** argv, Options& o) {
     return false;
   }
   if (o.sizes.latency_cycles < 1 || o.sizes.chain_cycles < 1 || o.sizes.get_requests < 4 ||
-      o.sizes.get_reps < 1 || o.sizes.rss_reps < 1 || o.sizes.companion_cycles < 1) {
+      o.sizes.get_reps < 1 || o.sizes.rss_reps < 1 || o.sizes.companion_cycles < 1 ||
+      o.sizes.metrics_rounds < 1 || o.sizes.metrics_requests < 1 ||
+      o.sizes.metrics_window_ms < 100) {
     std::fputs(
-        "bench: cycles, chain-cycles, get-requests (>= 4), get-reps, rss-reps and "
-        "companion-cycles must be positive\n",
+        "bench: cycles, chain-cycles, get-requests (>= 4), get-reps, rss-reps, "
+        "companion-cycles, metrics-rounds and metrics-requests must be positive, "
+        "metrics-window-ms at least 100\n",
         stderr);
     return false;
   }
@@ -334,6 +348,35 @@ std::string run_companion_section(const Options& o, const std::filesystem::path&
   return d->stop();
 }
 
+/// Section 9, /metrics at scale, on a daemon of its own (chaining off, the same config as the
+/// non-chained rows) and one veth pair of its own (bmet0/bmet1): appends one table.
+std::string run_metrics_section(const Options& o, const std::filesystem::path& workspace,
+                                std::vector<Table>& tables, std::vector<std::string>& header) {
+  std::string err;
+  auto ifaces = Interfaces::create("bmet", 2, workspace, err);
+  if (!ifaces) return err;
+  BenchEnv env;
+  env.host = host_name();
+  env.daemon.binary = std::filesystem::absolute(o.daemon);
+  env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
+  env.workspace = workspace;
+  env.ifaces = ifaces.get();
+  if (o.only == Only::Metrics) {
+    header.push_back("daemon " + env.daemon.binary.string() + ", repository " +
+                     env.daemon.repo_url);
+  }
+  tables.emplace_back();
+  tables.back().title = "9. /metrics at scale (bench-monitor with N l3afd_BPFMonitorMap series)";
+  std::fputs("bench: starting l3afd for /metrics at scale\n", stderr);
+  auto d = start_daemon(env, err);
+  if (!d) return err;
+  std::fputs("bench: 9. /metrics latency and size, monitor sampler CPU\n", stderr);
+  if (err = measure_metrics(env, *d, ifaces->names()[0], o.sizes, tables.back()); !err.empty()) {
+    return err + "\ndaemon log:\n" + d->log_tail(15);
+  }
+  return d->stop();
+}
+
 /// The whole bench inside `workspace`; returns the process exit status.
 int run(const Options& o, const std::filesystem::path& workspace) {
   const auto started = std::chrono::steady_clock::now();
@@ -360,6 +403,9 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   }
   if (o.only == Only::All || o.only == Only::Stats) {
     if (err = run_stats_section(o, tables, header); !err.empty()) return fail(err);
+  }
+  if (o.only == Only::All || o.only == Only::Metrics) {
+    if (err = run_metrics_section(o, workspace, tables, header); !err.empty()) return fail(err);
   }
 
   std::vector<std::string> warnings;

@@ -29,6 +29,13 @@ struct BenchSizes {
   /// 1 s retire grace period.
   int companion_warmup = 2;
   int companion_cycles = 10;
+  /// §9: rounds of the three series counts (0, 1000, 10000, rotated), GETs of /metrics per count
+  /// and round, the CPU window without scrapes and the wait before it (the sampler ticks once a
+  /// second). A round takes about 3 × (settle + window + 1 s).
+  int metrics_rounds = 3;
+  int metrics_requests = 10;
+  int metrics_window_ms = 5000;
+  int metrics_settle_ms = 3000;
 };
 
 /// What every measurement needs: the host name the daemon expects, the daemon options (whose
@@ -101,5 +108,19 @@ std::string measure_chained_memory(const BenchEnv& env, const BenchSizes& sizes,
 /// between cycles gives every cycle a fresh restart count (first backoff 500 ms).
 std::string measure_companions(const BenchEnv& env, Daemon& d, const std::string& iface,
                                const BenchSizes& sizes, Table& out);
+
+/// §9: /metrics at scale. `sizes.metrics_rounds` rounds; each runs the series counts N = 0, 1000,
+/// 10000 (the order rotated by the round) on xdp_ingress of `iface` (no program there before or
+/// after): POST add bench-monitor with monitor_maps giving N series (monitor_add_payload), wait
+/// (bounded, 30 s) until GET /metrics shows exactly N l3afd_BPFMonitorMap lines, wait
+/// `metrics_settle_ms` more (sampler ticks), read the daemon's CPU time (utime + stime of
+/// /proc/<pid>/stat) over `metrics_window_ms` without any request, then time
+/// `metrics_requests` GET /metrics on one keep-alive connection (request write to the complete
+/// body), each of which must have exactly N series lines, and POST delete. Rows per N:
+/// metrics_get_latency_nN (ms, p90), metrics_body_bytes_nN, metrics_daemon_cpu_nN (CPU ms per
+/// wall second); for N > 0 also sampler_cpu_nN (daemon CPU at N minus at 0 in the same round)
+/// and sampler_us_per_series_nN (that / N, in CPU µs per series and second).
+std::string measure_metrics(const BenchEnv& env, Daemon& d, const std::string& iface,
+                            const BenchSizes& sizes, Table& out);
 
 }  // namespace l3afd::bench

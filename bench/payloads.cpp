@@ -1,5 +1,6 @@
 #include "payloads.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace l3afd::bench {
@@ -118,6 +119,34 @@ std::string companion_add_payload(const std::string& host, const std::string& if
 
 std::string companion_delete_payload(const std::string& host, const std::string& iface) {
   return chain_entry_head(host, iface) + "\"test-companion\"]}}]";
+}
+
+std::string monitor_add_payload(const std::string& host, const std::string& iface, int series) {
+  std::string out = chain_entry_head(host, iface) +
+                    "{\"name\":\"bench-monitor\",\"seq_id\":1,"
+                    "\"artifact\":\"l3af_bench_monitor.tar.gz\","
+                    "\"map_name\":\"bench_monitor_next_prog\",\"version\":\"1.0\","
+                    "\"admin_status\":\"enabled\",\"prog_type\":\"xdp\","
+                    "\"object_file\":\"bench_monitor.bpf.o\","
+                    "\"entry_function_name\":\"bench_monitor\"";
+  if (series > 0) {
+    static constexpr const char* kAggregators[] = {"scalar", "max-rate", "avg"};
+    out += ",\"monitor_maps\":[";
+    for (int i = 0, first = 0; first < series; ++i, first += kMonitorKeysPerEntry) {
+      const int last = std::min(first + kMonitorKeysPerEntry, series) - 1;
+      if (i > 0) out += ",";
+      out += std::string("{\"name\":\"") +
+             (i % 2 == 0 ? "bench_counters" : "bench_percpu_counters") +
+             "\",\"key\":" + std::to_string(first) + ",\"key_end\":" + std::to_string(last) +
+             ",\"aggregator\":\"" + kAggregators[i % 3] + "\"}";
+    }
+    out += "]";
+  }
+  return out + "}]}}]";
+}
+
+std::string monitor_delete_payload(const std::string& host, const std::string& iface) {
+  return chain_entry_head(host, iface) + "\"bench-monitor\"]}}]";
 }
 
 }  // namespace l3afd::bench

@@ -1,7 +1,8 @@
 // JSON request bodies for the L3AF API (docs/compatibility.md §3–§4) deploying the packages of the
 // local repository (bpf/README.md): xdp-counter on xdp_ingress, tc-counter on the TC hooks, and
 // the chain test packages chain-a … chain-f on xdp_ingress (for a daemon with chaining on), and
-// test-companion (xdp_counter with a supervised test_companion process) on xdp_ingress.
+// test-companion (xdp_counter with a supervised test_companion process) on xdp_ingress, and
+// bench-monitor (an XDP pass program with large counter arrays) with many monitor_maps keys.
 // Pure functions; thread-safe.
 #pragma once
 
@@ -52,6 +53,20 @@ std::string companion_add_payload(const std::string& host, const std::string& if
 
 /// POST …/delete body naming test-companion on xdp_ingress of `iface`.
 std::string companion_delete_payload(const std::string& host, const std::string& iface);
+
+/// Series per monitor_maps entry of monitor_add_payload (the daemon allows at most 256 keys per
+/// entry).
+inline constexpr int kMonitorKeysPerEntry = 250;
+
+/// POST …/add body for one program of the bench-monitor package (version 1.0: bench_monitor on
+/// xdp_ingress of `iface`) whose monitor_maps give exactly `series` (0 … 10240)
+/// l3afd_BPFMonitorMap series: entry i covers keys [250 i, min(250 (i + 1), series) - 1] with
+/// key_end, of bench_counters (even i, ARRAY) or bench_percpu_counters (odd i, PERCPU_ARRAY),
+/// aggregator scalar, max-rate, avg by i mod 3. With `series` 0 the program has no monitor_maps.
+std::string monitor_add_payload(const std::string& host, const std::string& iface, int series);
+
+/// POST …/delete body naming bench-monitor on xdp_ingress of `iface`.
+std::string monitor_delete_payload(const std::string& host, const std::string& iface);
 
 /// JSON string literal (quotes included) for `s`.
 std::string json_string(const std::string& s);

@@ -8,10 +8,11 @@ namespace l3afd::bench {
 
 namespace {
 
-/// Decimals shown for a unit: sub-millisecond detail for latencies, tenths of a nanosecond for
-/// per-packet costs, three for ratios, whole requests or frames per second.
+/// Decimals shown for a unit: sub-millisecond detail for latencies (and CPU ms per second, µs per
+/// monitored series), tenths of a nanosecond for per-packet costs, three for ratios, whole requests
+/// or frames per second.
 int decimals_for(const std::string& unit) {
-  if (unit == "ms" || unit == "ns/pkt" || unit == "ns") return 2;
+  if (unit == "ms" || unit == "ns/pkt" || unit == "ns" || unit == "ms/s" || unit == "us") return 2;
   if (unit == "x") return 3;
   if (unit == "MiB" || unit == "us/req") return 1;
   return 0;
