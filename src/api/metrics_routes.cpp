@@ -16,7 +16,9 @@ using prometheus::MetricType;
 
 std::string render_metrics(const engine::Snapshot& snap, const std::vector<MonitorSeries>& sampled,
                            std::uint64_t monitor_read_errors, const std::string& host_name,
-                           const metrics::RequestMetrics* requests, const RunStatsFn& run_stats) {
+                           const metrics::RequestMetrics* requests, const RunStatsFn& run_stats,
+                           std::uint64_t* scalar_failures_out) {
+  std::uint64_t scalar_failures = 0;
   metrics::Exposition out;
   for (const auto& [iface, rec] : snap.state.ifaces) {
     for (const auto& [hook, progs] : rec.hooks) {
@@ -72,7 +74,38 @@ std::string render_metrics(const engine::Snapshot& snap, const std::vector<Monit
       for (const auto& p : progs) monitored(p.spec, iface);
     }
   }
-  for (const auto& m : sampled) {
+  // scalar entries: read now, through the snapshot's map readers (no kernel port, no lock
+  // shared with loads). A failed read is counted and left out, never published as 0.
+  std::vector<MonitorSeries> scalars;
+  auto read_scalars = [&](const model::BpfProgram& spec, const std::string& object_key,
+                          const std::string& iface, const std::string& ipv4) {
+    for (const auto& m : spec.monitor_maps.value_or(std::vector<model::MonitorMap>{})) {
+      if (m.aggregator != "scalar" || object_key.empty()) continue;
+      auto r = snap.monitor_readers.find({object_key, m.name});
+      for (const auto k : model::monitored_keys(m)) {
+        auto v = r == snap.monitor_readers.end()
+                     ? Result<std::uint64_t>(fail(Errc::NotFound, "no reader"))
+                     : r->second->read(k);
+        if (!v) {
+          ++scalar_failures;
+          continue;
+        }
+        scalars.push_back(MonitorSeries{spec.name, iface, ipv4,
+                                        m.name + "_" + std::to_string(k) + "_scalar",
+                                        static_cast<double>(*v)});
+      }
+    }
+  };
+  for (const auto& p : snap.state.probes) read_scalars(p.spec, p.object_key, "", "");
+  for (const auto& [iface, rec] : snap.state.ifaces) {
+    for (const auto& [hook, progs] : rec.hooks) {
+      for (const auto& p : progs) read_scalars(p.spec, p.object_key, iface, rec.ipv4_address);
+    }
+  }
+  if (scalar_failures_out != nullptr) *scalar_failures_out = scalar_failures;
+  std::vector<MonitorSeries> all = sampled;
+  all.insert(all.end(), scalars.begin(), scalars.end());
+  for (const auto& m : all) {
     if (!live.contains({m.ebpf_program, m.interface_name, m.map_name})) continue;
     out.add("l3afd_BPFMonitorMap", "This value indicates BPF program monitor counters",
             MetricType::Gauge,
@@ -112,7 +145,8 @@ std::string render_metrics(const engine::Snapshot& snap, const std::vector<Monit
   family("l3afd_BPFUpdateFailedCount", "The count of Failed BPF program update args",
          MetricType::Counter, c.update_failed, "bpf_program");
   out.add("l3afd_monitor_read_errors_total", "monitor_maps samples that could not be read.",
-          MetricType::Counter, {{"host", host_name}}, static_cast<double>(monitor_read_errors));
+          MetricType::Counter, {{"host", host_name}},
+          static_cast<double>(monitor_read_errors + scalar_failures));
   if (requests != nullptr) out.add_families(requests->collect());
   if (run_stats) {
     // Cumulative since the instance was loaded; a new instance starts again at 0 (a counter
@@ -163,8 +197,10 @@ http::Router make_metrics_router(engine::Engine& engine, const MonitorSampler& s
           }
           http::Response out;
           out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+          std::uint64_t failed = 0;
           out.body = render_metrics(*engine.snapshot(), sampler.values(), sampler.read_failures(),
-                                    host_name, requests, run_stats);
+                                    host_name, requests, run_stats, &failed);
+          sampler.count_scrape_failures(failed);
           return out;
         });
   return r;

@@ -21,7 +21,10 @@ namespace l3afd::api {
 /// The kernel's run statistics of a loaded object key (kernel::Kernel::program_run_stats).
 using RunStatsFn = std::function<Result<kernel::RunStats>(const std::string& object_key)>;
 
-/// Renders the exposition for a snapshot and the sampler's monitor_maps series (`sampled`).
+/// Renders the exposition for a snapshot and the sampler's max-rate/avg series (`sampled`);
+/// scalar monitor_maps entries are read now through the snapshot's map readers, and the number
+/// of those reads that failed goes to `*scalar_failures_out` (and into
+/// l3afd_monitor_read_errors_total of this text, on top of `monitor_read_errors`).
 /// Beyond the reference (snake_case, promtool-clean): l3afd_chain_length (programs chained on
 /// each hook), l3afd_companion_restarts_total (restarts of each supervised user program) and
 /// l3afd_monitor_read_errors_total (`monitor_read_errors`: failed samples), and
@@ -31,7 +34,8 @@ using RunStatsFn = std::function<Result<kernel::RunStats>(const std::string& obj
 std::string render_metrics(const engine::Snapshot& snap, const std::vector<MonitorSeries>& sampled,
                            std::uint64_t monitor_read_errors, const std::string& host_name,
                            const metrics::RequestMetrics* requests = nullptr,
-                           const RunStatsFn& run_stats = {});
+                           const RunStatsFn& run_stats = {},
+                           std::uint64_t* scalar_failures_out = nullptr);
 
 http::Router make_metrics_router(engine::Engine& engine, const MonitorSampler& sampler,
                                  std::string host_name,

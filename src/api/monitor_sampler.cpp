@@ -34,8 +34,7 @@ void MonitorSampler::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void MonitorSampler::tick() {
-  const auto snap = snapshot_();
+void MonitorSampler::refresh(const std::shared_ptr<const engine::Snapshot>& snap) {
   // What the published state monitors now: (labels) → reader, key, aggregator.
   struct Wanted {
     std::shared_ptr<const kernel::MapReader> reader;
@@ -48,7 +47,9 @@ void MonitorSampler::tick() {
     if (object_key.empty() || !spec.monitor_maps) return;
     for (const auto& m : *spec.monitor_maps) {
       auto agg = metrics::parse_aggregator(m.aggregator);
-      if (!agg) continue;  // refused at validation; a stored one of l3afd v2.1.0 is skipped
+      // Unknown ones are refused at validation (a stored one of l3afd v2.1.0 is skipped);
+      // scalar is read at each scrape instead (render_metrics), fresher than a 1 s sample.
+      if (!agg || *agg == metrics::Aggregator::Scalar) continue;
       std::shared_ptr<const kernel::MapReader> reader;
       if (auto r = snap->monitor_readers.find({object_key, m.name});
           r != snap->monitor_readers.end()) {
@@ -67,65 +68,81 @@ void MonitorSampler::tick() {
   }
   for (const auto& p : snap->state.probes) want(p.spec, p.object_key, "", "");
 
-  // Read outside the lock: values() is never blocked by the kernel.
-  const auto started = std::chrono::steady_clock::now();
-  std::map<SeriesKey, Result<std::uint64_t>> read;
-  for (const auto& [key, w] : wanted) {
+  // Series of programs or entries that left are dropped (the original keeps them, D35); a new
+  // instance of the same program (another reader) starts its window again; the others keep
+  // their window. `wanted` is sorted, so the new list is too.
+  std::vector<Series> next;
+  next.reserve(wanted.size());
+  std::lock_guard lk(mu_);
+  auto old = series_.begin();
+  for (auto& [key, w] : wanted) {
+    while (old != series_.end() && old->key < key) ++old;
+    if (old != series_.end() && old->key == key && old->reader == w.reader) {
+      next.push_back(std::move(*old));
+    } else {
+      next.push_back(Series{key, w.reader, w.key, metrics::SeriesAggregator(w.agg, samples_)});
+    }
+  }
+  series_ = std::move(next);
+}
+
+void MonitorSampler::tick() {
+  // The series list follows the published state; it is rebuilt only when a new snapshot was
+  // published (a change), not at every tick.
+  const auto snap = snapshot_();
+  if (snap != last_snapshot_) {
+    refresh(snap);
+    last_snapshot_ = snap;
+  }
+  // Read outside the lock (values() is never blocked by the kernel). Only this thread changes
+  // series_, so reading its readers and keys without the lock is safe.
+  std::vector<Result<std::uint64_t>> read;
+  read.reserve(series_.size());
+  for (const auto& s : series_) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto v = w.reader ? w.reader->read(w.key)
+    auto v = s.reader ? s.reader->read(s.map_key)
                       : Result<std::uint64_t>(
                             fail(Errc::NotFound, "no reader for the map (see the engine's log)"));
     const std::int64_t ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
             .count();
-    L3AFD_USDT(monitor_sample, std::get<0>(key).c_str(), std::get<3>(key).c_str(),
-               static_cast<std::int64_t>(w.key), v ? *v : std::uint64_t{0}, v ? 1 : 0, ns);
-    read.emplace(key, std::move(v));
+    L3AFD_USDT(monitor_sample, std::get<0>(s.key).c_str(), std::get<3>(s.key).c_str(),
+               static_cast<std::int64_t>(s.map_key), v ? *v : std::uint64_t{0}, v ? 1 : 0, ns);
+    read.push_back(std::move(v));
   }
-  const auto took = std::chrono::steady_clock::now() - started;
-
   std::lock_guard lk(mu_);
-  // Series of programs or entries that left are dropped (the original keeps them, D35); a
-  // new instance of the same program (another reader) starts its window again.
-  std::erase_if(series_, [&](const auto& kv) {
-    auto w = wanted.find(kv.first);
-    return w == wanted.end() || w->second.reader != kv.second.reader;
-  });
-  for (const auto& [key, w] : wanted) {
-    auto it = series_.find(key);
-    if (it == series_.end()) {
-      it = series_.emplace(key, Series{w.reader, w.key, metrics::SeriesAggregator(w.agg, samples_)})
-               .first;
-    }
+  for (std::size_t i = 0; i < series_.size(); ++i) {
     ++reads_;
-    const auto& v = read.at(key);
-    if (!v) {
+    if (!read[i]) {
       ++failures_;
-      spdlog::debug("monitor read failed program={} series={}: {}", std::get<0>(key),
-                    std::get<3>(key), v.error().to_string());
+      spdlog::debug("monitor read failed program={} series={}: {}", std::get<0>(series_[i].key),
+                    std::get<3>(series_[i].key), read[i].error().to_string());
       continue;
     }
-    it->second.aggregator.add(*v);
+    series_[i].aggregator.add(*read[i]);
   }
-  spdlog::trace("monitor sample: {} series in {} us", wanted.size(),
-                std::chrono::duration_cast<std::chrono::microseconds>(took).count());
 }
 
 std::vector<MonitorSeries> MonitorSampler::values() const {
   std::lock_guard lk(mu_);
   std::vector<MonitorSeries> out;
-  for (const auto& [key, s] : series_) {
+  out.reserve(series_.size());
+  for (const auto& s : series_) {
     auto v = s.aggregator.value();
     if (!v) continue;
-    out.push_back(
-        MonitorSeries{std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), *v});
+    out.push_back(MonitorSeries{std::get<0>(s.key), std::get<1>(s.key), std::get<2>(s.key),
+                                std::get<3>(s.key), *v});
   }
   return out;
 }
 
 std::uint64_t MonitorSampler::read_failures() const {
   std::lock_guard lk(mu_);
-  return failures_;
+  return failures_ + scrape_failures_.load();
+}
+
+void MonitorSampler::count_scrape_failures(std::uint64_t n) const {
+  scrape_failures_ += n;
 }
 
 std::uint64_t MonitorSampler::reads() const {

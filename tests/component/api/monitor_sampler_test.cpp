@@ -1,7 +1,7 @@
 // The monitor_maps sampler and the /metrics body on the real engine and the fake kernel:
-// max-rate (baseline first, then the largest per-tick increase), avg and scalar per tick through
-// the snapshot's map readers, a key range (key_end), a failed read counted and not published,
-// series gone with the program.
+// max-rate (baseline first, then the largest per-tick increase) and avg per tick through the
+// snapshot's map readers, scalar read at render time through the same readers, a key range
+// (key_end), a failed read counted and not published, series gone with the program.
 #include "api/monitor_sampler.h"
 
 #include <gtest/gtest.h>
@@ -73,14 +73,14 @@ struct Harness {
   std::unique_ptr<api::MonitorSampler> sampler_;
 };
 
-TEST(MonitorSampler, MaxRateAvgAndScalarAggregateTicks) {
+TEST(MonitorSampler, MaxRateAndAvgAggregateTicksAndScalarIsReadAtRenderTime) {
   Harness t;
   ASSERT_TRUE(t.engine_->run_now(AddPrograms{{entry(counter(10))}}));
   EXPECT_EQ(t.engine_->snapshot()->monitor_readers.size(), 1u) << "one reader for map config";
   t.sampler_->tick();
   EXPECT_EQ(t.value("config_1_max-rate"), 0.0) << "the first sample is a baseline";
   EXPECT_EQ(t.value("config_1_avg"), 10.0);
-  EXPECT_EQ(t.value("config_1_scalar"), 10.0);
+  EXPECT_FALSE(t.value("config_1_scalar").has_value()) << "scalar is not sampled";
   EXPECT_FALSE(t.value("config_7_avg").has_value()) << "a failed read publishes nothing";
   EXPECT_EQ(t.sampler_->read_failures(), 1u);
 
@@ -89,7 +89,6 @@ TEST(MonitorSampler, MaxRateAvgAndScalarAggregateTicks) {
   EXPECT_EQ(t.value("config_1_max-rate"), 15.0);
   EXPECT_EQ(t.value("config_1_avg"), 17.5);
 
-  EXPECT_EQ(t.value("config_1_scalar"), 25.0);
   const std::string body = api::render_metrics(*t.engine_->snapshot(), t.sampler_->values(),
                                                t.sampler_->read_failures(), kHost);
   EXPECT_NE(body.find("map_name=\"config_1_max-rate\"} 15\n"), std::string::npos) << body;
@@ -116,17 +115,30 @@ TEST(MonitorSampler, AKeyRangeIsOneSeriesPerKeyAndAnUnwrittenKeyIsAFailedRead) {
   auto p = counter(0);
   p.map_args =
       std::vector<model::MapArg>{{"config", std::vector<model::KeyValue>{{2, 20}, {3, 30}}}};
-  model::MonitorMap range{"config", 2, "scalar"};
+  model::MonitorMap range{"config", 2, "avg"};
   range.key_end = 4;
-  p.monitor_maps = std::vector<model::MonitorMap>{range};
+  model::MonitorMap scalars{"config", 2, "scalar"};
+  scalars.key_end = 4;
+  p.monitor_maps = std::vector<model::MonitorMap>{range, scalars};
   ASSERT_TRUE(t.engine_->run_now(AddPrograms{{entry(p)}}));
   t.sampler_->tick();
-  EXPECT_EQ(t.value("config_2_scalar"), 20.0);
-  EXPECT_EQ(t.value("config_3_scalar"), 30.0);
-  EXPECT_FALSE(t.value("config_4_scalar").has_value()) << "never written in the fake: no value";
-  EXPECT_FALSE(t.value("config_5_scalar").has_value()) << "outside the range";
+  EXPECT_EQ(t.value("config_2_avg"), 20.0);
+  EXPECT_EQ(t.value("config_3_avg"), 30.0);
+  EXPECT_FALSE(t.value("config_4_avg").has_value()) << "never written in the fake: no value";
+  EXPECT_FALSE(t.value("config_5_avg").has_value()) << "outside the range";
   EXPECT_EQ(t.sampler_->read_failures(), 1u);
   EXPECT_EQ(t.sampler_->reads(), 3u);
+
+  std::uint64_t failed = 0;
+  const std::string body =
+      api::render_metrics(*t.engine_->snapshot(), t.sampler_->values(), t.sampler_->read_failures(),
+                          kHost, nullptr, {}, &failed);
+  EXPECT_NE(body.find("map_name=\"config_2_scalar\"} 20\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("map_name=\"config_3_scalar\"} 30\n"), std::string::npos) << body;
+  EXPECT_EQ(body.find("config_4_scalar"), std::string::npos) << body;
+  EXPECT_EQ(failed, 1u) << "the scrape's own failed read";
+  EXPECT_NE(body.find("l3afd_monitor_read_errors_total{host=\"testhost\"} 2\n"), std::string::npos)
+      << "the sampler's and the scrape's: " << body;
 }
 
 TEST(MonitorSampler, TheThreadSamplesUntilStopped) {
