@@ -319,12 +319,22 @@ std::string run_stats_section(const Options& o, std::vector<Table>& tables,
   return measure_stats_cost(o.bpf_objects, o.chain, tables.back());
 }
 
-/// Section 7, companion programs, on a daemon of its own (chaining off, the same config as the
-/// non-chained rows) and one veth pair of its own (bcmp0/bcmp1): appends one table.
-std::string run_companion_section(const Options& o, const std::filesystem::path& workspace,
-                                  std::vector<Table>& tables, std::vector<std::string>& header) {
+/// What a section with a daemon of its own measures (sections 7 and 9).
+struct OwnDaemonSection {
+  const char* iface_prefix;  ///< its veth pair: <prefix>0/<prefix>1
+  Only only;                 ///< the --only value that runs it alone (then it prints the header)
+  const char* title;
+  const char* what;  ///< progress line after "bench: "
+  std::string (*measure)(const BenchEnv&, Daemon&, const std::string&, const BenchSizes&, Table&);
+};
+
+/// Runs `section` on a daemon of its own (chaining off, the same config as the non-chained
+/// rows) and one veth pair of its own: appends one table.
+std::string run_own_daemon_section(const Options& o, const std::filesystem::path& workspace,
+                                   const OwnDaemonSection& section, std::vector<Table>& tables,
+                                   std::vector<std::string>& header) {
   std::string err;
-  auto ifaces = Interfaces::create("bcmp", 2, workspace, err);
+  auto ifaces = Interfaces::create(section.iface_prefix, 2, workspace, err);
   if (!ifaces) return err;
   BenchEnv env;
   env.host = host_name();
@@ -332,50 +342,30 @@ std::string run_companion_section(const Options& o, const std::filesystem::path&
   env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
   env.workspace = workspace;
   env.ifaces = ifaces.get();
-  if (o.only == Only::Companions) {
+  if (o.only == section.only) {
     header.push_back("daemon " + env.daemon.binary.string() + ", repository " +
                      env.daemon.repo_url);
   }
   tables.emplace_back();
-  tables.back().title = "7. companion programs (supervised test_companion; start and restart)";
-  std::fputs("bench: starting l3afd for companion programs\n", stderr);
+  tables.back().title = section.title;
+  std::fprintf(stderr, "bench: starting l3afd for %s\n", section.what);
   auto d = start_daemon(env, err);
   if (!d) return err;
-  std::fputs("bench: 7. companion start/restart latency\n", stderr);
-  if (err = measure_companions(env, *d, ifaces->names()[0], o.sizes, tables.back()); !err.empty()) {
+  if (err = section.measure(env, *d, ifaces->names()[0], o.sizes, tables.back()); !err.empty()) {
     return err + "\ndaemon log:\n" + d->log_tail(15);
   }
   return d->stop();
 }
 
-/// Section 9, /metrics at scale, on a daemon of its own (chaining off, the same config as the
-/// non-chained rows) and one veth pair of its own (bmet0/bmet1): appends one table.
-std::string run_metrics_section(const Options& o, const std::filesystem::path& workspace,
-                                std::vector<Table>& tables, std::vector<std::string>& header) {
-  std::string err;
-  auto ifaces = Interfaces::create("bmet", 2, workspace, err);
-  if (!ifaces) return err;
-  BenchEnv env;
-  env.host = host_name();
-  env.daemon.binary = std::filesystem::absolute(o.daemon);
-  env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
-  env.workspace = workspace;
-  env.ifaces = ifaces.get();
-  if (o.only == Only::Metrics) {
-    header.push_back("daemon " + env.daemon.binary.string() + ", repository " +
-                     env.daemon.repo_url);
-  }
-  tables.emplace_back();
-  tables.back().title = "9. /metrics at scale (bench-monitor with N l3afd_BPFMonitorMap series)";
-  std::fputs("bench: starting l3afd for /metrics at scale\n", stderr);
-  auto d = start_daemon(env, err);
-  if (!d) return err;
-  std::fputs("bench: 9. /metrics latency and size, monitor sampler CPU\n", stderr);
-  if (err = measure_metrics(env, *d, ifaces->names()[0], o.sizes, tables.back()); !err.empty()) {
-    return err + "\ndaemon log:\n" + d->log_tail(15);
-  }
-  return d->stop();
-}
+/// Section 7: companion start and restart latency (supervised test_companion).
+const OwnDaemonSection kCompanionSection{
+    "bcmp", Only::Companions,
+    "7. companion programs (supervised test_companion; start and restart)", "companion programs",
+    measure_companions};
+/// Section 9: /metrics latency and size, monitor sampler CPU.
+const OwnDaemonSection kMetricsSection{
+    "bmet", Only::Metrics, "9. /metrics at scale (bench-monitor with N l3afd_BPFMonitorMap series)",
+    "/metrics at scale", measure_metrics};
 
 /// The whole bench inside `workspace`; returns the process exit status.
 int run(const Options& o, const std::filesystem::path& workspace) {
@@ -399,13 +389,15 @@ int run(const Options& o, const std::filesystem::path& workspace) {
     if (err = run_programs_section(o, tables, header); !err.empty()) return fail(err);
   }
   if (o.only == Only::All || o.only == Only::Companions) {
-    if (err = run_companion_section(o, workspace, tables, header); !err.empty()) return fail(err);
+    if (err = run_own_daemon_section(o, workspace, kCompanionSection, tables, header); !err.empty())
+      return fail(err);
   }
   if (o.only == Only::All || o.only == Only::Stats) {
     if (err = run_stats_section(o, tables, header); !err.empty()) return fail(err);
   }
   if (o.only == Only::All || o.only == Only::Metrics) {
-    if (err = run_metrics_section(o, workspace, tables, header); !err.empty()) return fail(err);
+    if (err = run_own_daemon_section(o, workspace, kMetricsSection, tables, header); !err.empty())
+      return fail(err);
   }
 
   std::vector<std::string> warnings;

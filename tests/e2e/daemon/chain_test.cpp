@@ -34,20 +34,6 @@ namespace {
 using model::BpfProgram;
 using Clock = std::chrono::steady_clock;
 
-BpfProgram chain_prog(char c, int64_t seq, const std::string& version = "1.0") {
-  BpfProgram p;
-  p.name = std::string("chain-") + c;
-  p.seq_id = seq;
-  p.artifact = std::string("l3af_chain_") + c + ".tar.gz";
-  p.map_name = "chain_next";
-  p.version = version;
-  p.admin_status = "enabled";
-  p.prog_type = "xdp";
-  p.object_file = "xdp_chain_counter.bpf.o";
-  p.entry_function_name = "xdp_chain_counter";
-  return p;
-}
-
 model::L3afBpfPrograms chain_entry(const std::string& ifc, std::vector<BpfProgram> progs) {
   auto e = DaemonFixture::entry(ifc);
   if (!e.bpf_programs) e.bpf_programs = model::BpfPrograms{};
@@ -105,10 +91,10 @@ TEST_F(ChainE2e, ApiWalkthroughRootsOrderIdsPinsAndRefusals) {
   ASSERT_TRUE(start_chained());
   const std::string ifc = v.root_name();
 
-  auto r = add({chain_entry(ifc, {chain_prog('c', 30), chain_prog('a', 10)})});
+  auto r = add({chain_entry(ifc, {chain_counter('c', 30), chain_counter('a', 10)})});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-a", "chain-c"}));
-  r = add({chain_entry(ifc, {chain_prog('b', 20)})});
+  r = add({chain_entry(ifc, {chain_counter('b', 20)})});
   ASSERT_EQ(r.status, 200) << r.body;
 
   // GET lists the chain in order; the debug listing adds the root first, every id is live,
@@ -144,7 +130,7 @@ TEST_F(ChainE2e, ApiWalkthroughRootsOrderIdsPinsAndRefusals) {
   // Refusals change nothing: a program without map_name in the middle, a chain over 33.
   const auto before = kernel_snapshot({ifc});
   const auto state_before = state_bytes();
-  auto nomap = chain_prog('d', 15);
+  auto nomap = chain_counter('d', 15);
   nomap.map_name.clear();
   r = add({chain_entry(ifc, {nomap})});
   EXPECT_EQ(r.status, 400) << r.body;
@@ -152,7 +138,7 @@ TEST_F(ChainE2e, ApiWalkthroughRootsOrderIdsPinsAndRefusals) {
       << r.body;
   std::vector<BpfProgram> many;
   for (int i = 0; i < 34; ++i) {
-    auto p = chain_prog('a', i + 1);
+    auto p = chain_counter('a', i + 1);
     p.name = "chain-x" + std::to_string(i);
     many.push_back(p);
   }
@@ -186,20 +172,20 @@ TEST_F(ChainE2e, UpgradeCarriesStateAndSameVersionChangesKeepIt) {
   ASSERT_EQ(v.error(), "");
   ASSERT_TRUE(start_chained());
   const std::string ifc = v.root_name();
-  auto r = add({chain_entry(ifc, {chain_prog('a', 1), chain_prog('b', 2)})});
+  auto r = add({chain_entry(ifc, {chain_counter('a', 1), chain_counter('b', 2)})});
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(v.send_udp_from_peer(30), 30);
   const uint64_t b1 = percpu_counter(counter_pin(ifc, 'b')).value_or(0);
   ASSERT_GE(b1, 30u);
 
   // Reorder (same version): b is rebuilt as a fresh instance on the same pinned maps.
-  r = update({chain_entry(ifc, {chain_prog('b', 1), chain_prog('a', 2)})});
+  r = update({chain_entry(ifc, {chain_counter('b', 1), chain_counter('a', 2)})});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-b", "chain-a"}));
   EXPECT_GE(percpu_counter(counter_pin(ifc, 'b')).value_or(0), b1);
 
   // Upgrade 1.0 -> latest: new map directory, state copied before the switch.
-  r = update({chain_entry(ifc, {chain_prog('b', 1, "latest"), chain_prog('a', 2)})});
+  r = update({chain_entry(ifc, {chain_counter('b', 1, "latest"), chain_counter('a', 2)})});
   ASSERT_EQ(r.status, 200) << r.body;
   const uint64_t carried = percpu_counter(counter_pin(ifc, 'b', "latest")).value_or(0);
   EXPECT_GE(carried, b1) << "the counter of 1.0 was carried over";
@@ -299,11 +285,11 @@ TEST_P(ChainChurn, RandomChangesUnderTraffic) {
     std::vector<int64_t> seqs{10, 20, 30, 40, 50, 60, 70, 80};
     std::shuffle(seqs.begin(), seqs.end(), rng);
     std::size_t next = 0;
-    out.push_back(chain_prog('a', seqs[next++]));
-    out.push_back(chain_prog('f', seqs[next++]));
+    out.push_back(chain_counter('a', seqs[next++]));
+    out.push_back(chain_counter('f', seqs[next++]));
     for (char c : {'b', 'c', 'd', 'e'}) {
       if (!initial && rng() % 2 == 0) continue;
-      out.push_back(chain_prog(c, seqs[next++], rng() % 3 == 0 ? "latest" : "1.0"));
+      out.push_back(chain_counter(c, seqs[next++], rng() % 3 == 0 ? "latest" : "1.0"));
     }
     if (!initial && rng() % 5 == 0 && out.size() > 2) out.back().admin_status = "disabled";
     // The last program of the chain needs no map_name; everyone has one here anyway.
@@ -387,7 +373,8 @@ class ChainRestart : public ChainE2e {
     ASSERT_EQ(v.error(), "");
     ASSERT_TRUE(start_chained());
     const std::string ifc = v.root_name();
-    auto r = add({chain_entry(ifc, {chain_prog('a', 1), chain_prog('b', 2), chain_prog('c', 3)})});
+    auto r = add(
+        {chain_entry(ifc, {chain_counter('a', 1), chain_counter('b', 2), chain_counter('c', 3)})});
     ASSERT_EQ(r.status, 200) << r.body;
     ASSERT_EQ(v.send_udp_from_peer(50), 50);
     const uint64_t a_before = percpu_counter(counter_pin(ifc, 'a')).value_or(0);

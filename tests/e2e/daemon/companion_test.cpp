@@ -184,20 +184,6 @@ json::Object args(std::initializer_list<std::pair<const std::string, std::string
   return o;
 }
 
-BpfProgram chain_counter(char c, int64_t seq) {
-  BpfProgram p;
-  p.name = std::string("chain-") + c;
-  p.seq_id = seq;
-  p.artifact = std::string("l3af_chain_") + c + ".tar.gz";
-  p.map_name = "chain_next";
-  p.version = "1.0";
-  p.admin_status = "enabled";
-  p.prog_type = "xdp";
-  p.object_file = "xdp_chain_counter.bpf.o";
-  p.entry_function_name = "xdp_chain_counter";
-  return p;
-}
-
 /// RestartCount of program `name` in /bpfs/<iface> (raw JSON scan; -1 if absent).
 int restart_count(const std::string& bpfs_body, const std::string& name) {
   auto at = bpfs_body.find("\"name\":\"" + name + "\"");

@@ -374,6 +374,20 @@ model::BpfProgram DaemonFixture::xdp_counter(const std::string& version, int64_t
   return p;
 }
 
+model::BpfProgram DaemonFixture::chain_counter(char c, int64_t seq, const std::string& version) {
+  model::BpfProgram p;
+  p.name = std::string("chain-") + c;
+  p.seq_id = seq;
+  p.artifact = std::string("l3af_chain_") + c + ".tar.gz";
+  p.map_name = "chain_next";
+  p.version = version;
+  p.admin_status = "enabled";
+  p.prog_type = "xdp";
+  p.object_file = "xdp_chain_counter.bpf.o";
+  p.entry_function_name = "xdp_chain_counter";
+  return p;
+}
+
 model::BpfProgram DaemonFixture::tc_counter(const std::string& version) {
   model::BpfProgram p;
   p.id = 202;

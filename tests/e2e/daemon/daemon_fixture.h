@@ -158,6 +158,9 @@ class DaemonFixture : public ::testing::Test {
   static model::BpfProgram xdp_counter(const std::string& version = "1.0",
                                        int64_t config_value = 7);
   static model::BpfProgram tc_counter(const std::string& version = "1.0");
+  /// Package chain-<c> (xdp_chain_counter.bpf.o, map_name chain_next: it may sit anywhere in an
+  /// XDP chain) at `seq`.
+  static model::BpfProgram chain_counter(char c, int64_t seq, const std::string& version = "1.0");
   static model::L3afBpfPrograms entry(const std::string& iface,
                                       std::optional<model::BpfProgram> xdp = std::nullopt,
                                       std::optional<model::BpfProgram> tc_in = std::nullopt,

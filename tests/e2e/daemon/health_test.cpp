@@ -22,20 +22,6 @@ namespace {
 
 using model::BpfProgram;
 
-BpfProgram chain_prog(char c, int64_t seq) {
-  BpfProgram p;
-  p.name = std::string("chain-") + c;
-  p.seq_id = seq;
-  p.artifact = std::string("l3af_chain_") + c + ".tar.gz";
-  p.map_name = "chain_next";
-  p.version = "1.0";
-  p.admin_status = "enabled";
-  p.prog_type = "xdp";
-  p.object_file = "xdp_chain_counter.bpf.o";
-  p.entry_function_name = "xdp_chain_counter";
-  return p;
-}
-
 /// Every l3afd_BPFRunning sample value, in order.
 std::vector<std::string> running_samples(const std::string& metrics) {
   std::vector<std::string> out;
@@ -78,7 +64,7 @@ TEST_F(HealthE2e, LoadedAndAdoptedProgramsPassEveryPollWithoutARedeploy) {
   auto e = entry(ifc);
   if (!e.bpf_programs) e.bpf_programs = model::BpfPrograms{};
   e.bpf_programs->xdp_ingress =
-      std::vector<BpfProgram>{chain_prog('a', 1), chain_prog('b', 2), chain_prog('c', 3)};
+      std::vector<BpfProgram>{chain_counter('a', 1), chain_counter('b', 2), chain_counter('c', 3)};
   auto r = add({e});
   ASSERT_EQ(r.status, 200) << r.body;
   std::vector<uint32_t> loaded;
