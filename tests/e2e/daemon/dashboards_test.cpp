@@ -248,27 +248,6 @@ class SynCapture {
   uint64_t syns_ = 0;
 };
 
-/// Non-blocking connect from the peer namespace to root_addr():kClPort; true (and the socket in
-/// `out`) if it completed within `wait_ms`. A SYN dropped by XDP never completes.
-bool try_connect(const testing::VethPair& v, UniqueFd& out, int wait_ms) {
-  UniqueFd c(v.peer_ns().socket_in(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!c) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(kClPort);
-  ::inet_pton(AF_INET, v.root_addr().c_str(), &a.sin_addr);
-  if (::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 && errno != EINPROGRESS) {
-    return false;
-  }
-  pollfd p{c.get(), POLLOUT, 0};
-  if (::poll(&p, 1, wait_ms) != 1) return false;
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (::getsockopt(c.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return false;
-  out = std::move(c);
-  return true;
-}
-
 // ---- payloads --------------------------------------------------------------------------------
 
 /// The talk's ratelimiting payload (../shared/seeds) with host, interface and artifact names for
@@ -534,7 +513,7 @@ TEST_F(Dashboards, EveryPanelOfOursAndL3afsHasDataAndTheRateLimiterCountersAreEx
   std::vector<UniqueFd> conns;
   for (int i = 0; i < kClMax; ++i) {
     UniqueFd c;
-    ASSERT_TRUE(try_connect(cl, c, 3000)) << "connection " << i;
+    ASSERT_TRUE(try_connect(cl, kClPort, c, 3000)) << "connection " << i;
     conns.push_back(std::move(c));
   }
   ASSERT_TRUE(eventually([&] {
@@ -542,7 +521,8 @@ TEST_F(Dashboards, EveryPanelOfOursAndL3afsHasDataAndTheRateLimiterCountersAreEx
   })) << metrics();
   {
     UniqueFd over;
-    EXPECT_FALSE(try_connect(cl, over, 1500)) << "a connection beyond the maximum was admitted";
+    EXPECT_FALSE(try_connect(cl, kClPort, over, 1500))
+        << "a connection beyond the maximum was admitted";
   }  // closed: no more retransmissions
   const fs::path cl_maps = fs::path("/sys/fs/bpf") / cl_if / "connection-limit" / "1_0";
   const uint64_t cl_drops = u64_counter(cl_maps / "cl_drop_count_map").value_or(0);

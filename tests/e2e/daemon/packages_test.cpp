@@ -27,6 +27,7 @@
 
 #include "core/unique_fd.h"
 #include "e2e/daemon/daemon_fixture.h"
+#include "e2e/daemon/traffic.h"
 #include "support/packet.h"
 
 namespace l3afd::e2e {
@@ -91,24 +92,6 @@ sockaddr_in addr_of(const std::string& ip, uint16_t port) {
   return a;
 }
 
-/// Non-blocking connect from the peer namespace; true if it completed within `wait_ms`
-/// (a SYN dropped by XDP is retransmitted and dropped again, so it never completes).
-bool try_connect(const testing::VethPair& v, UniqueFd& out, int wait_ms) {
-  UniqueFd c(v.peer_ns().socket_in(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!c) return false;
-  sockaddr_in a = addr_of(v.root_addr(), kClPort);
-  if (::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 && errno != EINPROGRESS) {
-    return false;
-  }
-  pollfd p{c.get(), POLLOUT, 0};
-  if (::poll(&p, 1, wait_ms) != 1) return false;
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (::getsockopt(c.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return false;
-  out = std::move(c);
-  return true;
-}
-
 class Packages : public DaemonFixture {
  protected:
   bool start_chained() {
@@ -134,7 +117,7 @@ TEST_F(Packages, ConnectionLimitAdmitsExactlyTheMaximumAndAgainAfterCloses) {
   ASSERT_EQ(::listen(listener.get(), 64), 0);
   // A connection that exists before the package is deployed is counted too (seeding).
   UniqueFd early;
-  ASSERT_TRUE(try_connect(v, early, 3000));
+  ASSERT_TRUE(try_connect(v, kClPort, early, 3000));
 
   constexpr int kMax = 3;
   auto r = add({chain(ifc, 1000, kMax)});
@@ -145,14 +128,15 @@ TEST_F(Packages, ConnectionLimitAdmitsExactlyTheMaximumAndAgainAfterCloses) {
   std::vector<UniqueFd> conns;
   for (int i = 1; i < kMax; ++i) {
     UniqueFd c;
-    ASSERT_TRUE(try_connect(v, c, 3000)) << "connection " << i << " of " << kMax;
+    ASSERT_TRUE(try_connect(v, kClPort, c, 3000)) << "connection " << i << " of " << kMax;
     conns.push_back(std::move(c));
   }
   ASSERT_TRUE(eventually([&] { return metric(ifc, "cl_conn_count_0_scalar") == kMax; }));
   // At the maximum: the next SYN is dropped by XDP (the drop counter proves it was XDP).
   const uint64_t drops = metric(ifc, "cl_drop_count_map_0_scalar");
   UniqueFd over;
-  EXPECT_FALSE(try_connect(v, over, 1500)) << "a connection beyond the maximum was admitted";
+  EXPECT_FALSE(try_connect(v, kClPort, over, 1500))
+      << "a connection beyond the maximum was admitted";
   EXPECT_GT(metric(ifc, "cl_drop_count_map_0_scalar"), drops);
   EXPECT_EQ(metric(ifc, "cl_conn_count_0_scalar"), static_cast<uint64_t>(kMax));
 
@@ -160,7 +144,7 @@ TEST_F(Packages, ConnectionLimitAdmitsExactlyTheMaximumAndAgainAfterCloses) {
   early.reset();
   ASSERT_TRUE(eventually([&] { return metric(ifc, "cl_conn_count_0_scalar") == kMax - 1; }));
   UniqueFd again;
-  EXPECT_TRUE(try_connect(v, again, 3000)) << "a slot freed by a close is usable again";
+  EXPECT_TRUE(try_connect(v, kClPort, again, 3000)) << "a slot freed by a close is usable again";
   EXPECT_TRUE(eventually([&] { return metric(ifc, "cl_conn_count_0_scalar") == kMax; }));
 
   // map_args through the API, applied to the running program (same program id): a higher
@@ -170,7 +154,7 @@ TEST_F(Packages, ConnectionLimitAdmitsExactlyTheMaximumAndAgainAfterCloses) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(bpfs(ifc)[2].prog_id, cl_id) << "changed in place, not reloaded";
   UniqueFd extra;
-  EXPECT_TRUE(try_connect(v, extra, 3000)) << "the raised maximum admits one more";
+  EXPECT_TRUE(try_connect(v, kClPort, extra, 3000)) << "the raised maximum admits one more";
   EXPECT_TRUE(eventually([&] { return metric(ifc, "cl_conn_count_0_scalar") == kMax + 1; }));
 
   conns.clear();

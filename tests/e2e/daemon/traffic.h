@@ -9,10 +9,12 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -28,6 +30,28 @@
 namespace l3afd::e2e {
 
 namespace fs = std::filesystem;
+
+/// Non-blocking TCP connect from the peer namespace of `v` to its root address, `port`; true
+/// (and the connected socket in `out`) if it completed within `wait_ms`. A SYN dropped by XDP is
+/// retransmitted and dropped again, so it never completes.
+inline bool try_connect(const testing::VethPair& v, uint16_t port, UniqueFd& out, int wait_ms) {
+  UniqueFd c(v.peer_ns().socket_in(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!c) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, v.root_addr().c_str(), &a.sin_addr);
+  if (::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 && errno != EINPROGRESS) {
+    return false;
+  }
+  pollfd p{c.get(), POLLOUT, 0};
+  if (::poll(&p, 1, wait_ms) != 1) return false;
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (::getsockopt(c.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return false;
+  out = std::move(c);
+  return true;
+}
 
 /// Sum over CPUs of key 0 of the per-CPU counter pinned at `pin`; nullopt if unreadable.
 inline std::optional<uint64_t> percpu_counter(const fs::path& pin) {
