@@ -27,6 +27,7 @@
 
 #include "daemon.h"
 #include "support/netns.h"
+#include "test_run.h"
 
 namespace l3afd::bench {
 
@@ -262,45 +263,6 @@ Frame make_frame(const std::uint8_t (&dst_mac)[6], const std::uint8_t (&src_mac)
   return f;
 }
 
-std::int64_t thread_cpu_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-struct TestRun {
-  double ns_per_pkt = 0;        ///< CPU time of this thread in the syscall / repeat
-  std::uint32_t kernel_ns = 0;  ///< the kernel's own figure (integer ns, rounded down)
-};
-
-/// One BPF_PROG_TEST_RUN of `frame` through `prog`, `repeat` times. The thread's CPU time (not
-/// wall time) is used: the kernel loop yields when another task needs the CPU, and on the
-/// shared 2-core machine wall time would then count the other task's time too. The kernel's
-/// own duration is also kept, but it has a resolution of 1 ns per packet.
-std::optional<TestRun> test_run(int prog, const Frame& frame, std::uint32_t repeat,
-                                std::string& error) {
-  std::array<std::uint8_t, 256> out{};
-  bpf_test_run_opts opts{};
-  opts.sz = sizeof opts;
-  opts.data_in = frame.data();
-  opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-  opts.data_out = out.data();
-  opts.data_size_out = static_cast<std::uint32_t>(out.size());
-  opts.repeat = static_cast<int>(repeat);
-  const std::int64_t before = thread_cpu_ns();
-  const int rc = bpf_prog_test_run_opts(prog, &opts);
-  const std::int64_t after = thread_cpu_ns();
-  if (rc != 0) {
-    error = errno_text("BPF_PROG_TEST_RUN", -rc);
-    return std::nullopt;
-  }
-  if (opts.retval != XDP_PASS) {
-    error = "BPF_PROG_TEST_RUN: verdict " + std::to_string(opts.retval) + ", expected XDP_PASS";
-    return std::nullopt;
-  }
-  return TestRun{static_cast<double>(after - before) / repeat, opts.duration};
-}
-
 enum class Kind { Single, Chain, Inline };
 
 /// One test-run configuration: what runs (`prog`), after which wiring, and the counter of the
@@ -323,7 +285,7 @@ std::optional<TestRun> sample(const Programs& p, const Config& c, const Frame& f
     if (error = wire_chain(p, c.n); !error.empty()) return std::nullopt;
   }
   const auto before = read_counts(c.last_counts);
-  auto r = test_run(c.prog, frame, repeat, error);
+  auto r = xdp_test_run(c.prog, frame, repeat, error);
   const auto after = read_counts(c.last_counts);
   if (!r) {
     error = c.metric + ": " + error;

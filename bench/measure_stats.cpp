@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "stats.h"
 #include "support/bpf_stats.h"
+#include "test_run.h"
 
 namespace l3afd::bench {
 
@@ -37,12 +38,6 @@ struct Fd {
     if (fd >= 0) ::close(fd);
   }
 };
-
-std::int64_t thread_cpu_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::optional<std::uint64_t> run_count(int prog) {
   bpf_prog_info info{};
@@ -71,25 +66,8 @@ std::optional<Sample> sample(int prog, const std::vector<std::uint8_t>& frame, s
   Sample s;
   s.elsewhere = !on && l3afd::testing::bpf_stats_on_anywhere();
   const auto before = run_count(prog);
-  std::vector<std::uint8_t> out(frame.size() + 256);
-  bpf_test_run_opts opts{};
-  opts.sz = sizeof opts;
-  opts.data_in = frame.data();
-  opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-  opts.data_out = out.data();
-  opts.data_size_out = static_cast<std::uint32_t>(out.size());
-  opts.repeat = static_cast<int>(repeat);
-  const std::int64_t t0 = thread_cpu_ns();
-  const int rc = bpf_prog_test_run_opts(prog, &opts);
-  const std::int64_t t1 = thread_cpu_ns();
-  if (rc != 0) {
-    error = std::string("BPF_PROG_TEST_RUN: ") + std::strerror(-rc);
-    return std::nullopt;
-  }
-  if (opts.retval != XDP_PASS) {
-    error = "verdict " + std::to_string(opts.retval) + ", expected XDP_PASS";
-    return std::nullopt;
-  }
+  const auto run = xdp_test_run(prog, frame, repeat, error);
+  if (!run) return std::nullopt;
   const auto after = run_count(prog);
   if (!before || !after) {
     error = std::string("read program info: ") + std::strerror(errno);
@@ -107,7 +85,7 @@ std::optional<Sample> sample(int prog, const std::vector<std::uint8_t>& frame, s
             " although neither the sysctl nor any visible process held them on";
     return std::nullopt;
   }
-  s.ns = static_cast<double>(t1 - t0) / repeat;
+  s.ns = run->ns_per_pkt;
   return s;
 }
 
