@@ -52,6 +52,8 @@ class HealthE2e : public DaemonFixture {
     EXPECT_EQ(daemon_log().find("health check: redeploying"), std::string::npos);
     return ids;
   }
+  /// xdp-counter on a veth, the veth deleted and created again (see the tests below).
+  void delete_and_recreate(const std::string& poll_interval);
 };
 
 TEST_F(HealthE2e, LoadedAndAdoptedProgramsPassEveryPollWithoutARedeploy) {
@@ -85,11 +87,11 @@ TEST_F(HealthE2e, LoadedAndAdoptedProgramsPassEveryPollWithoutARedeploy) {
 // reports the program down while the interface is gone (BPFRunning 0; GET, the state file and
 // RestartCount unchanged), re-attaches it once the interface is back (BPFRunning 1, XDP
 // attached, traffic counted again in the same pinned map), and an update afterwards works.
-TEST_F(HealthE2e, ADeletedInterfaceIsReportedDownAndItsProgramReattachedWhenCreatedAgain) {
+void HealthE2e::delete_and_recreate(const std::string& poll_interval) {
   testing::VethPair v;
   ASSERT_EQ(v.error(), "");
   DaemonOptions o;
-  o.ebpf_poll_interval = "100ms";
+  o.ebpf_poll_interval = poll_interval;
   ASSERT_TRUE(start_daemon(o));
   const std::string ifc = v.root_name();
   auto r = add({entry(ifc, xdp_counter())});
@@ -145,6 +147,16 @@ TEST_F(HealthE2e, ADeletedInterfaceIsReportedDownAndItsProgramReattachedWhenCrea
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(attached_programs(ifc).xdp, d[0].prog_id);
   EXPECT_EQ(running_samples(metrics()), up);
+}
+
+TEST_F(HealthE2e, ADeletedInterfaceIsReportedDownAndItsProgramReattachedWhenCreatedAgain) {
+  delete_and_recreate("100ms");
+}
+
+// The same with a poll interval far longer than the test's waits: only the interface events
+// (RTM_DELLINK, RTM_NEWLINK on the daemon's netlink socket) can have triggered the checks.
+TEST_F(HealthE2e, InterfaceEventsTriggerTheCheckWithoutWaitingForThePoll) {
+  delete_and_recreate("1h");
 }
 
 }  // namespace
