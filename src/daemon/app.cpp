@@ -40,6 +40,7 @@
 #include "daemon/tracefs.h"
 #include "engine/engine.h"
 #include "kernel/libbpf/libbpf_kernel.h"
+#include "kernel/libbpf/link_watch.h"
 #include "kernel/libbpf/stats_fd.h"
 #include "kernel/stats_switch.h"
 #include "metrics/request_metrics.h"
@@ -329,6 +330,20 @@ int run(const std::filesystem::path& config_path) {
   }
   engine.start();
   sampler.start();
+  // Interface events (issue 11, interface drift): an interface with programs deleted or created
+  // again is checked at once; the health check's poll stays the fallback.
+  std::unique_ptr<kernel::libbpf::LinkWatch> link_watch;
+  if (auto w = kernel::libbpf::LinkWatch::start(
+          [&engine](const std::string& name) {
+            return engine.snapshot()->state.ifaces.contains(name);
+          },
+          [&engine] { (void)engine.submit(engine::CheckHealth{}); });
+      w) {
+    link_watch = std::move(*w);
+  } else {
+    spdlog::warn("no interface events (interface drift is noticed at the next poll only): {}",
+                 w.error().to_string());
+  }
   ready = true;
   spdlog::info("ready");
 
@@ -354,6 +369,7 @@ int run(const std::filesystem::path& config_path) {
 
   // 10. stop
   ready = false;
+  if (link_watch) link_watch->stop();
   (*api_srv)->stop();
   (*metrics_srv)->stop();
   if (debug_srv) debug_srv->stop();

@@ -303,8 +303,8 @@ void Engine::post_health_check(std::chrono::steady_clock::time_point now) {
 }
 
 Status Engine::handle(const CheckHealth&) {
+  bool changed = check_interfaces();
   auto now = std::chrono::steady_clock::now();
-  bool changed = false;
   for (const auto& [id, key] : program_health_.watched()) {
     if (kernel_.program_loaded(key)) continue;
     changed = program_health_.lost(id, now) || changed;
@@ -317,6 +317,79 @@ Status Engine::handle(const CheckHealth&) {
   }
   if (changed) publish();
   return ok();
+}
+
+bool Engine::check_interfaces() {
+  std::set<std::string> gone;
+  std::map<std::string, std::set<std::string>> stale;  // iface -> keys attached to an old index
+  for (const auto& [name, rec] : applied_.ifaces) {
+    std::optional<uint32_t> now_index;
+    bool missing = false;
+    auto consider = [&](const ProgramRecord& r) {
+      if (r.object_key.empty() || r.attach.ifindex == 0 || missing) return;
+      if (!now_index) {
+        auto cur = kernel_.interface(name);
+        if (!cur) {
+          // Another error (a failed ioctl) says nothing about the interface: ask again later.
+          missing = cur.error().code == Errc::NotFound;
+          if (!missing) spdlog::debug("interface check of {}: {}", name, cur.error().to_string());
+          now_index = 0;
+          return;
+        }
+        now_index = cur->ifindex;
+      }
+      if (*now_index != 0 && *now_index != r.attach.ifindex) stale[name].insert(r.object_key);
+    };
+    for (const auto& [h, list] : rec.hooks) {
+      for (const auto& r : list) consider(r);
+    }
+    for (const auto& [h, root] : rec.roots) consider(root);
+    if (missing) {
+      gone.insert(name);
+      if (!ifaces_gone_.contains(name)) {
+        spdlog::warn(
+            "interface {} was deleted: its programs are not attached any more "
+            "(reported not running); they are attached again when it is created again",
+            name);
+      }
+    }
+  }
+  for (auto& [name, keys] : stale) {
+    spdlog::warn("interface {} was created again (new ifindex): re-attaching {} program(s)", name,
+                 keys.size());
+    if (!reattach(name, std::move(keys))) gone.insert(name);
+  }
+  ifaces_gone_ = std::move(gone);
+  const bool changed = program_health_.set_gone_interfaces(ifaces_gone_);
+  if (changed) publish();
+  return changed || !stale.empty();
+}
+
+bool Engine::reattach(const std::string& iface, std::set<std::string> keys) {
+  if (cfg_.chaining) {
+    // The chain's root would have to be attached anew (a plan with a new root); not done yet.
+    if (!ifaces_gone_.contains(iface)) {
+      spdlog::error(
+          "interface {}: re-attaching chained hooks after the interface was created "
+          "again is not supported yet; its programs stay down (update or delete and "
+          "add them again)",
+          iface);
+    }
+    return false;
+  }
+  PlanOptions opts = commit_options();
+  opts.rebuild = std::move(keys);
+  auto st = apply(planner_.transition(applied_, desired_from(applied_), opts));
+  if (!st) {
+    spdlog::error(
+        "interface {}: re-attach failed and was rolled back (tried again at the next "
+        "health check): {}",
+        iface, st.error().to_string());
+    count_failed(st.error(), false);
+    return false;
+  }
+  spdlog::info("interface {}: programs re-attached", iface);
+  return true;
 }
 
 bool Engine::redeploy(const std::string& id, const std::string& object_key) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -179,6 +180,16 @@ class Engine {
   /// Replaces the lost instance `object_key` of program `id` through a plan of its own
   /// (PlanOptions::rebuild). True when it committed.
   bool redeploy(const std::string& id, const std::string& object_key);
+  /// Interface drift (CheckHealth, docs/operations.md "Interface drift"): compares the ifindex
+  /// each attached program of applied_ recorded with the interface's current one. Deleted:
+  /// its programs are reported down (warned once). Created again (another ifindex): its
+  /// programs are re-attached through reattach(); until that commits they stay down. True if
+  /// anything changed.
+  bool check_interfaces();
+  /// Re-attaches the instances `keys` of interface `iface` (created again) through one plan
+  /// with PlanOptions::rebuild: new instances attached to the new interface, maps kept by
+  /// their pins, the old ones released after the commit. True when it committed.
+  bool reattach(const std::string& iface, std::set<std::string> keys);
   /// On the engine thread, between commands: queues a CheckHealth when the poll interval has
   /// passed or a redeploy is due, unless one is queued already.
   void post_health_check(std::chrono::steady_clock::time_point now);
@@ -239,6 +250,9 @@ class Engine {
   Companions* companions_;
   CompanionTable companion_table_;     ///< engine thread only
   ProgramHealthTable program_health_;  ///< engine thread only
+  /// Interfaces of applied_ deleted under their programs, or created again and not
+  /// re-attached yet (check_interfaces()); engine thread only.
+  std::set<std::string> ifaces_gone_;
   /// When the health timer next posts CheckHealth; engine thread only.
   std::chrono::steady_clock::time_point next_program_check_{};
   bool health_queued_ = false;  ///< a CheckHealth of the timer is queued; under q_mu_

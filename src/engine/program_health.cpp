@@ -14,19 +14,20 @@ void ProgramHealthTable::sync(const AppliedState& s, Clock::time_point now) {
   struct Wanted {
     const model::BpfProgram* spec;
     std::string key;
+    std::string iface;
   };
   std::map<std::string, Wanted> wanted;
   for (const auto& [iface, rec] : s.ifaces) {
     for (const auto& [h, list] : rec.hooks) {
       for (const auto& r : list) {
         if (r.object_key.empty() || is_self_loading(r.spec)) continue;
-        wanted.emplace(program_health_id(r.object_key), Wanted{&r.spec, r.object_key});
+        wanted.emplace(program_health_id(r.object_key), Wanted{&r.spec, r.object_key, iface});
       }
     }
   }
   for (const auto& p : s.probes) {
     if (!p.object_key.empty()) {
-      wanted.emplace(program_health_id(p.object_key), Wanted{&p.spec, p.object_key});
+      wanted.emplace(program_health_id(p.object_key), Wanted{&p.spec, p.object_key, ""});
     }
   }
   for (auto it = entries_.begin(); it != entries_.end();) {
@@ -49,7 +50,8 @@ void ProgramHealthTable::sync(const AppliedState& s, Clock::time_point now) {
   }
   for (const auto& [id, w] : wanted) {
     if (entries_.contains(id)) continue;
-    Entry e{.spec = *w.spec, .object_key = w.key, .policy = RestartPolicy(limits_)};
+    Entry e{
+        .spec = *w.spec, .object_key = w.key, .iface = w.iface, .policy = RestartPolicy(limits_)};
     e.policy.started(now);
     entries_.emplace(id, std::move(e));
   }
@@ -128,10 +130,17 @@ bool ProgramHealthTable::settle(Clock::time_point now) {
   return changed;
 }
 
+bool ProgramHealthTable::set_gone_interfaces(std::set<std::string> gone) {
+  if (gone == gone_ifaces_) return false;
+  gone_ifaces_ = std::move(gone);
+  return true;
+}
+
 std::map<std::string, ProgramHealth> ProgramHealthTable::status() const {
   std::map<std::string, ProgramHealth> out;
   for (const auto& [id, e] : entries_) {
-    out[id] = ProgramHealth{.loaded = e.loaded,
+    const bool attached = e.iface.empty() || !gone_ifaces_.contains(e.iface);
+    out[id] = ProgramHealth{.loaded = e.loaded && attached,
                             .restart_count = e.policy.consecutive(),
                             .given_up = e.policy.given_up(),
                             .total_restarts = e.policy.restarts()};

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,12 @@ class ProgramHealthTable {
   /// Resets the restart counts of programs loaded since long enough. True if any changed.
   bool settle(Clock::time_point now);
 
+  /// Interface drift: the interfaces that were deleted under the programs on them (the
+  /// engine's check, Engine::check_interfaces). Their programs are reported not loaded
+  /// (BPFRunning 0) without counting a restart; nothing is redeployed by the table for it.
+  /// True if the set changed.
+  bool set_gone_interfaces(std::set<std::string> gone);
+
   std::map<std::string, ProgramHealth> status() const;
   bool empty() const { return entries_.empty(); }
 
@@ -77,12 +84,14 @@ class ProgramHealthTable {
   struct Entry {
     model::BpfProgram spec;
     std::string object_key;
+    std::string iface;  ///< "" for a probe entry
     RestartPolicy policy;
     bool loaded = true;
     std::optional<Clock::time_point> redeploy_at;
   };
   RestartLimits limits_;
   std::map<std::string, Entry> entries_;
+  std::set<std::string> gone_ifaces_;
 };
 
 /// One program's health as /bpfs and /metrics report it (docs/compatibility.md §14, §15): both

@@ -39,6 +39,12 @@ void FakeKernel::add_interface(std::string name, uint32_t ifindex, bool loopback
   ifaces_[name] = InterfaceInfo{name, ifindex, loopback};
 }
 
+bool FakeKernel::remove_interface(const std::string& name) {
+  if (ifaces_.erase(name) == 0) return false;
+  std::erase_if(attached_, [&](const auto& kv) { return kv.first.starts_with(name + "/"); });
+  return true;
+}
+
 void FakeKernel::define_object(std::string file_name, ObjectDef def) {
   defs_[std::move(file_name)] = std::move(def);
 }

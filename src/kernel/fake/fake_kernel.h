@@ -47,6 +47,11 @@ class FakeKernel final : public Kernel {
   explicit FakeKernel(Injector& inj) : inj_(inj) {}
 
   void add_interface(std::string name, uint32_t ifindex, bool loopback = false);
+  /// Models `ip link del`: the interface is gone and the kernel has detached whatever was
+  /// attached to it; the link pins stay (defunct links: a replace_link_pin naming one attaches
+  /// anew, as the real adapter does). add_interface() with another ifindex re-creates it. Not a
+  /// mutating call of the daemon (no Injector hit). False if there was no such interface.
+  bool remove_interface(const std::string& name);
   void define_object(std::string file_name, ObjectDef def);
   /// Whether the modelled kernel can attach kprobes (default: yes). Without, probe_sections()
   /// and load_probes() refuse kprobe/kretprobe sections as the real adapter does.

@@ -97,7 +97,18 @@ Result<AttachInfo> LibbpfKernel::attach(const AttachSpec& spec) {
       if (!link) {
         return fail(Errc::Kernel, "open link pin " + spec.replace_link_pin->string(), errno);
       }
-      return replace_link(*e, spec, std::move(link));
+      auto info = link_info(link.get());
+      if (!info) return fail(std::move(info.error()));
+      if (link_info_ifindex(*info) != 0) return replace_link(*e, spec, std::move(link));
+      // The link's interface was deleted (maybe created again since, with another ifindex):
+      // the kernel detached it and it can never be switched again (ENOLINK). Nothing runs on
+      // the hook through it, so the program is attached anew; the defunct link is unpinned
+      // (its owner's fd still holds it until that key is unloaded).
+      spdlog::warn(
+          "op=attach key={} iface={} link_id={} pinned at {} is defunct (its interface "
+          "was deleted): attaching anew",
+          spec.key, spec.iface, info->id, spec.replace_link_pin->string());
+      if (auto s = unpin(*spec.replace_link_pin); !s) return fail(std::move(s.error()));
     }
     if (tc && spec.tc_mode != TcMode::Tcx) {
       auto nl = Rtnetlink::open();

@@ -403,5 +403,66 @@ TEST(HealthEngine, TheHealthTimerPostsTheCheckOnTheEngineThread) {
   EXPECT_NE(t.rec().object_key, old.object_key);
 }
 
+// Interface drift (docs/operations.md "Interface drift"): `ip link del` detaches everything on
+// the interface; the check reports its programs down, and once the interface is created again
+// (another ifindex) re-attaches them through a rebuild plan, rolled back exactly on a failure.
+TEST(HealthEngine, ADeletedInterfaceIsReportedDownAndReattachedWhenCreatedAgain) {
+  Harness t;
+  ASSERT_TRUE(t.run(AddPrograms{{entry({prog("a", 1)})}}));
+  const auto old = t.rec();
+  ASSERT_EQ(old.attach.ifindex, 2u);
+  ASSERT_TRUE(t.kernel_.configure_maps(
+      old.object_key, {model::MapArg{"packets", std::vector<model::KeyValue>{{0, 42}}}}, {}));
+  ASSERT_TRUE(t.kernel_.remove_interface("eth0"));
+
+  t.inj_.reset_count();
+  ASSERT_TRUE(t.run(CheckHealth{}));
+  EXPECT_EQ(t.inj_.calls(), 0) << "gone: nothing to repair yet";
+  EXPECT_FALSE(t.view(kA).running) << "BPFRunning 0";
+  EXPECT_EQ(t.view(kA).restart_count, 0) << "not a restart";
+  EXPECT_EQ(t.rec().object_key, old.object_key) << "the state still lists it";
+  ASSERT_TRUE(t.run(CheckHealth{}));
+  EXPECT_FALSE(t.view(kA).running);
+
+  t.kernel_.add_interface("eth0", 7);
+  // A failure at any step of the re-attach plan rolls back exactly; the program stays down.
+  for (int k = 1;; ++k) {
+    SCOPED_TRACE("failing call " + std::to_string(k));
+    // The pin of the defunct link may go: nothing runs through it (the attach drops it).
+    auto model_now = [&] {
+      auto m = t.kernel_.model();
+      m.pins.erase(old.paths.link_pin.string());
+      return m;
+    };
+    const auto model_before = model_now();
+    const auto store_before = t.store_.state();
+    const auto state_before = t.snap()->state;
+    t.inj_.fail_call(k);
+    ASSERT_TRUE(t.run(CheckHealth{})) << "the check itself never fails";
+    t.inj_.fail_call(0);
+    // Committed once k is past the plan's last undoable step (a failed release is only logged).
+    if (t.snap()->state.revision != state_before.revision) break;
+    EXPECT_EQ(model_now(), model_before);
+    EXPECT_EQ(t.store_.state(), store_before);
+    EXPECT_EQ(t.snap()->state, state_before);
+    EXPECT_FALSE(t.view(kA).running);
+    ASSERT_LT(k, 50);
+  }
+  const auto& now = t.rec();
+  EXPECT_NE(now.object_key, old.object_key) << "a new instance";
+  EXPECT_EQ(now.spec, old.spec);
+  EXPECT_EQ(now.attach.ifindex, 7u);
+  auto m = t.kernel_.model();
+  EXPECT_EQ(m.attachments["eth0/xdpingress"], now.object_key);
+  EXPECT_FALSE(m.objects.contains(old.object_key)) << "the old instance is released";
+  EXPECT_EQ(m.map_contents["/sys/fs/bpf/eth0/a/1_0/packets"].at(0), 42u) << "state kept";
+  EXPECT_TRUE(t.view(kA).running) << "BPFRunning 1";
+  EXPECT_EQ(t.view(kA).restart_count, 0);
+
+  t.inj_.reset_count();
+  ASSERT_TRUE(t.run(CheckHealth{}));
+  EXPECT_EQ(t.inj_.calls(), 0) << "repaired: nothing more";
+}
+
 }  // namespace
 }  // namespace l3afd

@@ -3,7 +3,8 @@
 // loaded. While the daemon holds a program's fds the kernel keeps it, so a real kernel never
 // loses one here; what this test proves is that the real adapter's answer is right for loaded
 // and for adopted programs (after kill -9 and restart) — no false redeploy, ids unchanged,
-// RestartCount 0, BPFRunning 1 across many polls. The repair of a lost program is covered on
+// RestartCount 0, BPFRunning 1 across many polls; and interface drift (an interface deleted and
+// created again under a program). The repair of a lost program is covered on
 // the fake kernel (tests/component/engine/health_engine_test.cpp); programs whose pins vanished
 // while the daemon was down are the restore's job (chain_test.cpp ChainRestart).
 #include <gtest/gtest.h>
@@ -51,6 +52,8 @@ class HealthE2e : public DaemonFixture {
     EXPECT_EQ(daemon_log().find("health check: redeploying"), std::string::npos);
     return ids;
   }
+  /// xdp-counter on a veth, the veth deleted and created again (see the tests below).
+  void delete_and_recreate(const std::string& poll_interval);
 };
 
 TEST_F(HealthE2e, LoadedAndAdoptedProgramsPassEveryPollWithoutARedeploy) {
@@ -77,6 +80,83 @@ TEST_F(HealthE2e, LoadedAndAdoptedProgramsPassEveryPollWithoutARedeploy) {
   ASSERT_TRUE(restart_daemon());
   ASSERT_NE(daemon_log().find("adopted as it runs"), std::string::npos) << daemon_log();
   EXPECT_EQ(ids_after_polls(ifc), loaded) << "adopted programs: left alone";
+}
+
+// Interface drift (issue 11, docs/operations.md "Interface drift"): `ip link del` of an
+// interface with programs, then the same interface created again (another ifindex). The daemon
+// reports the program down while the interface is gone (BPFRunning 0; GET, the state file and
+// RestartCount unchanged), re-attaches it once the interface is back (BPFRunning 1, XDP
+// attached, traffic counted again in the same pinned map), and an update afterwards works.
+void HealthE2e::delete_and_recreate(const std::string& poll_interval) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions o;
+  o.ebpf_poll_interval = poll_interval;
+  ASSERT_TRUE(start_daemon(o));
+  const std::string ifc = v.root_name();
+  auto r = add({entry(ifc, xdp_counter())});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto get_before = get_all().body;
+  const auto store_before = state_bytes();
+  constexpr int kPackets = 10;
+  ASSERT_EQ(v.send_udp_from_peer(kPackets), kPackets);
+  const auto counted = monitor_value(ifc, "xdp_counter_packets_0_scalar");
+  ASSERT_TRUE(counted.has_value()) << metrics();
+  ASSERT_GE(*counted, static_cast<uint64_t>(kPackets));
+  const std::vector<std::string> up{"1"};
+  const std::vector<std::string> down{"0"};
+  ASSERT_EQ(running_samples(metrics()), up);
+
+  auto del = testing::run_command({"ip", "link", "del", ifc});
+  ASSERT_EQ(del.exit_code, 0) << del.output;
+  EXPECT_TRUE(eventually([&] { return running_samples(metrics()) == down; })) << metrics();
+  EXPECT_NE(daemon_log().find("interface " + ifc + " was deleted"), std::string::npos);
+  EXPECT_EQ(get_all().body, get_before) << "the state keeps it: the daemon repairs it";
+  EXPECT_EQ(state_bytes(), store_before);
+  const std::string raw = test::request("127.0.0.1", debug_port_, "GET", "/bpfs/" + ifc).body;
+  EXPECT_EQ(raw.find("\"RestartCount\":1"), std::string::npos) << raw;
+
+  // Created again with the same names, the peer in the test's namespace again.
+  const std::string ns = v.peer_ns().name();
+  const std::vector<std::vector<std::string>> recreate = {
+      {"ip", "link", "add", ifc, "type", "veth", "peer", "name", v.peer_name(), "netns", ns},
+      {"ip", "addr", "add", v.root_addr() + "/24", "dev", ifc},
+      {"ip", "link", "set", ifc, "up"},
+      {"ip", "-n", ns, "addr", "add", v.peer_addr() + "/24", "dev", v.peer_name()},
+      {"ip", "-n", ns, "link", "set", v.peer_name(), "up"},
+  };
+  for (const auto& c : recreate) {
+    auto res = testing::run_command(c);
+    ASSERT_EQ(res.exit_code, 0) << c[2] << ": " << res.output;
+  }
+  EXPECT_TRUE(eventually([&] { return running_samples(metrics()) == up; }))
+      << metrics() << daemon_log();
+  auto d = bpfs(ifc);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_TRUE(eventually([&] { return attached_programs(ifc).xdp == bpfs(ifc).at(0).prog_id; }));
+  EXPECT_EQ(get_all().body, get_before);
+  EXPECT_EQ(state_bytes(), store_before);
+  EXPECT_EQ(v.send_udp_from_peer(kPackets), kPackets);
+  EXPECT_GE(monitor_value(ifc, "xdp_counter_packets_0_scalar").value_or(0), *counted + kPackets)
+      << "counted again, in the same pinned map";
+
+  // An update after the re-create applies to the attached program.
+  r = update({entry(ifc, xdp_counter("1.0", 9))});
+  ASSERT_EQ(r.status, 200) << r.body;
+  d = bpfs(ifc);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(attached_programs(ifc).xdp, d[0].prog_id);
+  EXPECT_EQ(running_samples(metrics()), up);
+}
+
+TEST_F(HealthE2e, ADeletedInterfaceIsReportedDownAndItsProgramReattachedWhenCreatedAgain) {
+  delete_and_recreate("100ms");
+}
+
+// The same with a poll interval far longer than the test's waits: only the interface events
+// (RTM_DELLINK, RTM_NEWLINK on the daemon's netlink socket) can have triggered the checks.
+TEST_F(HealthE2e, InterfaceEventsTriggerTheCheckWithoutWaitingForThePoll) {
+  delete_and_recreate("1h");
 }
 
 }  // namespace
