@@ -302,15 +302,6 @@ std::optional<TestRun> sample(const Programs& p, const Config& c, const Frame& f
   return r;
 }
 
-Row make_row(std::string metric, std::string unit, std::vector<double> values, Better better) {
-  Row r;
-  r.metric = std::move(metric);
-  r.unit = std::move(unit);
-  r.value = summarize(std::move(values));
-  r.better = better;
-  return r;
-}
-
 std::string fmt(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);

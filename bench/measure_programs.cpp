@@ -175,12 +175,7 @@ Frame frame64(l3afd::testing::PacketBuilder b) {
 }
 
 Row make_row(std::string metric, std::vector<double> values) {
-  Row r;
-  r.metric = std::move(metric);
-  r.unit = "ns/pkt";
-  r.value = summarize(std::move(values));
-  r.better = Better::Lower;
-  return r;
+  return bench::make_row(std::move(metric), "ns/pkt", std::move(values), Better::Lower);
 }
 
 }  // namespace

@@ -89,15 +89,6 @@ std::optional<Sample> sample(int prog, const std::vector<std::uint8_t>& frame, s
   return s;
 }
 
-Row make_row(std::string metric, std::string unit, std::vector<double> values, Better better) {
-  Row r;
-  r.metric = std::move(metric);
-  r.unit = std::move(unit);
-  r.value = summarize(std::move(values));
-  r.better = better;
-  return r;
-}
-
 }  // namespace
 
 std::string measure_stats_cost(const std::filesystem::path& objects, const ChainSizes& sizes,

@@ -110,4 +110,13 @@ void print_tables(const std::vector<Table>& tables, const Baseline& baseline) {
   std::fflush(stdout);
 }
 
+Row make_row(std::string metric, std::string unit, std::vector<double> values, Better better) {
+  Row r;
+  r.metric = std::move(metric);
+  r.unit = std::move(unit);
+  r.value = summarize(std::move(values));
+  r.better = better;
+  return r;
+}
+
 }  // namespace l3afd::bench

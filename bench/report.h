@@ -23,6 +23,9 @@ struct Row {
   Better better = Better::Lower;
 };
 
+/// A row of `values` summarized (median, p90, min, max), without p90 in the table.
+Row make_row(std::string metric, std::string unit, std::vector<double> values, Better better);
+
 /// A titled group of rows plus free-text note lines printed under it.
 struct Table {
   std::string title;
