@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "api/dry_run.h"
 #include "api/status.h"
@@ -24,6 +25,15 @@ template <class CommandT, class Decode>
 http::Handler write_handler(const ApiDeps& deps, Decode decode) {
   return [&deps, decode](const http::Request& req) -> http::Response {
     if (!deps.ready.load()) return not_ready();
+    // Held until the answer: a restart waits for this write to finish (api/write_gate.h).
+    auto pass =
+        deps.gate != nullptr ? deps.gate->enter() : std::optional<WriteGate::Pass>(std::nullopt);
+    if (deps.gate != nullptr && !pass) {
+      return error_response(
+          Error{.code = Errc::RestartInProgress,
+                .message = "We are currently in the middle of a restart. Please attempt again "
+                           "after a while."});
+    }
     auto body = decode(req.body);
     if (!body) return error_response(body.error());
     CommandT cmd{.entries = std::move(*body)};

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/http/router.h"
+#include "api/write_gate.h"
 #include "engine/engine.h"
 
 namespace l3afd::api {
@@ -17,6 +18,9 @@ struct ApiDeps {
   /// False until the persisted state has been restored: every request then gets 503
   /// not_ready with Retry-After: 1 (D47).
   const std::atomic<bool>& ready;
+  /// Closed during a graceful restart: writes then get 503 restart_in_progress with
+  /// Retry-After: 1. Null: always open.
+  WriteGate* gate = nullptr;
 };
 
 /// Routes of the API listener: POST add/update/delete, GET {iface}, GET all.

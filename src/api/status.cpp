@@ -10,12 +10,14 @@ int http_status(Errc c) noexcept {
     case Errc::UnknownInterface: return 400;
     case Errc::Conflict: return 409;
     case Errc::PayloadTooLarge: return 413;
-    case Errc::NotReady: return 503;
+    case Errc::NotReady:
+    case Errc::RestartInProgress: return 503;
     case Errc::NotFound:
     case Errc::Unavailable:
     case Errc::Kernel:
     case Errc::Io:
     case Errc::Timeout:
+    case Errc::RestartFailed:
     case Errc::Internal: return 500;
   }
   return 500;
@@ -36,6 +38,8 @@ const char* api_code(Errc c) noexcept {
     case Errc::Io:
     case Errc::Timeout: return "apply_failed";
     case Errc::Internal: return "internal";
+    case Errc::RestartInProgress: return "restart_in_progress";
+    case Errc::RestartFailed: return "restart_failed";
   }
   return "internal";
 }

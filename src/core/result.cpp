@@ -19,6 +19,8 @@ const char* errc_name(Errc c) noexcept {
     case Errc::Io: return "io";
     case Errc::Timeout: return "timeout";
     case Errc::Internal: return "internal";
+    case Errc::RestartInProgress: return "restart_in_progress";
+    case Errc::RestartFailed: return "restart_failed";
   }
   return "internal";
 }

@@ -29,6 +29,10 @@ enum class Errc {
   Io,                ///< a file system or process operation failed                  -> 500
   Timeout,           ///< an operation exceeded its deadline                         -> 500
   Internal,          ///< a bug                                                      -> 500
+  /// A graceful restart is in progress: writes are refused meanwhile              -> 503
+  /// (a second restart request: 409)
+  RestartInProgress,
+  RestartFailed,  ///< a graceful restart failed and was rolled back                 -> 500
 };
 
 /// Stable lower-case name of an Errc, for logs.

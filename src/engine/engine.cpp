@@ -33,8 +33,9 @@ void log_plan(const Plan& plan, bool dry_run) {
 
 /// The command's name in the op_start/op_done probes (docs/tracing.md).
 std::string_view command_kind(const Command& cmd) {
-  static constexpr std::string_view kNames[] = {
-      "add", "update", "delete", "restore", "stop_all", "retry_pending", "check_health"};
+  static constexpr std::string_view kNames[] = {"add",          "update",           "delete",
+                                                "restore",      "stop_all",         "retry_pending",
+                                                "check_health", "pause_supervision"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>, "one name per command");
   return kNames[cmd.index()];
 }
@@ -101,7 +102,22 @@ Status Engine::settle_owned() {
   return record_owned();
 }
 
+void Engine::inherit_counters(const ProgramCounters& previous) {
+  const auto add = [](CounterSeries& into, const CounterSeries& from) {
+    for (const auto& [labels, n] : from) into[labels] += n;
+  };
+  add(counters_.start, previous.start);
+  add(counters_.stop, previous.stop);
+  add(counters_.update, previous.update);
+  add(counters_.update_failed, previous.update_failed);
+  add(counters_.deploy_failed, previous.deploy_failed);
+  // A start this process made is the latest one.
+  for (const auto& [labels, t] : previous.start_time) counters_.start_time.emplace(labels, t);
+  publish();
+}
+
 void Engine::release_due(bool all) {
+  if (paused_ && !all) return;
   const auto now = std::chrono::steady_clock::now();
   while (!retiring_.empty() && (all || retiring_.front().due <= now)) {
     // Releasing removes pins: under the change lock (docs/chain-protocol.md §7), taken per batch
@@ -192,6 +208,9 @@ Status Engine::run_now(const Command& cmd) {
 }
 
 std::optional<std::chrono::steady_clock::time_point> Engine::next_deadline() const {
+  // Paused: no timer fires (no busy wait on a due restart); releases wait too, so the successor
+  // sees the pins of retired instances as they were (its residue sweep removes them).
+  if (paused_) return std::nullopt;
   auto best = companion_table_.next_deadline();
   if (companion_table_.has_status_commands() && (!best || next_health_ < *best)) {
     best = next_health_;
@@ -277,6 +296,7 @@ bool Engine::check_health(std::chrono::steady_clock::time_point now) {
 }
 
 void Engine::supervise_due() {
+  if (paused_) return;  // PauseSupervision: the successor adopts what it sees, unchanged
   const auto now = std::chrono::steady_clock::now();
   bool changed = companion_table_.settle(now);
   changed = program_health_.settle(now) || changed;
@@ -302,7 +322,23 @@ void Engine::post_health_check(std::chrono::steady_clock::time_point now) {
   health_queued_ = true;
 }
 
+Status Engine::handle(const PauseSupervision& c) {
+  if (paused_ == c.paused) return ok();
+  paused_ = c.paused;
+  if (paused_) {
+    spdlog::info("supervision paused (graceful restart in progress)");
+  } else {
+    spdlog::info("supervision resumed");
+    // Whatever happened meanwhile is looked at now, not after a whole poll interval.
+    next_health_ = {};
+    next_program_check_ = {};
+    supervise_due();
+  }
+  return ok();
+}
+
 Status Engine::handle(const CheckHealth&) {
+  if (paused_) return ok();
   bool changed = check_interfaces();
   auto now = std::chrono::steady_clock::now();
   for (const auto& [id, key] : program_health_.watched()) {

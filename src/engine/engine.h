@@ -99,9 +99,17 @@ struct RetryPending {};
 /// started with it). A failed redeploy rolls back like any plan and counts as another loss.
 /// Always succeeds (failures are the programs', reported in the snapshot and the log).
 struct CheckHealth {};
+/// Graceful restart (docs/operations.md "Graceful restart"): while `paused`, the engine takes no
+/// action of its own — no health check (BPF or cmd_status), no redeploy, no companion restart —
+/// so that the successor process adopting the live state sees it unchanged. Companion exits are
+/// still recorded (their restart waits). Unpausing (a rolled-back restart) resumes supervision
+/// with an immediate health check. Write commands are not affected (the API refuses them).
+struct PauseSupervision {
+  bool paused = true;
+};
 
 using Command = std::variant<AddPrograms, UpdatePrograms, DeletePrograms, RestoreState, StopAll,
-                             RetryPending, CheckHealth>;
+                             RetryPending, CheckHealth, PauseSupervision>;
 
 /// Immutable view for readers.
 struct Snapshot {
@@ -165,6 +173,10 @@ class Engine {
   void inherit_owned(std::vector<OwnedInstance> previous) { inherited_ = std::move(previous); }
   /// After the residue sweep: forgets the inherited record and records what the engine owns now.
   Status settle_owned();
+  /// Start-up, before start() (graceful restart): the program event counters of the previous
+  /// process, so that /metrics continues from them (docs/compatibility.md §16.2 item 6). What
+  /// this process counted already (a restore that reloaded a program) is added on top.
+  void inherit_counters(const ProgramCounters& previous);
 
  private:
   /// One handler per command: std::visit over Command fails to compile if one is missing.
@@ -177,6 +189,7 @@ class Engine {
   Status handle(const StopAll& c);
   Status handle(const RetryPending& c);
   Status handle(const CheckHealth& c);
+  Status handle(const PauseSupervision& c);
   /// Replaces the lost instance `object_key` of program `id` through a plan of its own
   /// (PlanOptions::rebuild). True when it committed.
   bool redeploy(const std::string& id, const std::string& object_key);
@@ -261,6 +274,7 @@ class Engine {
   void count_failed(const Error& e, bool dry_run);
   std::optional<ErrorItem> failed_subject_;  ///< the failed step's program (apply → count_failed)
   std::chrono::steady_clock::time_point next_health_{};  ///< engine thread only
+  bool paused_ = false;                                  ///< PauseSupervision; engine thread only
   std::deque<CompanionExit> exits_;  ///< posted by the Companions port, under q_mu_
   std::vector<OwnedInstance> inherited_;
   AppliedState applied_;

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <future>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -243,6 +245,33 @@ uint16_t Server::port() const {
 
 int Server::listen_fd() const {
   return impl_->fd;
+}
+
+void Server::drain(std::chrono::milliseconds grace) {
+  Impl& s = *impl_;
+  {
+    std::lock_guard lock(s.stop_mu);
+    if (s.stopped) return;
+  }
+  std::promise<void> closed;
+  net::post(s.acceptor.get_executor(), [&s, &closed] {
+    boost::system::error_code ignored;
+    s.acceptor.cancel(ignored);
+    s.acceptor.close(ignored);
+    s.retry_timer.cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  for (const auto& session : s.state->begin_drain()) session->close_if_idle();
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!s.state->all_ended() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!s.state->all_ended()) {
+    spdlog::warn("{}: connections still busy after drain, closing them grace_ms={}",
+                 s.state->options.name, grace.count());
+  }
+  stop();
 }
 
 void Server::stop() {

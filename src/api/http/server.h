@@ -87,6 +87,13 @@ class Server {
   /// handlers to return and joins the io threads. Idempotent; also run by the destructor.
   void stop();
 
+  /// The end of a graceful restart's old process: stops accepting (connections still queued on
+  /// a listening socket another process shares are left to that process), closes idle
+  /// keep-alive connections, lets every request being read or handled finish and answers it
+  /// with `Connection: close`, then stop(). Connections still busy after `grace` are closed by
+  /// stop(). Same thread rule as stop().
+  void drain(std::chrono::milliseconds grace);
+
  private:
   struct Impl;
   explicit Server(std::unique_ptr<Impl> impl);

@@ -16,6 +16,10 @@ class SessionBase {
   virtual ~SessionBase() = default;
   /// Closes the connection; callable from any thread, returns at once.
   virtual void close() = 0;
+  /// Closes the connection if it waits for the next request of a keep-alive client (everything
+  /// it received has been answered); a request being read or handled is finished first and
+  /// answered with `Connection: close`. Callable from any thread, returns at once.
+  virtual void close_if_idle() = 0;
 };
 
 /// Options, router and the registry of live connections. Kept alive by every connection
@@ -32,6 +36,11 @@ class ServerState {
   bool add(const std::shared_ptr<SessionBase>& s);
   /// Marks the state as stopping and returns the connections still alive.
   std::vector<std::shared_ptr<SessionBase>> begin_stop();
+  /// Marks the state as stopping (no new connection, answers close their connection) and
+  /// returns the connections still alive, which stay registered for begin_stop().
+  std::vector<std::shared_ptr<SessionBase>> begin_drain();
+  /// True when no registered connection is alive.
+  bool all_ended() const;
   bool is_stopping() const;
 
  private:

@@ -24,6 +24,21 @@ std::vector<std::shared_ptr<SessionBase>> ServerState::begin_stop() {
   return live;
 }
 
+std::vector<std::shared_ptr<SessionBase>> ServerState::begin_drain() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+  std::vector<std::shared_ptr<SessionBase>> live;
+  for (const auto& w : sessions_) {
+    if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  return live;
+}
+
+bool ServerState::all_ended() const {
+  std::lock_guard lock(mu_);
+  return std::all_of(sessions_.begin(), sessions_.end(), [](const auto& w) { return w.expired(); });
+}
+
 bool ServerState::is_stopping() const {
   std::lock_guard lock(mu_);
   return stopping_;
@@ -53,6 +68,12 @@ void PlainSession::run() {
 
 void PlainSession::close() {
   net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+}
+
+void PlainSession::close_if_idle() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->idle()) self->close_now();
+  });
 }
 
 void PlainSession::close_now() {

@@ -45,6 +45,8 @@ class HttpSession {
   using Clock = std::chrono::steady_clock;
 
   Derived& derived() { return static_cast<Derived&>(*this); }
+  /// Waiting for the first byte of a keep-alive connection's next request (on the strand).
+  bool idle() const { return idle_; }
   auto& lowest() { return beast::get_lowest_layer(derived().stream()); }
   const ServerOptions& opts() const { return state_->options; }
 
@@ -63,6 +65,9 @@ class HttpSession {
       read_header();
       return;
     }
+    // Draining (Server::drain): everything this connection sent has been answered.
+    if (state_->is_stopping()) return derived().close_gracefully();
+    idle_ = true;
     lowest().expires_after(opts().idle_timeout);
     derived().stream().async_read_some(
         buffer_.prepare(4096),
@@ -72,6 +77,7 @@ class HttpSession {
   }
 
   void on_idle_data(beast::error_code ec, std::size_t n) {
+    idle_ = false;
     if (ec) return on_read_error(ec);
     buffer_.commit(n);
     read_header();
@@ -267,6 +273,7 @@ class HttpSession {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
   bool first_ = true;
+  bool idle_ = false;
   Clock::time_point started_ = Clock::now();
   std::string method_;
   std::string target_;      ///< as received (raw), "" when the request line was unreadable
@@ -287,6 +294,8 @@ class PlainSession : public HttpSession<PlainSession>,
   void run();
   /// SessionBase: closes the socket from any thread (pending operations are aborted).
   void close() override;
+  /// SessionBase: closes it (on the strand) if it waits idle for a keep-alive request.
+  void close_if_idle() override;
 
   /// Closes at once (on the strand).
   void close_now();
