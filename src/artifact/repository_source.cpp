@@ -13,10 +13,8 @@
 #include <utility>
 
 #include "artifact/artifact.h"
-#include "artifact/download.h"
 #include "artifact/error_context.h"
-#include "artifact/extract.h"
-#include "artifact/sha256.h"
+#include "artifact/release.h"
 #include "artifact/url_parts.h"
 #include "core/log.h"
 
@@ -26,7 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kLatest = "latest";
-constexpr uint64_t kMaxChecksumBytes = 4096;
 
 /// Runs a cleanup action on scope exit unless dismissed.
 class ScopeExit {
@@ -191,41 +188,10 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
   const fs::path staging = tmpl;
   ScopeExit drop_staging([&] { remove_tree_logged(staging); });
 
-  const fs::path archive = staging / "download";
-  const detail::DownloadLimits dl{options_.timeout, options_.max_download_bytes};
-  auto bytes = detail::download_to_file(*url, archive, dl);
-  if (!bytes) return fail(std::move(bytes.error()));
-
-  ArtifactRef sum_ref = ref;
-  sum_ref.artifact += ".sha256";
-  auto sum_url = artifact_url(sum_ref, options_.platform);
-  if (!sum_url) return fail(std::move(sum_url.error()));
-  auto sum_text = detail::download_optional(*sum_url, {options_.timeout, kMaxChecksumBytes});
-  if (!sum_text) return fail(detail::add_context(std::move(sum_text.error()), "checksum"));
-  if (!sum_text->has_value()) {
-    if (options_.require_checksum) {
-      return fail(Errc::Unavailable,
-                  "checksum required but " + detail::redact_url(*sum_url) + " does not exist");
-    }
-    spdlog::debug("artifact: no checksum url={}", detail::redact_url(*sum_url));
-  } else {
-    auto want = detail::parse_sha256_file(**sum_text);
-    if (!want)
-      return fail(detail::add_context(std::move(want.error()), detail::redact_url(*sum_url)));
-    auto got = detail::sha256_file_hex(archive);
-    if (!got) return fail(std::move(got.error()));
-    if (*got != *want) {
-      return fail(Errc::Unavailable, "checksum mismatch for " + detail::redact_url(*url) +
-                                         ": expected " + *want + ", got " + *got);
-    }
-  }
-
   const fs::path tree = staging / "tree";
   if (::mkdir(tree.c_str(), 0700) != 0) return fail(Errc::Io, "create " + tree.string(), errno);
-  const detail::ExtractLimits xl{options_.max_entries, options_.max_extracted_bytes};
-  if (auto st = detail::extract_archive(archive, *format, tree, xl); !st) {
-    return fail(detail::add_context(std::move(st.error()), "extract " + detail::redact_url(*url)));
-  }
+  if (auto st = fetch_archive(*url, *format, tree, options_); !st)
+    return fail(std::move(st.error()));
   const fs::path fresh = tree / *stem;
   auto top = lstat_kind(fresh);
   if (!top) return fail(std::move(top.error()));

@@ -1,10 +1,12 @@
 // Repository URL construction (Go url.JoinPath semantics) and URL helpers.
 #include <cctype>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "artifact/artifact.h"
 #include "artifact/error_context.h"
+#include "artifact/release.h"
 #include "artifact/url_parts.h"
 
 namespace l3afd::artifact {
@@ -27,7 +29,7 @@ int hex_value(char c) {
 }  // namespace
 
 Result<UrlParts> split_url(std::string_view url) {
-  if (url.empty()) return fail(Errc::InvalidPayload, "empty repository url");
+  if (url.empty()) return fail(Errc::InvalidPayload, "empty url");
   for (char c : url) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f) {
@@ -173,18 +175,35 @@ std::string clean_rooted(std::string_view joined) {
 
 }  // namespace
 
-Result<std::string> artifact_url(const ArtifactRef& ref, std::string_view platform) {
-  auto parts = detail::split_url(ref.repo_url);
-  if (!parts) return fail(detail::add_context(std::move(parts.error()), "repository url"));
+namespace {
+
+/// `base` with `elements` appended to its path like Go's url.JoinPath (see artifact_url).
+Result<std::string> join_elements(std::string_view base,
+                                  std::initializer_list<std::string_view> elements) {
+  auto parts = detail::split_url(base);
+  if (!parts) return fail(std::move(parts.error()));
   const bool relative = !parts->path.empty() && parts->path.front() != '/' && !parts->has_authority;
-  const std::string_view elems[] = {ref.name, ref.version, platform, ref.artifact};
   std::string joined = "/" + parts->path;
-  for (auto e : elems) joined += "/" + escape_element(e);
+  for (auto e : elements) joined += "/" + escape_element(e);
   std::string path = clean_rooted(joined);
-  if (!ref.artifact.empty() && ref.artifact.back() == '/' && path.back() != '/') path += '/';
+  const std::string_view last = elements.size() == 0 ? std::string_view{} : *(elements.end() - 1);
+  if (!last.empty() && last.back() == '/' && path.back() != '/') path += '/';
   if (relative) path.erase(0, 1);
   parts->path = std::move(path);
   return detail::join_url(*parts);
+}
+
+}  // namespace
+
+Result<std::string> artifact_url(const ArtifactRef& ref, std::string_view platform) {
+  auto url = join_elements(ref.repo_url, {ref.name, ref.version, platform, ref.artifact});
+  if (!url) return fail(detail::add_context(std::move(url.error()), "repository url"));
+  return url;
+}
+
+Result<std::string> url_join_path(std::string_view base,
+                                  std::initializer_list<std::string_view> elements) {
+  return join_elements(base, elements);
 }
 
 }  // namespace l3afd::artifact

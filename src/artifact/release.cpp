@@ -1,0 +1,107 @@
+// fetch_archive: download into a scratch directory, verify against the .sha256 companion,
+// extract. Shared by RepositorySource and the daemon's release packages.
+#include "artifact/release.h"
+
+#include <stdlib.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "artifact/download.h"
+#include "artifact/error_context.h"
+#include "artifact/extract.h"
+#include "artifact/sha256.h"
+#include "artifact/url_parts.h"
+#include "core/log.h"
+
+namespace l3afd::artifact {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A `.sha256` file holds one digest and a file name; anything larger is not one.
+constexpr uint64_t kMaxChecksumBytes = 4096;
+
+/// Removes a directory tree when it goes out of scope (errors are logged: the caller's result
+/// is already decided).
+class TreeRemover {
+ public:
+  explicit TreeRemover(fs::path p) : path_(std::move(p)) {}
+  TreeRemover(const TreeRemover&) = delete;
+  TreeRemover& operator=(const TreeRemover&) = delete;
+  ~TreeRemover() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    if (ec) spdlog::warn("artifact: cannot remove path={}: {}", path_.string(), ec.message());
+  }
+
+ private:
+  fs::path path_;
+};
+
+/// `<url>.sha256`: the suffix goes on the path, before any query or fragment.
+Result<std::string> checksum_url(const std::string& url) {
+  auto parts = detail::split_url(url);
+  if (!parts) return fail(std::move(parts.error()));
+  parts->path += ".sha256";
+  return detail::join_url(*parts);
+}
+
+/// Verifies `archive` against `<url>.sha256` as described in release.h.
+Status verify_checksum(const std::string& url, const fs::path& archive,
+                       const FetchOptions& options) {
+  auto sum_url = checksum_url(url);
+  if (!sum_url) return fail(std::move(sum_url.error()));
+  auto sum_text = detail::download_optional(*sum_url, {options.timeout, kMaxChecksumBytes});
+  if (!sum_text) return fail(detail::add_context(std::move(sum_text.error()), "checksum"));
+  if (!sum_text->has_value()) {
+    if (options.require_checksum) {
+      return fail(Errc::Unavailable,
+                  "checksum required but " + detail::redact_url(*sum_url) + " does not exist");
+    }
+    spdlog::debug("artifact: no checksum url={}", detail::redact_url(*sum_url));
+    return ok();
+  }
+  auto want = detail::parse_sha256_file(**sum_text);
+  if (!want)
+    return fail(detail::add_context(std::move(want.error()), detail::redact_url(*sum_url)));
+  auto got = detail::sha256_file_hex(archive);
+  if (!got) return fail(std::move(got.error()));
+  if (*got != *want) {
+    return fail(Errc::Unavailable, "checksum mismatch for " + detail::redact_url(url) +
+                                       ": expected " + *want + ", got " + *got);
+  }
+  return ok();
+}
+
+}  // namespace
+
+std::string redact_userinfo(std::string_view url) {
+  return detail::redact_url(url);
+}
+
+Status fetch_archive(const std::string& url, ArchiveFormat format, const fs::path& dest,
+                     const FetchOptions& options) {
+  // The scratch directory goes into dest's parent ("a/tree/" and "a/tree" both mean "a").
+  fs::path dir = dest.lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();
+  std::string tmpl = (dir.parent_path() / ".fetch-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return fail(Errc::Io, "mkdtemp " + tmpl, errno);
+  const TreeRemover scratch_remover{fs::path(tmpl)};
+  const fs::path archive = fs::path(tmpl) / "archive";
+
+  const detail::DownloadLimits dl{options.timeout, options.max_download_bytes};
+  auto bytes = detail::download_to_file(url, archive, dl);
+  if (!bytes) return fail(std::move(bytes.error()));
+  if (auto st = verify_checksum(url, archive, options); !st) return st;
+
+  const detail::ExtractLimits xl{options.max_entries, options.max_extracted_bytes};
+  if (auto st = detail::extract_archive(archive, format, dest, xl); !st) {
+    return fail(detail::add_context(std::move(st.error()), "extract " + detail::redact_url(url)));
+  }
+  return ok();
+}
+
+}  // namespace l3afd::artifact

@@ -1,0 +1,53 @@
+// One archive fetched outside the package repository layout, for example the daemon's own
+// release package (compat §16.1): URL construction, then download, verification and
+// extraction with exactly the rules packages get (README.md, "Fetch sequence" steps 4 to 6, and
+// "Extraction rules"). RepositorySource uses fetch_archive for its packages too.
+//
+// Error codes: those listed at the top of artifact.h.
+// Thread-safety: no shared state; concurrent calls must use different destinations.
+#pragma once
+
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "artifact/artifact.h"
+#include "core/result.h"
+
+namespace l3afd::artifact {
+
+/// `<base>/<e1>/<e2>/...` joined like artifact_url (Go url.JoinPath): scheme, authority, query
+/// and fragment of `base` are kept; '.' elements are dropped, '..' removes its predecessor
+/// (never above the root); characters outside RFC 3986 path characters are percent-encoded.
+/// Errors: InvalidPayload for an empty base or one containing control characters or spaces
+/// (the message does not say what the base is: the caller adds that). Pure.
+Result<std::string> url_join_path(std::string_view base,
+                                  std::initializer_list<std::string_view> elements);
+
+/// `url` with any userinfo replaced by "***" (`https://***@host/...`), for logs and error
+/// messages; a URL that cannot be split is returned unchanged. Pure.
+std::string redact_userinfo(std::string_view url);
+
+/// Downloads the archive at `url` (file://, http://, https://) and extracts it into `dest`:
+///  * the download is capped at `options.max_download_bytes` and each transfer at
+///    `options.timeout`; http/https accept only status 200;
+///  * checksum: `<url>.sha256` (the suffix appended to the URL's path). Present: its first token
+///    must be the hex SHA-256 of the download. Absent (HTTP 404, missing local file): no
+///    verification, unless `options.require_checksum`, which makes it an error. Any other
+///    failure to read it fails the call: a verifier is never skipped silently;
+///  * extraction entry by entry, `format` as given, limited by `options.max_entries` and
+///    `options.max_extracted_bytes`; only regular files and directories, no absolute names,
+///    no "..", setuid/setgid/sticky dropped.
+/// `options.cache_root` and `options.platform` are not used.
+/// `dest` must be an existing, empty directory private to the caller. The downloaded archive is
+/// kept in a temporary directory `.fetch-XXXXXX` created beside `dest` (in its parent), which is
+/// removed before returning, on success and on error. On error `dest` may hold partial output:
+/// the caller removes it.
+/// Errors: InvalidPayload (unknown url scheme), NotFound (no such archive), Timeout,
+/// Unavailable (HTTP status, size cap, checksum missing/malformed/mismatching, malformed or
+/// malicious archive), Io (local file system). Messages name the URL (userinfo redacted).
+Status fetch_archive(const std::string& url, ArchiveFormat format,
+                     const std::filesystem::path& dest, const FetchOptions& options);
+
+}  // namespace l3afd::artifact
