@@ -13,7 +13,7 @@ pkgs=(
   libarchive-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev googletest
   iproute2 iputils-ping ethtool curl procps util-linux tar gzip zip
-  prometheus prometheus-cpp-dev systemtap-sdt-dev bpftrace
+  prometheus prometheus-cpp-dev systemtap-sdt-dev bpftrace libsystemd-dev
 )
 
 missing=()

@@ -11,9 +11,18 @@
 //  9. wait for a signal; SIGHUP is logged and ignored (D44)
 // 10. stop: listeners closed, engine drained, every program detached and unloaded within
 //     shutdown-timeout (the store is kept, so the next start redeploys), PID file removed
+// Graceful restart (daemon/graceful_restart.h, docs/operations.md): the old process, once its
+// successor is ready, drains its listeners and exits 0 leaving programs, pins, companions and
+// the PID file to the successor. The new process (L3AFD_HANDOVER_FD set) takes the PID file
+// and the listening sockets handed over, restores (adopting the live kernel state) before it
+// serves, then writes the PID file and says "ready".
 #include "daemon/app.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <csignal>
 
@@ -23,17 +32,23 @@
 #include <cstdlib>
 #include <ctime>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "api/bpf_stats_routes.h"
 #include "api/http/server.h"
 #include "api/metrics_routes.h"
+#include "api/restart_routes.h"
 #include "api/routes.h"
+#include "api/write_gate.h"
 #include "artifact/artifact.h"
 #include "config/config.h"
 #include "config/host_port.h"
 #include "core/log.h"
 #include "daemon/bpffs.h"
+#include "daemon/graceful_restart.h"
+#include "daemon/handover.h"
+#include "daemon/handover_state.h"
 #include "daemon/package_bridge.h"
 #include "daemon/pid_file.h"
 #include "daemon/residue.h"
@@ -52,10 +67,49 @@ namespace l3afd::daemon {
 
 namespace {
 
+/// The handover channel of a new process of a graceful restart (-1: a normal start): a fatal
+/// error is reported on it before the process exits, so the old process rolls back at once.
+int g_handover_channel = -1;
+
 int fatal(const std::string& msg) {
   std::fprintf(stderr, "l3afd: %s\n", msg.c_str());
   spdlog::critical("{}", msg);
+  if (g_handover_channel >= 0) (void)send_verdict(g_handover_channel, false, msg);
   return 1;
+}
+
+/// The port of a configured "host:port" listen address (nullopt when unparsable).
+std::optional<std::uint16_t> configured_port(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  unsigned v = 0;
+  const std::string digits = address.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5) return std::nullopt;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(v);
+}
+
+/// The local port of a listening socket (0 when unknown).
+std::uint16_t bound_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return 0;
+}
+
+/// Takes the descriptor named `name` out of a handover (invalid if absent).
+UniqueFd take_fd(std::optional<HandoverMessage>& h, std::string_view name) {
+  if (!h) return {};
+  for (auto& [n, fd] : h->fds) {
+    if (n == name) return std::move(fd);
+  }
+  return {};
 }
 
 std::string host_name() {
@@ -112,6 +166,28 @@ int run(const std::filesystem::path& config_path) {
   for (const auto& w : cfg.warnings) spdlog::warn("config: {}", w);
   spdlog::info("l3afd starting version={} config={}", L3AFD_VERSION, config_path.string());
 
+  // Graceful restart, new process: what the old process hands over (daemon/handover.h).
+  std::optional<HandoverMessage> handover;
+  HandoverState inherited;
+  UniqueFd handover_channel;
+  if (const char* v = std::getenv(kHandoverFdEnv); v != nullptr) {
+    const int fd = std::atoi(v);
+    ::unsetenv(kHandoverFdEnv);  // not for the companions this process starts
+    if (fd < 3 || ::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+      return fatal(std::string(kHandoverFdEnv) + "=" + v + ": not an open descriptor");
+    }
+    handover_channel = UniqueFd(fd);
+    g_handover_channel = fd;
+    auto h = receive_handover(fd, std::chrono::seconds(10));
+    if (!h) return fatal("graceful restart: " + h.error().to_string());
+    auto state = decode_handover_state(h->state);
+    if (!state) return fatal("graceful restart: " + state.error().to_string());
+    inherited = std::move(*state);
+    handover = std::move(*h);
+    spdlog::info("graceful restart: taking over from l3afd {} descriptors={}",
+                 inherited.from_version, handover->fds.size());
+  }
+
   if (cfg.mtls.enabled) {
     return fatal(config_path.string() +
                  ": [mtls] enabled: mTLS is not supported by this version of l3afd yet; set "
@@ -123,8 +199,9 @@ int run(const std::filesystem::path& config_path) {
         "run (l3afd v2.1.0 order); for tests only");
   }
 
-  // 3. PID file and single-instance lock
-  auto pid = PidFile::acquire(cfg.l3afd.pid_file);
+  // 3. PID file and single-instance lock (handed over: the old process's locked descriptor)
+  auto pid = handover ? PidFile::adopt(cfg.l3afd.pid_file, take_fd(handover, "pid"))
+                      : PidFile::acquire(cfg.l3afd.pid_file);
   if (!pid) return fatal(pid.error().to_string());
 
   // 4. kernel gate
@@ -149,7 +226,9 @@ int run(const std::filesystem::path& config_path) {
   // 7 (early). Block the stop signals before any thread starts, so that only sigwait sees them.
   sigset_t sigs;
   sigemptyset(&sigs);
-  for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&sigs, s);
+  // SIGUSR1: a graceful restart handed over (internal); SIGUSR2: graceful restart to what
+  // <basepath>/latest points to (systemctl reload).
+  for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -257,34 +336,120 @@ int run(const std::filesystem::path& config_path) {
 
   // 6. listeners
   std::atomic<bool> ready{false};
-  api::ApiDeps deps{engine, host, ready};
+  api::WriteGate write_gate;
+  api::ApiDeps deps{engine, host, ready, &write_gate};
   // l3afd_api_request_duration_seconds: the API listener's requests (docs/metrics.md).
   metrics::RequestMetrics requests(host);
-  auto api_options = server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info);
-  api_options.on_request = [&requests](std::string_view method, std::string_view route, int status,
-                                       std::chrono::nanoseconds elapsed) {
-    requests.observe(method, route, status, std::chrono::duration<double>(elapsed).count());
-  };
-  api::http::Router api_router = api::make_api_router(deps);
-  api::add_bpf_stats_routes(api_router, bpf_stats, ready);
-  auto api_srv = api::http::Server::start(std::move(api_options), std::move(api_router));
-  if (!api_srv) return fatal("[l3af-configs] restapi-addr: " + api_srv.error().to_string());
-  auto metrics_srv = api::http::Server::start(
-      server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),
-      api::make_metrics_router(engine, sampler, host, &requests, &kern, &bpf_stats));
-  if (!metrics_srv) return fatal("[web] metrics-addr: " + metrics_srv.error().to_string());
+  std::unique_ptr<api::http::Server> api_srv;
+  std::unique_ptr<api::http::Server> metrics_srv;
   std::unique_ptr<api::http::Server> debug_srv;
-  if (cfg.ebpf_chain_debug.enabled) {
-    auto d = api::http::Server::start(
-        server_options(cfg, cfg.ebpf_chain_debug.addr, "debug", spdlog::level::debug),
-        api::make_debug_router(deps));
-    if (!d) return fatal("[ebpf-chain-debug] addr: " + d.error().to_string());
-    debug_srv = std::move(*d);
+
+  // Graceful restart, old side (daemon/graceful_restart.h). Its hooks read the listeners above,
+  // which exist before a restart can be requested.
+  GracefulRestartOptions gro;
+  gro.basepath = cfg.graceful_restart.basepath;
+  gro.artifacts_url = cfg.graceful_restart.restart_artifacts_url;
+  gro.time_to_restart = cfg.graceful_restart.time_to_restart;
+  gro.version_limit = cfg.graceful_restart.version_limit;
+  gro.config_path = std::filesystem::absolute(config_path).lexically_normal();
+  gro.running_version = std::string("v") + L3AFD_VERSION;
+  gro.fetch = fo;
+  const pid_t main_pid = ::getpid();
+  // Copies of the companions' output pipes, alive while a handover sends them.
+  std::vector<std::pair<pid_t, UniqueFd>> handover_pipes;
+  GracefulRestart restarter(std::move(gro), write_gate, engine, *pid,
+                            GracefulRestart::Hooks{
+                                .descriptors =
+                                    [&] {
+                                      std::vector<std::pair<std::string, int>> fds;
+                                      if (api_srv) fds.emplace_back("api", api_srv->listen_fd());
+                                      if (metrics_srv)
+                                        fds.emplace_back("metrics", metrics_srv->listen_fd());
+                                      if (debug_srv)
+                                        fds.emplace_back("debug", debug_srv->listen_fd());
+                                      fds.emplace_back("pid", pid->fd());
+                                      handover_pipes = (*companions)->output_pipes();
+                                      for (const auto& [cpid, fd] : handover_pipes) {
+                                        fds.emplace_back("companion-output:" + std::to_string(cpid),
+                                                         fd.get());
+                                      }
+                                      return fds;
+                                    },
+                                .state =
+                                    [&engine] {
+                                      HandoverState st;
+                                      st.from_version = L3AFD_VERSION;
+                                      st.counters = engine.snapshot()->counters;
+                                      return encode_handover_state(st);
+                                    },
+                                .handed_over = [main_pid] { ::kill(main_pid, SIGUSR1); },
+                            });
+
+  // A listening socket handed over is used when the configured port still matches it (a new
+  // version's config may move a listener: then it binds anew and the old socket is closed).
+  const auto listen_options = [&](api::http::ServerOptions o, std::string_view name) {
+    UniqueFd fd = take_fd(handover, name);
+    if (!fd) return o;
+    const auto want = configured_port(o.address);
+    if (want && *want != 0 && *want != bound_port(fd.get())) {
+      spdlog::warn("graceful restart: the {} listener moved to {}: binding anew", name, o.address);
+      return o;
+    }
+    o.listen_fd = fd.release();
+    return o;
+  };
+  const auto start_listeners = [&]() -> int {
+    auto api_options = listen_options(
+        server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info), "api");
+    api_options.on_request = [&requests](std::string_view method, std::string_view route,
+                                         int status, std::chrono::nanoseconds elapsed) {
+      requests.observe(method, route, status, std::chrono::duration<double>(elapsed).count());
+    };
+    api::http::Router api_router = api::make_api_router(deps);
+    api::add_bpf_stats_routes(api_router, bpf_stats, ready);
+    api::add_restart_route(api_router, restarter, host, ready);
+    auto a = api::http::Server::start(std::move(api_options), std::move(api_router));
+    if (!a) return fatal("[l3af-configs] restapi-addr: " + a.error().to_string());
+    api_srv = std::move(*a);
+    auto m = api::http::Server::start(
+        listen_options(server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),
+                       "metrics"),
+        api::make_metrics_router(engine, sampler, host, &requests, &kern, &bpf_stats));
+    if (!m) return fatal("[web] metrics-addr: " + m.error().to_string());
+    metrics_srv = std::move(*m);
+    if (cfg.ebpf_chain_debug.enabled) {
+      auto d = api::http::Server::start(
+          listen_options(
+              server_options(cfg, cfg.ebpf_chain_debug.addr, "debug", spdlog::level::debug),
+              "debug"),
+          api::make_debug_router(deps));
+      if (!d) return fatal("[ebpf-chain-debug] addr: " + d.error().to_string());
+      debug_srv = std::move(*d);
+    }
+    // Handed over but not wanted by this config (debug switched off, a listener moved).
+    if (handover) handover->fds.clear();
+    spdlog::info("listening api={} api_port={} metrics={} metrics_port={}{}",
+                 cfg.l3af_configs.restapi_addr, api_srv->port(), cfg.web.metrics_addr,
+                 metrics_srv->port(),
+                 debug_srv ? " debug=" + cfg.ebpf_chain_debug.addr : std::string());
+    return 0;
+  };
+  // A normal start listens at once and answers 503 not_ready until restored (D47). A new process
+  // of a graceful restart listens only once restored: until then the old process, on the same
+  // sockets, serves every connection, so no client sees a refusal it would not have seen anyway.
+  if (!handover) {
+    if (int rc = start_listeners(); rc != 0) return rc;
+  } else {
+    engine.inherit_counters(inherited.counters);
+    std::vector<std::pair<pid_t, UniqueFd>> pipes;
+    for (auto& [name, fd] : handover->fds) {
+      constexpr std::string_view kPrefix = "companion-output:";
+      if (!name.starts_with(kPrefix) || !fd) continue;
+      pipes.emplace_back(static_cast<pid_t>(std::atol(name.c_str() + kPrefix.size())),
+                         std::move(fd));
+    }
+    (*companions)->inherit_output_pipes(std::move(pipes));
   }
-  spdlog::info("listening api={} api_port={} metrics={} metrics_port={}{}",
-               cfg.l3af_configs.restapi_addr, (*api_srv)->port(), cfg.web.metrics_addr,
-               (*metrics_srv)->port(),
-               debug_srv ? " debug=" + cfg.ebpf_chain_debug.addr : std::string());
 
   // 8. restore
   auto saved = store.load();
@@ -292,6 +457,8 @@ int run(const std::filesystem::path& config_path) {
     return fatal(saved.error().to_string() +
                  " (the file was left untouched; fix or move it away to start empty)");
   }
+  // The definitions a graceful restart carries, as l3afd v2.1.0's hand-over makes them (§5.1).
+  if (handover) normalize_as_handed_over(*saved);
   // What the previous run recorded as its own (read before the restore records anew): the
   // only pins the residue sweep below may remove.
   auto recorded = journal.load();
@@ -344,8 +511,25 @@ int run(const std::filesystem::path& config_path) {
     spdlog::warn("no interface events (interface drift is noticed at the next poll only): {}",
                  w.error().to_string());
   }
+  if (handover) {
+    if (int rc = start_listeners(); rc != 0) return rc;
+  }
   ready = true;
+  if (handover) {
+    // The PID file names this process before the old one is told to go (the L3AF e2e suite
+    // watches it change).
+    if (auto st = pid->write_own(); !st) return fatal(st.error().to_string());
+    if (auto st = send_verdict(handover_channel.get(), true); !st) {
+      spdlog::warn("graceful restart: telling the old process: {}", st.error().to_string());
+    }
+    g_handover_channel = -1;
+    spdlog::info("graceful restart: serving; the old process exits");
+  }
   spdlog::info("ready");
+  // systemd (Type=notify, NotifyAccess=all): ready, and which process is the service now (a new
+  // process of a graceful restart names itself before the old one exits). No-op without
+  // NOTIFY_SOCKET.
+  (void)sd_notifyf(0, "READY=1\nMAINPID=%lu", static_cast<unsigned long>(::getpid()));
 
   // 9. wait for a stop signal; meanwhile retry restored entries whose interface was absent,
   //    so they are applied once it appears (D9: restore never drops desired state).
@@ -363,15 +547,45 @@ int run(const std::filesystem::path& config_path) {
       spdlog::info("SIGHUP received: ignored (programs keep running)");
       continue;
     }
-    spdlog::info("stopping signal={}", sig);
-    break;
+    if (sig == SIGUSR2) {
+      // Local upgrade (docs/operations.md): restart into what <basepath>/latest points to now.
+      spdlog::info("SIGUSR2 received: graceful restart into {}/latest",
+                   cfg.graceful_restart.basepath);
+      (void)sd_notify(0, "RELOADING=1");
+      if (auto st = restarter.restart_latest(); !st) {
+        spdlog::error("SIGUSR2: {}", st.error().to_string());
+        (void)sd_notify(0, "READY=1");
+      }
+      if (!restarter.handed_over()) continue;
+    } else if (sig == SIGUSR1) {
+      if (!restarter.handed_over()) continue;  // not ours: a restart sends it only when done
+    } else {
+      spdlog::info("stopping signal={}", sig);
+      (void)sd_notify(0, "STOPPING=1");
+      break;
+    }
+    // 10'. handed over to a successor that serves: answer what is being answered, then exit
+    //      without touching programs, pins, companions or the PID file.
+    link_watch.reset();
+    sampler.stop();
+    {
+      std::vector<std::thread> drains;
+      for (auto* srv : {api_srv.get(), metrics_srv.get(), debug_srv.get()}) {
+        if (srv != nullptr) drains.emplace_back([srv] { srv->drain(std::chrono::seconds(5)); });
+      }
+      for (auto& t : drains) t.join();
+    }
+    engine.stop();
+    pid->leave_to_successor();
+    spdlog::info("handed over to the new process; exiting");
+    return 0;
   }
 
   // 10. stop
   ready = false;
   if (link_watch) link_watch->stop();
-  (*api_srv)->stop();
-  (*metrics_srv)->stop();
+  api_srv->stop();
+  metrics_srv->stop();
   if (debug_srv) debug_srv->stop();
   auto stopped = engine.submit(engine::StopAll{});
   int rc = 0;

@@ -148,6 +148,31 @@ Result<PidFile> PidFile::acquire(const std::filesystem::path& path) {
   return PidFile(path, std::move(fd));
 }
 
+Result<PidFile> PidFile::adopt(const std::filesystem::path& path, UniqueFd fd) {
+  const std::string where = "pid file " + path.string() + " (handed over)";
+  struct stat held {};
+  struct stat named {};
+  if (!fd || ::fstat(fd.get(), &held) != 0) return fail(Errc::Io, "stat " + where, errno);
+  if (::lstat(path.c_str(), &named) != 0) return fail(Errc::Io, "stat " + where, errno);
+  if (!S_ISREG(named.st_mode) || held.st_dev != named.st_dev || held.st_ino != named.st_ino) {
+    return fail(Errc::Io, where + ": the descriptor handed over is not this file");
+  }
+  // flock on a descriptor whose open file description holds the lock succeeds at once; a
+  // descriptor of another description would fail with EWOULDBLOCK while the old process runs.
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return fail(Errc::Io, "lock " + where, errno);
+  return PidFile(path, std::move(fd));
+}
+
+Status PidFile::write_own() {
+  const std::string pid = std::to_string(::getpid());
+  if (!fd_) return fail(Errc::Internal, "pid file " + path_.string() + ": not held");
+  if (::ftruncate(fd_.get(), 0) != 0 ||
+      ::pwrite(fd_.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return fail(Errc::Io, "write pid file " + path_.string(), errno);
+  }
+  return ok();
+}
+
 PidFile::~PidFile() {
   remove();
 }

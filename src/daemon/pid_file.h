@@ -25,12 +25,26 @@ class PidFile {
   /// Conflict if another live process holds the lock (the message names its PID; the file is
   /// not changed). Io on other file errors.
   static Result<PidFile> acquire(const std::filesystem::path& path);
+  /// Graceful restart, new process: takes over the predecessor's open, locked descriptor
+  /// (`fd`, handed over; the flock belongs to the shared open file description, so the lock is
+  /// never free between the two processes). Refuses (Io) a descriptor that is not the regular
+  /// file now at `path` (device and inode compared, `path` not followed if a symlink) or that
+  /// does not hold the lock. Writes nothing: write_own() does, once the process is ready.
+  static Result<PidFile> adopt(const std::filesystem::path& path, UniqueFd fd);
   PidFile(PidFile&&) noexcept = default;
   PidFile& operator=(PidFile&&) noexcept = default;
   /// Removes the file too: every exit path after acquire() leaves no stale PID file.
   ~PidFile();
   /// Removes the file (D40) and releases the lock.
   void remove();
+  /// Writes this process's PID (the new process of a graceful restart when ready; the old one
+  /// again after a rollback). Errors: Io.
+  Status write_own();
+  /// The locked descriptor, to hand to a successor (it stays owned here).
+  int fd() const { return fd_.get(); }
+  /// Graceful restart, old process: forgets the file without removing it; the successor holds
+  /// the lock through its copy of the descriptor and has written its PID.
+  void leave_to_successor() { fd_.reset(); }
 
  private:
   PidFile(std::filesystem::path p, UniqueFd fd) : path_(std::move(p)), fd_(std::move(fd)) {}

@@ -128,6 +128,67 @@ void Engine::adopt_live_chains(const model::L3afBpfPrograms& e, const PinnedLink
   publish();
 }
 
+void Engine::adopt_live_direct(const model::L3afBpfPrograms& e, const PinnedLinks& links) {
+  const auto& layout = cfg_.planner.layout;
+  for (model::Hook h : model::kAllHooks) {
+    const auto progs = wanted(e, h);
+    // One program per hook without chaining; a self-loading one attaches itself (its binary is
+    // adopted by the supervisor, not here).
+    if (progs.size() != 1 || progs.front().object_file.empty()) continue;
+    const model::BpfProgram& p = progs.front();
+    auto link = links.find({e.iface, h});
+    if (link == links.end()) continue;  // nothing of this hook is live
+    const std::string where = p.name + " on " + e.iface + " " + std::string(model::direction(h));
+    auto paths = layout.program(e.iface, h, p.name, p.version, pin_entry(p), p.map_name);
+    if (!paths) continue;
+    if (link->second != paths->link_pin) {
+      spdlog::info(
+          "restore: {} not adopted (the hook's pinned link {} is not its own); it is "
+          "loaded again and the link switched to it",
+          where, link->second.string());
+      continue;
+    }
+    ProgramRecord r;
+    r.spec = p;
+    r.paths = *paths;
+    r.object_key = instance_key(e.iface, h, p, applied_.next_instance++);
+    kernel::AdoptSpec spec{
+        r.object_key, p.entry_function_name,        h, paths->map_dir, paths->prog_pin, "",
+        {},           paths->link_pin.parent_path()};
+    auto o = kernel_.adopt(spec);
+    if (!o) {
+      spdlog::info("restore: {} not adopted ({}); it is loaded again and the link switched to it",
+                   where, o.error().message);
+      continue;
+    }
+    r.prog_id = o->prog_id;
+    r.maps = o->maps;
+    kernel::AttachSpec at;
+    at.key = r.object_key;
+    at.iface = e.iface;
+    at.hook = h;
+    at.link_pin_path = paths->link_pin;
+    at.tc_mode = cfg_.planner.tc_mode;
+    at.replace_link_pin = link->second;
+    auto info = kernel_.attach(at);  // takes the pinned link over (already running this program)
+    if (!info) {
+      spdlog::info("restore: {} not adopted (link: {}); it is loaded again", where,
+                   info.error().message);
+      (void)kernel_.discard(r.object_key);
+      continue;
+    }
+    r.attach = *info;
+    if (auto pkg = packages_.fetch(package_of(p, cfg_.planner.default_repo_url))) {
+      r.package_dir = pkg->dir;
+    }
+    auto& rec = applied_.ifaces[e.iface];
+    rec.ipv4_address = e.ipv4_address;
+    spdlog::info("restore: {} adopted as it runs (prog_id {})", where, r.prog_id);
+    rec.hooks[h] = {std::move(r)};
+  }
+  publish();
+}
+
 void Engine::adopt_live_probes(const model::L3afBpfPrograms& e) {
   if (!e.bpf_programs || !e.bpf_programs->probes) return;
   for (const auto& p : *e.bpf_programs->probes) {

@@ -747,6 +747,7 @@ Status Engine::apply_entries(const std::vector<model::L3afBpfPrograms>& entries,
   Status result = ok();
   for (const auto& e : now) {
     if (restoring && cfg_.planner.chaining) adopt_live_chains(e, *adopt);
+    if (restoring && !cfg_.planner.chaining) adopt_live_direct(e, *adopt);
     if (restoring) adopt_live_probes(e);
     auto valid = model::accept_programs({e}, validation_context(true));
     auto st = valid ? apply(planner_.add(applied_, *valid, commit_options(adopt)))

@@ -248,6 +248,12 @@ class Engine {
   /// notices the restart. A hook that does not verify is left to the plan (rebuild + one
   /// switch of the root link). Changes nothing in the kernel except re-taking the root link.
   void adopt_live_chains(const model::L3afBpfPrograms& e, const PinnedLinks& links);
+  /// Restore without chaining (docs/chain-protocol.md §4.8 for one program per hook): a hook
+  /// whose pinned link is the program's own link pin, with the program's entry program and maps
+  /// still pinned, is adopted by fd and its link taken over (running the same program), so the
+  /// restore plan leaves it alone: nothing reloaded, the program id stays. Otherwise the plan
+  /// loads it again on the pinned maps and switches the link to it (make-before-break).
+  void adopt_live_direct(const model::L3afBpfPrograms& e, const PinnedLinks& links);
   /// Restore: every probe of `e` whose links a previous run left pinned is taken over
   /// (Kernel::adopt_probes) and recorded as applied, so it keeps running without a gap and is
   /// not attached twice.

@@ -132,6 +132,15 @@ PosixCompanions::~PosixCompanions() {
   watcher_.reset();  // joins the thread: no callback runs on a half-destroyed object
 }
 
+std::vector<std::pair<pid_t, UniqueFd>> PosixCompanions::output_pipes() const {
+  return watcher_->dup_outputs();
+}
+
+void PosixCompanions::inherit_output_pipes(std::vector<std::pair<pid_t, UniqueFd>> pipes) {
+  std::lock_guard lock(mu_);
+  for (auto& [pid, fd] : pipes) inherited_outputs_[pid] = std::move(fd);
+}
+
 void PosixCompanions::on_exit(std::function<void(CompanionExit)> handler) {
   std::lock_guard lock(mu_);
   handler_ = std::move(handler);
@@ -278,10 +287,17 @@ Result<CompanionProcess> PosixCompanions::start(const CompanionRequest& r) {
     auto exe = proc_executable(rec.pid);
     Proc p{rec.id, rec.pid, rec.start_time, rec.executable, true, false};
     if (exe && *exe == real_exe && rec.executable == real_exe) {
-      auto token = supervise_locked(p, std::move(*fd), UniqueFd());
+      UniqueFd output;
+      if (auto o = inherited_outputs_.find(rec.pid); o != inherited_outputs_.end()) {
+        output = std::move(o->second);
+        inherited_outputs_.erase(o);
+      }
+      const bool has_output = output.valid();
+      auto token = supervise_locked(p, std::move(*fd), std::move(output));
       if (!token) return fail(std::move(token.error()));
       save_locked();
-      spdlog::info("companion adopted id={} pid={}", r.id, rec.pid);
+      spdlog::info("companion adopted id={} pid={}{}", r.id, rec.pid,
+                   has_output ? " (output pipe handed over)" : "");
       return CompanionProcess{rec.pid, rec.start_time, true};
     }
     spdlog::info("companion of a previous run runs another executable, stopping it id={} pid={}",

@@ -74,6 +74,14 @@ class PosixCompanions final : public engine::Companions {
   /// grace by the watcher), or until `deadline`. True when none is left. For the daemon's
   /// shutdown, so that a companion gets its whole grace period before the watcher goes.
   bool wait_stopped(std::chrono::steady_clock::time_point deadline);
+  /// Graceful restart, old process: copies of the output pipes of the running companions, by
+  /// pid (daemon/handover.h "companion-output:<pid>").
+  std::vector<std::pair<pid_t, UniqueFd>> output_pipes() const;
+  /// Graceful restart, new process, before the restore: the output pipes handed over, by pid.
+  /// A companion of the previous run adopted later with one of these pids gets its pipe read
+  /// into its log again (without it, its next write would find no reader). Unused ones are
+  /// closed when the object goes.
+  void inherit_output_pipes(std::vector<std::pair<pid_t, UniqueFd>> pipes);
   /// The per-program log of `id` (for operators and tests).
   std::filesystem::path log_path(const std::string& id) const;
 
@@ -105,9 +113,10 @@ class PosixCompanions final : public engine::Companions {
   const Cgroups cgroups_;
   std::mutex mu_;
   std::function<void(engine::CompanionExit)> handler_;
-  std::map<std::uint64_t, Proc> procs_;    ///< by watcher token
-  std::condition_variable stopped_cv_;     ///< a stopping process ended (wait_stopped)
-  std::vector<CompanionRecord> previous_;  ///< recorded by the last run, not yet claimed
+  std::map<std::uint64_t, Proc> procs_;          ///< by watcher token
+  std::condition_variable stopped_cv_;           ///< a stopping process ended (wait_stopped)
+  std::vector<CompanionRecord> previous_;        ///< recorded by the last run, not yet claimed
+  std::map<pid_t, UniqueFd> inherited_outputs_;  ///< handed over, by pid; under mu_
   std::map<std::string, std::shared_ptr<CappedLog>> logs_;  ///< by id
   std::unique_ptr<ExitWatcher> watcher_;                    ///< last: destroyed (joined) first
 };

@@ -1,5 +1,7 @@
 #include "supervisor/exit_watcher.h"
 
+#include <fcntl.h>
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -83,6 +85,17 @@ ExitWatcher::~ExitWatcher() {
                    WEXITED);
     } while (r != 0 && errno == EINTR);
   }
+}
+
+std::vector<std::pair<pid_t, UniqueFd>> ExitWatcher::dup_outputs() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<pid_t, UniqueFd>> out;
+  for (const auto& [token, e] : entries_) {
+    if (!e.output || e.stopping) continue;
+    UniqueFd copy(::fcntl(e.output.get(), F_DUPFD_CLOEXEC, 3));
+    if (copy) out.emplace_back(e.pid, std::move(copy));
+  }
+  return out;
 }
 
 Result<std::uint64_t> ExitWatcher::watch(pid_t pid, UniqueFd pidfd, UniqueFd output,

@@ -24,6 +24,8 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 #include "core/unique_fd.h"
@@ -67,6 +69,10 @@ class ExitWatcher {
 
   /// True while the process of `token` has not ended.
   bool alive(std::uint64_t token) const;
+
+  /// Copies (dup, close-on-exec) of the output pipes still open, by pid: a graceful restart
+  /// hands them to the new daemon, so an adopted companion's output keeps a reader.
+  std::vector<std::pair<pid_t, UniqueFd>> dup_outputs() const;
 
  private:
   struct Entry {

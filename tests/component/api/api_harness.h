@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -57,9 +58,11 @@ class ApiHarness {
     engine_ = std::make_unique<engine::Engine>(cfg, kernel_, packages_, store_);
     engine_->start();
     ready_ = true;
-    deps_ = std::make_unique<api::ApiDeps>(api::ApiDeps{*engine_, kApiHost, ready_});
+    deps_ = std::make_unique<api::ApiDeps>(api::ApiDeps{*engine_, kApiHost, ready_, &gate_});
     o.address = "127.0.0.1:0";
-    auto s = api::http::Server::start(std::move(o), api::make_api_router(*deps_));
+    auto router = api::make_api_router(*deps_);
+    if (extend_) extend_(router);
+    auto s = api::http::Server::start(std::move(o), std::move(router));
     if (!s) return s.error().to_string();
     server_ = std::move(*s);
     return "";
@@ -75,6 +78,9 @@ class ApiHarness {
   store::MemoryStore store_;
   std::unique_ptr<engine::Engine> engine_;
   std::atomic<bool> ready_{false};
+  api::WriteGate gate_;
+  /// Called with the router before the server starts (routes of other files).
+  std::function<void(api::http::Router&)> extend_;
   std::unique_ptr<api::ApiDeps> deps_;
   std::unique_ptr<api::http::Server> server_;
 };

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "core/unique_fd.h"
@@ -411,6 +412,64 @@ class ChainRestart : public ChainE2e {
     }
   }
 };
+
+// Graceful restart (issue 11, docs/compatibility.md §16) under traffic: the chain keeps every
+// packet (end of chain = start of chain), the new process adopts the same kernel programs, the
+// counters continue in the same pinned maps, and /metrics continues from the old values.
+TEST_F(ChainRestart, GracefulRestartUnderTrafficKeepsEveryPacketAndReloadsNothing) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_chained());
+  const std::string ifc = v.root_name();
+  auto r = add(
+      {chain_entry(ifc, {chain_counter('a', 1), chain_counter('b', 2), chain_counter('c', 3)})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<uint32_t> before;
+  for (const auto& d : bpfs(ifc)) before.push_back(d.prog_id);
+  const std::string get_before = get(ifc).body;
+  const auto start_count = [this] {
+    std::string out;
+    std::istringstream in(metrics());
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("l3afd_BPFStartCount{")) out += line + "\n";
+    }
+    return out;
+  };
+  const std::string starts_before = start_count();
+  ASSERT_NE(starts_before, "");
+
+  Traffic traffic(v);
+  ASSERT_TRUE(traffic.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const uint64_t a_before = percpu_counter(counter_pin(ifc, 'a')).value_or(0);
+  pid_t new_pid = 0;
+  r = graceful_restart(std::string("v") + L3AFD_VERSION, &new_pid);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  traffic.stop();
+
+  std::optional<uint64_t> a, c;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto a1 = percpu_counter(counter_pin(ifc, 'a'));
+    auto c1 = percpu_counter(counter_pin(ifc, 'c'));
+    if (a1 == a && c1 == c) break;
+    a = a1;
+    c = c1;
+  }
+  ASSERT_TRUE(a && c);
+  EXPECT_GT(*a, a_before + 100) << "the chain ran through the restart";
+  EXPECT_EQ(*c, *a) << "no packet skipped the end of the chain during the graceful restart";
+  std::vector<uint32_t> after;
+  for (const auto& d : bpfs(ifc)) after.push_back(d.prog_id);
+  EXPECT_EQ(after, before) << "the same kernel programs: adopted, not reloaded";
+  EXPECT_EQ(get(ifc).body, get_before);
+  EXPECT_EQ(start_count(), starts_before) << "BPFStartCount continues from the old process";
+  // Writes work on the new process.
+  r = update({chain_entry(ifc, {chain_counter('a', 1), chain_counter('c', 3)})});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-a", "chain-c"}));
+}
 
 TEST_F(ChainRestart, KillAndRestartAdoptsTheLiveChainWithoutReloading) {
   std::vector<uint32_t> before, after;

@@ -1,5 +1,7 @@
 #include "e2e/daemon/daemon_fixture.h"
 
+#include <sys/prctl.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -186,7 +188,14 @@ fs::path DaemonFixture::write_config(const DaemonOptions& opt) {
       << "[l3af-configs]\nrestapi-addr: 127.0.0.1:" << api_port_ << "\n"
       << "max-body-size: " << opt.max_body_size << "\n"
       << "[l3af-config-store]\nfilename: " << store_.string() << "\n"
-      << "[mtls]\nenabled: false\n";
+      << "[mtls]\nenabled: false\n"
+      << "[graceful-restart]\nbasepath: "
+      << (opt.restart_basepath.empty() ? (d / "no-install").string() : opt.restart_basepath) << "\n"
+      << (opt.restart_artifacts_url.empty()
+              ? ""
+              : "restart-artifacts-url: " + opt.restart_artifacts_url + "\n")
+      << (opt.time_to_restart > 0 ? "time-to-restart: " + std::to_string(opt.time_to_restart) + "\n"
+                                  : "");
   return config_;
 }
 
@@ -235,6 +244,36 @@ std::string DaemonFixture::daemon_log() const {
   return read_file(log_);
 }
 
+pid_t DaemonFixture::pid_file_value() const {
+  std::ifstream in(pid_file_);
+  long v = 0;
+  if (!(in >> v)) return 0;
+  return static_cast<pid_t>(v);
+}
+
+test::HttpResult DaemonFixture::graceful_restart(const std::string& version, pid_t* new_pid) {
+  // The new daemon is started by the old one (setsid); once the old exits it is re-parented to
+  // the nearest child subreaper: this process, so it can be reaped and stopped by pid.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const pid_t old_pid = daemon_.pid();
+  const std::string body = "{\"hostname\": \"" + host() + "\", \"version\": \"" + version + "\"}";
+  auto r = api("PUT", "/l3af/configs/v1/restart", body);
+  if (r.status != 200) return r;
+  const auto start = std::chrono::steady_clock::now();
+  pid_t now = 0;
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    now = pid_file_value();
+    if (now != 0 && now != old_pid) break;
+    sleep_ms(20);
+  }
+  EXPECT_NE(now, old_pid) << "the PID file names a new process within 5 s (L3AF e2e)";
+  EXPECT_NE(now, 0);
+  EXPECT_EQ(daemon_.wait_exit(10000), 0) << "the old process exits 0 after the handover";
+  if (now != 0 && now != old_pid) daemon_.adopt(now);
+  if (new_pid != nullptr) *new_pid = now;
+  return r;
+}
+
 void DaemonFixture::TearDown() {
   if (daemon_.running()) {
     const int rc = stop_daemon();
@@ -244,6 +283,9 @@ void DaemonFixture::TearDown() {
       EXPECT_FALSE(fs::exists(pid_file_)) << "pid file left after a clean stop";
     }
   }
+  // graceful_restart() made this process a child subreaper: undo it, so that later tests'
+  // orphans (companions of a killed daemon) go to init as they expect.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
   if (HasFailure()) std::fprintf(stderr, "---- l3afd log ----\n%s\n----\n", daemon_log().c_str());
 }
 

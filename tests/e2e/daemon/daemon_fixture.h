@@ -41,6 +41,11 @@ struct DaemonOptions {
   int max_ebpf_restart_count = 3;        ///< [l3afd] max-ebpf-restart-count
   std::string ebpf_poll_interval;        ///< [web] ebpf-poll-interval (empty: not written)
   bool bpf_stats_enabled = false;        ///< [l3afd] bpf-stats-enabled (written only if true)
+  /// [graceful-restart] basepath, restart-artifacts-url, time-to-restart (empty/0: not written,
+  /// the basepath then defaults to <dir>/no-install so no test sees /usr/local/l3afd).
+  std::string restart_basepath;
+  std::string restart_artifacts_url;
+  int time_to_restart = 0;
 };
 
 /// A temp dir removed (recursively) in the destructor.
@@ -81,6 +86,12 @@ class DaemonProcess {
   int wait_exit(int wait_ms);
   /// Exit code of the finished process (see signal_and_wait), -1 while running / never run.
   int exit_code() const { return exit_code_; }
+  /// Graceful restart: the new l3afd, a child of this process now (child subreaper, see
+  /// DaemonFixture::graceful_restart), is tracked from here on.
+  void adopt(pid_t pid) {
+    pid_ = pid;
+    exit_code_ = -1;
+  }
 
  private:
   pid_t pid_ = -1;
@@ -134,6 +145,14 @@ class DaemonFixture : public ::testing::Test {
   /// SIGKILL and reap.
   void kill_daemon();
   std::string daemon_log() const;
+  /// PUT /l3af/configs/v1/restart {"hostname": host(), "version": version}. On 200 it also
+  /// checks what L3AF's e2e suite does — the PID file names another process within 5 s — and
+  /// that the old process exits 0, then tracks the new one (this test process is made a child
+  /// subreaper for it, so the new daemon becomes its child and is stopped by TearDown).
+  /// `new_pid` (optional) receives the new process's pid.
+  test::HttpResult graceful_restart(const std::string& version, pid_t* new_pid = nullptr);
+  /// The PID file's content as a number (0 if absent or unparsable).
+  pid_t pid_file_value() const;
 
   // ---- HTTP -----------------------------------------------------------------------------------
   test::HttpResult api(const std::string& method, const std::string& target,
