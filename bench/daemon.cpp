@@ -113,7 +113,9 @@ std::string write_config(const DaemonOptions& o, const std::filesystem::path& cf
       << "\n[ebpf-chain-debug]\nenabled: false\n"
       << "\n[l3af-configs]\nrestapi-addr: 127.0.0.1:" << o.api_port << "\n"
       << "\n[l3af-config-store]\nfilename: " << d << "/l3af-config.json\n"
-      << "\n[mtls]\nenabled: false\n";
+      << "\n[mtls]\nenabled: false\n"
+      // No install layout: a graceful restart starts the same binary again (section 10).
+      << "\n[graceful-restart]\nbasepath: " << d << "/no-install\ntime-to-restart: 30\n";
   out.flush();
   return out ? std::string() : "writing " + cfg.string() + " failed";
 }
@@ -190,6 +192,19 @@ std::unique_ptr<Daemon> Daemon::start(const DaemonOptions& opts, std::string& er
     return nullptr;
   }
 
+  if (error = d->spawn(); !error.empty()) {
+    (void)remove_workspace(dir);
+    return nullptr;
+  }
+  return d;
+}
+
+std::string Daemon::spawn() {
+  const auto& opts = opts_;
+  const auto& dir = opts.work_dir;
+  const auto cfg = dir / "l3afd.cfg";
+  Daemon* d = this;
+  std::string error;
   // Everything the child needs is prepared before fork: after it only async-signal-safe calls.
   const std::string bin = opts.binary.string();
   const std::string cfg_s = cfg.string();
@@ -204,14 +219,13 @@ std::unique_ptr<Daemon> Daemon::start(const DaemonOptions& opts, std::string& er
   for (auto& s : env_store) envp.push_back(s.data());
   envp.push_back(nullptr);
   const int log_fd =
-      ::open((dir / "l3afd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      ::open((dir / "l3afd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0) {
     error = errno_text("open the daemon log or /dev/null");
     if (log_fd >= 0) ::close(log_fd);
     if (null_fd >= 0) ::close(null_fd);
-    (void)remove_workspace(dir);
-    return nullptr;
+    return error;
   }
   sigset_t none;
   sigemptyset(&none);
@@ -235,9 +249,7 @@ std::unique_ptr<Daemon> Daemon::start(const DaemonOptions& opts, std::string& er
   ::close(null_fd);
   if (pid < 0) {
     lock.unlock();
-    error = std::string("fork: ") + std::strerror(fork_errno);
-    (void)remove_workspace(dir);
-    return nullptr;
+    return std::string("fork: ") + std::strerror(fork_errno);
   }
   d->pid_ = pid;
   registry().daemon_pid = pid;
@@ -256,20 +268,65 @@ std::unique_ptr<Daemon> Daemon::start(const DaemonOptions& opts, std::string& er
                                           : "signal " + std::to_string(WTERMSIG(status));
       if (WIFEXITED(status) && WEXITSTATUS(status) == 127) how += ", could not execute " + bin;
       error = "l3afd exited during start-up (" + how + "); log:\n" + d->log_tail(20);
-      (void)remove_workspace(dir);
-      return nullptr;
+      return error;
     }
     auto r = test::request("127.0.0.1", opts.api_port, "GET", "/l3af/configs/v1");
-    if (r.status == 200) return d;
+    if (r.status == 200) return {};
     if (Clock::now() >= deadline) {
       error = "l3afd did not become ready within 30 s (last answer: " +
               (r.error.empty() ? std::to_string(r.status) : r.error) + "); log:\n" +
               d->log_tail(20);
-      (void)d->stop();
-      return nullptr;
+      ::kill(pid, SIGKILL);
+      int st = 0;
+      wait_exit(pid, std::chrono::seconds(10), st);
+      std::lock_guard g(registry().mu);
+      registry().daemon_pid = -1;
+      d->pid_ = -1;
+      return error;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+std::string Daemon::kill_and_start() {
+  {
+    std::lock_guard lock(registry().mu);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      wait_exit(pid_, std::chrono::seconds(10), status);
+      pid_ = -1;
+      registry().daemon_pid = -1;
+    }
+  }
+  return spawn();
+}
+
+std::string Daemon::graceful_restart(const std::string& version) {
+  // The new daemon is started by the old one; once the old exits it becomes our child.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const std::string body =
+      "{\"hostname\": \"" + host_name_ + "\", \"version\": \"" + version + "\"}";
+  auto r = test::request("127.0.0.1", opts_.api_port, "PUT", "/l3af/configs/v1/restart", body);
+  if (r.status != 200) {
+    return "PUT restart: " + (r.status == 0 ? r.error : std::to_string(r.status) + " " + r.body);
+  }
+  pid_t now = 0;
+  {
+    std::ifstream in(opts_.work_dir / "l3afd.pid");
+    long v = 0;
+    if (in >> v) now = static_cast<pid_t>(v);
+  }
+  if (now <= 0 || now == pid_) return "the PID file does not name a new process after a restart";
+  int status = 0;
+  if (!wait_exit(pid_, std::chrono::seconds(30), status) || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    return "the old daemon did not exit 0 after the restart";
+  }
+  std::lock_guard lock(registry().mu);
+  pid_ = now;
+  registry().daemon_pid = now;
+  return {};
 }
 
 Daemon::~Daemon() {

@@ -63,7 +63,18 @@ class Daemon {
   /// directory. Returns "" or why the daemon did not stop cleanly. Idempotent.
   std::string stop();
 
+  /// SIGKILL, then the same binary started again on the same config and bpffs (it adopts the
+  /// pinned state); returns once it answers GET (30 s at most). "" or why it failed.
+  std::string kill_and_start();
+  /// PUT /l3af/configs/v1/restart to `version` (the running one: no install layout is
+  /// configured); returns once the answer is 200, the PID file names the new process and the
+  /// old one has exited 0, the new one then being this object's process. "" or why it failed.
+  std::string graceful_restart(const std::string& version);
+  /// The hostname the daemon compares the restart body's with.
+  void set_host_name(std::string h) { host_name_ = std::move(h); }
+
   pid_t pid() const { return pid_; }
+  const std::filesystem::path& work_dir() const { return opts_.work_dir; }
   std::uint16_t api_port() const { return opts_.api_port; }
   std::uint16_t metrics_port() const { return opts_.metrics_port; }
   /// VmRSS of the daemon from /proc/<pid>/status in MiB; nullopt if it cannot be read.
@@ -76,8 +87,11 @@ class Daemon {
 
  private:
   explicit Daemon(DaemonOptions opts) : opts_(std::move(opts)) {}
+  /// Forks and execs the daemon on <work_dir>/l3afd.cfg and waits until it answers.
+  std::string spawn();
 
   DaemonOptions opts_;
+  std::string host_name_;
   pid_t pid_ = -1;
 };
 

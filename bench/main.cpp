@@ -34,7 +34,7 @@ namespace {
 /// Which sections run: 1-3 need the daemon, 4-5 (the chain) and 6 (our XDP programs) need only
 /// the BPF objects, 7 (companion programs) and 9 (/metrics at scale) a daemon of their own.
 /// ChainedApi runs only the rows of 1 and 3 that use a daemon with chaining on.
-enum class Only { All, Daemon, Chain, ChainedApi, Programs, Companions, Stats, Metrics };
+enum class Only { All, Daemon, Chain, ChainedApi, Programs, Companions, Stats, Metrics, Restart };
 
 struct Options {
   std::filesystem::path daemon;
@@ -55,7 +55,7 @@ void usage() {
       "usage: l3afd_bench --daemon <build>/l3afd --repo <build>/repo [--baseline FILE]\n"
       "                   [--save-baseline] [--rows-out FILE]\n"
       "                   [--only all|daemon|chain|chained-api|programs|companions|stats|\n"
-      "                           metrics]\n"
+      "                           metrics|restart]\n"
       "                   [--bpf-objects DIR] [--cycles N] [--warmup N] [--chain-cycles N]\n"
       "                   [--get-requests N] [--get-reps N] [--rss-reps N]\n"
       "                   [--chain-rounds N] [--chain-sample-ms N]\n"
@@ -65,7 +65,8 @@ void usage() {
       "needed), --only chained-api the chain_* rows of 1 and the *_chained rows of 3 (daemon\n"
       "with bpf-chaining-enabled: true), --only programs section 6 (no daemon, --repo not\n"
       "needed), --only companions section 7 (its own daemon), --only stats section 8 (no\n"
-      "daemon), --only metrics section 9 (its own daemon). --bpf-objects defaults to <dirname\n"
+      "daemon), --only metrics section 9 (its own daemon), --only restart section 10 (its own\n"
+      "chained daemon on 20 interfaces). --bpf-objects defaults to <dirname\n"
       "of --daemon>/bpf/objects. --rows-out\n"
       "writes this run's rows in the baseline format.\n"
       "Runs as root; everything happens in private network and mount namespaces.\n",
@@ -123,10 +124,12 @@ bool parse_options(int argc, char** argv, Options& o) {
         o.only = Only::Stats;
       } else if (v == "metrics") {
         o.only = Only::Metrics;
+      } else if (v == "restart") {
+        o.only = Only::Restart;
       } else {
         std::fprintf(stderr,
                      "bench: --only takes all, daemon, chain, chained-api, programs, "
-                     "companions, stats or metrics, not %s\n",
+                     "companions, stats, metrics or restart, not %s\n",
                      argv[i]);
         return false;
       }
@@ -222,6 +225,17 @@ std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
   return buf;
+}
+
+/// "v" + the version `binary --version` prints ("Version: 2.1.0"), "" if it cannot be read.
+std::string daemon_version(const std::filesystem::path& binary) {
+  auto r = testing::run_command({binary.string(), "--version"});
+  const std::string key = "Version: ";
+  const auto at = r.output.find(key);
+  if (r.exit_code != 0 || at == std::string::npos) return {};
+  const auto end = r.output.find('\n', at);
+  return "v" + r.output.substr(at + key.size(), end == std::string::npos ? std::string::npos
+                                                                         : end - at - key.size());
 }
 
 /// Sections 1-3 against the real daemon: appends their three tables to `tables` (two, latency
@@ -367,6 +381,39 @@ const OwnDaemonSection kMetricsSection{
     "bmet", Only::Metrics, "9. /metrics at scale (bench-monitor with N l3afd_BPFMonitorMap series)",
     "/metrics at scale", measure_metrics};
 
+/// Section 10: graceful restart and adoption, on a chained daemon of its own with 100 programs
+/// on 20 interfaces (measure_restart.cpp).
+std::string run_restart_section(const Options& o, const std::filesystem::path& workspace,
+                                std::vector<Table>& tables, std::vector<std::string>& header) {
+  std::string err;
+  auto ifaces = Interfaces::create("brst", 20, workspace, err);
+  if (!ifaces) return err;
+  BenchEnv env;
+  env.host = host_name();
+  env.daemon.binary = std::filesystem::absolute(o.daemon);
+  env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
+  env.daemon.chaining = true;
+  env.workspace = workspace;
+  env.ifaces = ifaces.get();
+  if (o.only == Only::Restart) {
+    header.push_back("daemon " + env.daemon.binary.string() + ", repository " +
+                     env.daemon.repo_url);
+  }
+  tables.emplace_back();
+  tables.back().title =
+      "10. graceful restart and adoption (100 chained programs on 20 interfaces, under traffic)";
+  std::fprintf(stderr, "bench: starting l3afd for graceful restart and adoption\n");
+  auto d = start_daemon(env, err);
+  if (!d) return err;
+  const std::string version = daemon_version(env.daemon.binary);
+  if (version.empty()) return "cannot read the version of " + env.daemon.binary.string();
+  if (err = measure_restart(env, *d, o.sizes, tables.back(), d->work_dir() / "bpffs", version);
+      !err.empty()) {
+    return err + "\ndaemon log:\n" + d->log_tail(15);
+  }
+  return d->stop();
+}
+
 /// The whole bench inside `workspace`; returns the process exit status.
 int run(const Options& o, const std::filesystem::path& workspace) {
   const auto started = std::chrono::steady_clock::now();
@@ -398,6 +445,10 @@ int run(const Options& o, const std::filesystem::path& workspace) {
   if (o.only == Only::All || o.only == Only::Metrics) {
     if (err = run_own_daemon_section(o, workspace, kMetricsSection, tables, header); !err.empty())
       return fail(err);
+  }
+
+  if (o.only == Only::All || o.only == Only::Restart) {
+    if (err = run_restart_section(o, workspace, tables, header); !err.empty()) return fail(err);
   }
 
   std::vector<std::string> warnings;

@@ -36,6 +36,10 @@ struct BenchSizes {
   int metrics_requests = 10;
   int metrics_window_ms = 5000;
   int metrics_settle_ms = 3000;
+  /// §10: graceful restarts (each under traffic) and SIGKILL + start cycles of the daemon with
+  /// 100 chained programs on 20 interfaces.
+  int restart_reps = 5;
+  int adopt_reps = 3;
 };
 
 /// What every measurement needs: the host name the daemon expects, the daemon options (whose
@@ -122,5 +126,12 @@ std::string measure_companions(const BenchEnv& env, Daemon& d, const std::string
 /// and sampler_us_per_series_nN (that / N, in CPU µs per series and second).
 std::string measure_metrics(const BenchEnv& env, Daemon& d, const std::string& iface,
                             const BenchSizes& sizes, Table& out);
+
+/// §10: graceful restart and adoption (measure_restart.cpp has the rows). Precondition: `d` runs
+/// with bpf-chaining-enabled: true and no install layout; env.ifaces are veth pairs
+/// (names[2k], names[2k+1]) without programs; `bpffs` is the daemon's BpfMapDefaultPath;
+/// `version` the daemon's own (v + --version). Fails when a frame was lost or skipped.
+std::string measure_restart(const BenchEnv& env, Daemon& d, const BenchSizes& sizes, Table& out,
+                            const std::filesystem::path& bpffs, const std::string& version);
 
 }  // namespace l3afd::bench

@@ -72,7 +72,10 @@ void PlainSession::close() {
 
 void PlainSession::close_if_idle() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
-    if (self->idle()) self->close_now();
+    // A request whose bytes already arrived is not idle: it is read and answered (with
+    // Connection: close) instead of being cut off.
+    beast::error_code ec;
+    if (self->idle() && self->stream_.socket().available(ec) == 0 && !ec) self->close_now();
   });
 }
 

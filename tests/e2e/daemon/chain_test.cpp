@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -469,6 +470,43 @@ TEST_F(ChainRestart, GracefulRestartUnderTrafficKeepsEveryPacketAndReloadsNothin
   r = update({chain_entry(ifc, {chain_counter('a', 1), chain_counter('c', 3)})});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-a", "chain-c"}));
+}
+
+// Start after a reboot (issue 11): nothing of the daemon is left in the kernel — the daemon is
+// gone, bpffs is empty (a fresh instance mounted over it), so the links and programs are gone
+// too. The start redeploys exactly what the state file says, and every packet then runs the
+// whole chain.
+TEST_F(ChainRestart, StartAfterARebootRedeploysTheStoredChain) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_chained());
+  const std::string ifc = v.root_name();
+  auto r = add(
+      {chain_entry(ifc, {chain_counter('a', 1), chain_counter('b', 2), chain_counter('c', 3)})});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string get_before = get(ifc).body;
+  const std::string store_before = state_bytes();
+
+  kill_daemon();
+  ASSERT_EQ(::umount2("/sys/fs/bpf", MNT_DETACH), 0) << errno;
+  ASSERT_EQ(::mount("bpffs", "/sys/fs/bpf", "bpf", 0, "mode=0700"), 0) << errno;
+  EXPECT_TRUE(eventually([&] { return attached_programs(ifc).xdp == 0u; }))
+      << "the chain left the kernel with its pins";
+  ASSERT_FALSE(fs::exists(counter_pin(ifc, 'a')));
+
+  ASSERT_TRUE(restart_daemon());
+  EXPECT_EQ(get(ifc).body, get_before);
+  EXPECT_EQ(state_bytes(), store_before);
+  EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-a", "chain-b", "chain-c"}));
+  EXPECT_EQ(attached_programs(ifc).xdp, bpfs(ifc).at(0).prog_id);
+  ASSERT_EQ(v.send_udp_from_peer(50), 50);
+  std::optional<uint64_t> a, c;
+  EXPECT_TRUE(eventually([&] {
+    a = percpu_counter(counter_pin(ifc, 'a'));
+    c = percpu_counter(counter_pin(ifc, 'c'));
+    return a && c && *a >= 50u && *c == *a;
+  })) << (a ? *a : 0)
+      << " " << (c ? *c : 0);
 }
 
 TEST_F(ChainRestart, KillAndRestartAdoptsTheLiveChainWithoutReloading) {

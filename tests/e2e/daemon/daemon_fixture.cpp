@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,11 +90,66 @@ uint16_t free_port() {
 
 // ---- DaemonProcess ---------------------------------------------------------------------------
 
+namespace {
+
+/// Every l3afd a test starts dies with the test process, also when that process is killed: a
+/// watchdog process forked once (before any daemon) reads pids from a pipe, holds a pidfd of
+/// each (so a reused pid is never hit) and, when the pipe reaches EOF because the test process is
+/// gone, SIGKILLs those still running. This covers the new daemon of a graceful restart too,
+/// which the old daemon starts (PR_SET_PDEATHSIG could not follow it there).
+class Watchdog {
+ public:
+  static Watchdog& instance() {
+    static Watchdog w;
+    return w;
+  }
+  void watch(pid_t pid) {
+    if (write_fd_ >= 0) (void)!::write(write_fd_, &pid, sizeof pid);
+  }
+
+ private:
+  Watchdog() {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return;
+    const pid_t w = ::fork();
+    if (w == 0) {
+      // Only system calls from here on (the test process has threads). Nothing of the test's is
+      // kept open (a held bpf or namespace fd would keep kernel objects alive).
+      if (p[0] > 0) ::close_range(0, static_cast<unsigned>(p[0]) - 1, 0);
+      ::close_range(static_cast<unsigned>(p[0]) + 1, ~0U, 0);
+      int fds[512];
+      int n = 0;
+      pid_t pid = 0;
+      while (::read(p[0], &pid, sizeof pid) == static_cast<ssize_t>(sizeof pid)) {
+        const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+        if (fd >= 0 && n < 512) fds[n++] = fd;
+      }
+      for (int i = 0; i < n; ++i) ::syscall(SYS_pidfd_send_signal, fds[i], SIGKILL, nullptr, 0);
+      ::_exit(0);
+    }
+    ::close(p[0]);
+    if (w > 0)
+      write_fd_ = p[1];
+    else
+      ::close(p[1]);
+  }
+  int write_fd_ = -1;
+};
+
+}  // namespace
+
+void DaemonProcess::adopt(pid_t pid) {
+  pid_ = pid;
+  exit_code_ = -1;
+  Watchdog::instance().watch(pid);
+}
+
 DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) (void)signal_and_wait(SIGKILL, 10000);
 }
 
 std::string DaemonProcess::spawn(const fs::path& config, const fs::path& log) {
+  (void)Watchdog::instance();  // forked before the daemon, so it does not inherit the log fd
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return "open " + log.string() + ": " + std::strerror(errno);
   posix_spawn_file_actions_t fa;
@@ -122,6 +178,7 @@ std::string DaemonProcess::spawn(const fs::path& config, const fs::path& log) {
     pid_ = -1;
     return "posix_spawn " + bin + ": " + std::strerror(rc);
   }
+  Watchdog::instance().watch(pid_);
   return {};
 }
 

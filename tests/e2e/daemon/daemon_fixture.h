@@ -64,7 +64,8 @@ class TempDir {
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
 uint16_t free_port();
 
-/// One l3afd process. The destructor SIGKILLs and reaps it if it still runs.
+/// One l3afd process. The destructor SIGKILLs and reaps it if it still runs; if the test process
+/// dies first, a watchdog process SIGKILLs it (daemon_fixture.cpp).
 class DaemonProcess {
  public:
   DaemonProcess() = default;
@@ -88,10 +89,7 @@ class DaemonProcess {
   int exit_code() const { return exit_code_; }
   /// Graceful restart: the new l3afd, a child of this process now (child subreaper, see
   /// DaemonFixture::graceful_restart), is tracked from here on.
-  void adopt(pid_t pid) {
-    pid_ = pid;
-    exit_code_ = -1;
-  }
+  void adopt(pid_t pid);
 
  private:
   pid_t pid_ = -1;

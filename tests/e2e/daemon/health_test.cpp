@@ -7,12 +7,16 @@
 // created again under a program). The repair of a lost program is covered on
 // the fake kernel (tests/component/engine/health_engine_test.cpp); programs whose pins vanished
 // while the daemon was down are the restore's job (chain_test.cpp ChainRestart).
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
+#include "core/unique_fd.h"
 #include "e2e/daemon/daemon_fixture.h"
 #include "e2e/daemon/kernel_probe.h"
 #include "support/http_client.h"
@@ -155,6 +159,59 @@ TEST_F(HealthE2e, ADeletedInterfaceIsReportedDownAndItsProgramReattachedWhenCrea
 
 // The same with a poll interval far longer than the test's waits: only the interface events
 // (RTM_DELLINK, RTM_NEWLINK on the daemon's netlink socket) can have triggered the checks.
+// Drift behind the daemon's back (issue 11, docs/operations.md "Drift"): a program's link
+// detached (what `bpftool link detach` does), then its program pin removed. Each is noticed at
+// the next poll (logged), reported (/bpfs RestartCount) and repaired by a redeploy through the
+// make-before-break path: a new instance on the same pinned maps, attached and pinned again, so
+// the counter goes on counting where it was.
+TEST_F(HealthE2e, ADetachedLinkAndARemovedPinAreNoticedAndRepaired) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions o;
+  o.ebpf_poll_interval = "200ms";
+  ASSERT_TRUE(start_daemon(o));
+  const std::string ifc = v.root_name();
+  ASSERT_EQ(add({entry(ifc, xdp_counter())}).status, 200);
+  ASSERT_EQ(v.send_udp_from_peer(10), 10);
+  const auto counted = monitor_value(ifc, "xdp_counter_packets_0_scalar");
+  ASSERT_TRUE(counted.has_value() && *counted >= 10u) << metrics();
+  const uint32_t first = bpfs(ifc).at(0).prog_id;
+  const fs::path link_pin =
+      fs::path("/sys/fs/bpf/links") / ifc / "xdp-counter" / "1_0" / "xdp-counter_xdp";
+  const fs::path prog_pin =
+      fs::path("/sys/fs/bpf/progs") / ifc / "xdp-counter" / "1_0" / "xdp_counter_xdp";
+
+  {
+    UniqueFd link(bpf_obj_get(link_pin.c_str()));
+    ASSERT_TRUE(link) << link_pin;
+    ASSERT_EQ(bpf_link_detach(link.get()), 0) << errno;
+  }
+  ASSERT_EQ(attached_programs(ifc).xdp, 0u) << "detached behind the daemon's back";
+  EXPECT_TRUE(eventually([&] {
+    const auto d = bpfs(ifc);
+    return !d.empty() && d[0].prog_id != first && attached_programs(ifc).xdp == d[0].prog_id;
+  })) << daemon_log();
+  EXPECT_NE(daemon_log().find("was detached"), std::string::npos) << daemon_log();
+  const std::string raw = test::request("127.0.0.1", debug_port_, "GET", "/bpfs/" + ifc).body;
+  EXPECT_NE(raw.find("\"RestartCount\":1"), std::string::npos) << raw;
+  ASSERT_EQ(v.send_udp_from_peer(10), 10);
+  EXPECT_TRUE(eventually([&] {
+    return monitor_value(ifc, "xdp_counter_packets_0_scalar").value_or(0) >= *counted + 10;
+  })) << "the same pinned map counts on";
+
+  const uint32_t second = bpfs(ifc).at(0).prog_id;
+  ASSERT_TRUE(fs::remove(prog_pin));
+  EXPECT_TRUE(eventually([&] {
+    const auto d = bpfs(ifc);
+    return !d.empty() && d[0].prog_id != second && fs::exists(prog_pin) &&
+           attached_programs(ifc).xdp == d[0].prog_id;
+  })) << daemon_log();
+  EXPECT_NE(daemon_log().find("names nothing instead of prog_id=" + std::to_string(second)),
+            std::string::npos)
+      << daemon_log();
+  EXPECT_EQ(running_samples(metrics()), (std::vector<std::string>{"1"}));
+}
+
 TEST_F(HealthE2e, InterfaceEventsTriggerTheCheckWithoutWaitingForThePoll) {
   delete_and_recreate("1h");
 }

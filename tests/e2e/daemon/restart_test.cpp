@@ -4,14 +4,21 @@
 // read-only window (503 restart_in_progress, 409 for a second restart), and the L3AF e2e
 // sequence add → restart → update with byte-exact GETs. The traffic proof is in chain_test.cpp
 // (ChainRestart.GracefulRestart…).
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,15 +62,16 @@ class GracefulRestartE2e : public DaemonFixture {
     o.restart_basepath = base_.string();
     o.restart_artifacts_url = "file://" + releases_.string();
     o.time_to_restart = time_to_restart;
-    const fs::path cfg = write_config(o);
+    if (!start_daemon(o)) return false;
+    // The layout is read at restart time; its config is the one the daemon runs with.
     const fs::path rel = base_ / kRunning / "l3afd";
     fs::create_directories(rel);
     fs::create_directories(base_ / "latest");
     fs::copy_file(kDaemonBinary, rel / "l3afd");
-    fs::copy_file(cfg, rel / "l3afd.cfg");
+    fs::copy_file(config_, rel / "l3afd.cfg");
     fs::create_symlink(rel / "l3afd", base_ / "latest" / "l3afd");
     fs::create_symlink(rel / "l3afd.cfg", base_ / "latest" / "l3afd.cfg");
-    return start_daemon(o);
+    return true;
   }
   /// `<releases>/<version>/l3afd.tar.gz` holding l3afd/l3afd = `binary` and l3afd/l3afd.cfg =
   /// the test's config.
@@ -244,6 +252,102 @@ TEST_F(GracefulRestartE2e, SlowNewProcessTimesOutWhileWritesAreRefused) {
   // Writes are accepted again; the one refused during the restart changed nothing.
   EXPECT_EQ(get(ifc).body, model::encode(view(ifc, kIpv4, xdp_counter())));
   EXPECT_EQ(update({entry(ifc, xdp_counter("1.0", 5))}).status, 200);
+}
+
+// Clients that open a connection per request (curl, L3AF's e2e suite) never see a refused
+// connection or a reset across a graceful restart: every request is answered, by the old process
+// or the new one, 200 (reads) — at most 503 with Retry-After for writes, which are not sent here.
+TEST_F(GracefulRestartE2e, ClientsGetAnAnswerToEveryRequestAcrossTheRestart) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  ASSERT_EQ(add({entry(ifc, xdp_counter())}).status, 200);
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::vector<std::string> problems;
+  std::mutex mu;
+  auto client = [&](uint16_t port, const std::string& target) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!stop && std::chrono::steady_clock::now() < end) {
+      auto r = test::request("127.0.0.1", port, "GET", target);
+      if (r.status == 200) {
+        ++answered;
+      } else {
+        std::lock_guard lock(mu);
+        problems.push_back(target + ": " + std::to_string(r.status) + " " + r.error + " " + r.body);
+      }
+    }
+  };
+  std::thread a(client, api_port_, "/l3af/configs/v1/" + ifc);
+  std::thread m(client, metrics_port_, "/metrics");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int before = answered.load();
+  auto r = graceful_restart(kRunning);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  a.join();
+  m.join();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GT(before, 0);
+  EXPECT_GT(answered.load(), before) << "answered after the restart too";
+  EXPECT_EQ(problems, std::vector<std::string>{});
+}
+
+// systemctl reload: the package manager installed a new version and switched latest/; SIGUSR2
+// restarts into it, and the new process tells systemd (NOTIFY_SOCKET) that it is the service's
+// main process and ready.
+TEST_F(GracefulRestartE2e, Sigusr2RestartsIntoLatestAndTellsSystemd) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  const fs::path notify = dir_.path() / "notify";
+  UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(sock);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  ASSERT_LT(notify.string().size(), sizeof(sa.sun_path));
+  std::strcpy(sa.sun_path, notify.c_str());
+  ASSERT_EQ(::bind(sock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  const auto next_message = [&]() -> std::string {
+    pollfd p{sock.get(), POLLIN, 0};
+    if (::poll(&p, 1, 15000) != 1) return "";
+    char buf[512];
+    const ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+  };
+  ::setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+  const bool started = start_installed();
+  ::unsetenv("NOTIFY_SOCKET");
+  ASSERT_TRUE(started);
+  const pid_t old_pid = daemon_.pid();
+  EXPECT_EQ(next_message(), "READY=1\nMAINPID=" + std::to_string(old_pid));
+  const std::string ifc = v.root_name();
+  ASSERT_EQ(add({entry(ifc, xdp_counter())}).status, 200);
+  const std::string get_before = get(ifc).body;
+
+  // What a package's post-install script does.
+  const fs::path rel = base_ / "v2.9.5" / "l3afd";
+  fs::create_directories(rel);
+  fs::copy_file(kDaemonBinary, rel / "l3afd");
+  fs::copy_file(config_, rel / "l3afd.cfg");
+  for (const char* f : {"l3afd", "l3afd.cfg"}) {
+    const fs::path tmp = base_ / "latest" / (std::string(f) + ".new");
+    fs::create_symlink(rel / f, tmp);
+    fs::rename(tmp, base_ / "latest" / f);
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // the new daemon becomes this process's child
+  ASSERT_EQ(::kill(old_pid, SIGUSR2), 0);
+  EXPECT_EQ(next_message(), "RELOADING=1");
+  const std::string ready = next_message();
+  ASSERT_TRUE(ready.starts_with("READY=1\nMAINPID=")) << ready;
+  const pid_t new_pid = std::atoi(ready.c_str() + std::strlen("READY=1\nMAINPID="));
+  EXPECT_NE(new_pid, old_pid);
+  EXPECT_EQ(daemon_.wait_exit(10000), 0) << "the old process exits 0";
+  daemon_.adopt(new_pid);
+  EXPECT_EQ(pid_file_value(), new_pid);
+  std::error_code ec;
+  EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(new_pid) + "/exe", ec), rel / "l3afd");
+  EXPECT_EQ(get(ifc).body, get_before);
 }
 
 }  // namespace
