@@ -59,6 +59,25 @@ std::optional<std::uint64_t> chain_count(const std::filesystem::path& bpffs,
   return sum;
 }
 
+/// The kernel ids of every chain program's pinned entry program, in interface and chain order
+/// (0 for a pin that cannot be read): equal before and after a restart = nothing was reloaded.
+std::vector<std::uint32_t> program_ids(const std::filesystem::path& bpffs,
+                                       const std::vector<std::string>& names) {
+  std::vector<std::uint32_t> ids;
+  for (const auto& n : names) {
+    for (const char* c = kLetters; *c != '\0'; ++c) {
+      const auto pin =
+          bpffs / "progs" / n / (std::string("chain-") + *c) / "1_0" / "xdp_chain_counter_xdp";
+      const int fd = bpf_obj_get(pin.c_str());
+      bpf_prog_info info{};
+      std::uint32_t len = sizeof info;
+      ids.push_back(fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0);
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  return ids;
+}
+
 /// Sends raw frames on `iface` (AF_PACKET) in paced bursts until stopped or a bound (count and
 /// time) is reached.
 class Sender {
@@ -136,6 +155,10 @@ std::string measure_restart(const BenchEnv& env, Daemon& d, const BenchSizes& si
   }
   conn.reset();
   const std::string& traffic_iface = names[0];  // frames sent on its veth peer, names[1]
+  const auto ids = program_ids(bpffs, names);
+  for (auto id : ids) {
+    if (id == 0) return "a chain program's pin cannot be read under " + bpffs.string();
+  }
   std::vector<double> graceful, pidfile, cold, lost, skipped;
   for (int rep = 0; rep < sizes.restart_reps; ++rep) {
     if (interrupted()) return "interrupted";
@@ -166,6 +189,7 @@ std::string measure_restart(const BenchEnv& env, Daemon& d, const BenchSizes& si
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     sender.stop();
     if (!err.empty()) return "graceful restart: " + err;
+    if (program_ids(bpffs, names) != ids) return "a graceful restart reloaded programs";
     graceful.push_back(took);
     pidfile.push_back(pid_ms.load());
     // Counters settle once the last frames have left the chain.
@@ -188,6 +212,7 @@ std::string measure_restart(const BenchEnv& env, Daemon& d, const BenchSizes& si
     const auto t0 = Clock::now();
     if (auto e = d.kill_and_start(); !e.empty()) return "kill and start: " + e;
     cold.push_back(ms_since(t0));
+    if (program_ids(bpffs, names) != ids) return "a cold start reloaded programs";
   }
   out.rows.push_back(make_row("restart_graceful_ms", "ms", graceful, Better::Lower));
   out.rows.push_back(make_row("restart_pidfile_ms", "ms", pidfile, Better::Lower));
@@ -198,7 +223,7 @@ std::string measure_restart(const BenchEnv& env, Daemon& d, const BenchSizes& si
       std::to_string(names.size()) + " interfaces x " + std::to_string(links.size()) +
       " chained programs (chain-a..e) = " + std::to_string(names.size() * links.size()) +
       " programs behind " + std::to_string(names.size()) +
-      " roots; every restart adopts all of them (same program ids).");
+      " roots; every restart adopts all of them (checked: the same 100 program ids).");
   out.notes.push_back(
       "packets: paced UDP frames (bursts of 16 every 200 us) on the peer of " + traffic_iface +
       " from 200 ms before the PUT to 300 ms after the 200; lost = sent - counted by chain-a, "
