@@ -342,6 +342,10 @@ Status Engine::handle(const CheckHealth&) {
   bool changed = check_interfaces();
   auto now = std::chrono::steady_clock::now();
   for (const auto& [id, key] : program_health_.watched()) {
+    // On an interface that is gone the kernel detached everything: that is interface drift
+    // (handled above, reported down without a restart), not a lost program.
+    const auto slash = id.find('/');
+    if (slash != std::string::npos && ifaces_gone_.contains(id.substr(0, slash))) continue;
     if (kernel_.program_loaded(key)) continue;
     changed = program_health_.lost(id, now) || changed;
   }
@@ -402,17 +406,8 @@ bool Engine::check_interfaces() {
 }
 
 bool Engine::reattach(const std::string& iface, std::set<std::string> keys) {
-  if (cfg_.chaining) {
-    // The chain's root would have to be attached anew (a plan with a new root); not done yet.
-    if (!ifaces_gone_.contains(iface)) {
-      spdlog::error(
-          "interface {}: re-attaching chained hooks after the interface was created "
-          "again is not supported yet; its programs stay down (update or delete and "
-          "add them again)",
-          iface);
-    }
-    return false;
-  }
+  // With chaining the keys are the hooks' roots: each such hook is rebuilt behind a new root
+  // (tail_call_chain.cpp), which goes live last, already pointing at the complete chain.
   PlanOptions opts = commit_options();
   opts.rebuild = std::move(keys);
   auto st = apply(planner_.transition(applied_, desired_from(applied_), opts));

@@ -38,6 +38,10 @@ class ChainPlanner {
     if (!c_.old.empty() && !c_.old_root) {
       return fail(Errc::Internal, "chained hook" + where_ + " has programs but no root");
     }
+    // The root to rebuild (PlanOptions::rebuild: its interface was created again, so its link
+    // died with the old one): the whole hook is built anew behind a new root, which is attached
+    // last; the old instances are released after the commit. Maps pinned by name are shared.
+    rebuild_root_ = c_.old_root && b_.must_rebuild(c_.old_root->object_key);
     match_instances();
     auto cp = chain::plan_chain(old_chain_, new_chain_,
                                 [this](const chain::Instance& of) { return fresh(of); });
@@ -58,6 +62,13 @@ class ChainPlanner {
   /// Live and desired chains. A desired program equal to a live one up to in-place fields keeps
   /// that instance (maps rewritten if they changed); any other is a new instance.
   void match_instances() {
+    if (rebuild_root_) {
+      for (const auto& p : c_.want) {
+        records_["+" + p.name].spec = p;
+        new_chain_.push_back({p.name, "+" + p.name});
+      }
+      return;
+    }
     for (const auto& r : c_.old) {
       old_chain_.push_back({r.spec.name, r.object_key});
       records_[r.object_key] = r;
@@ -207,15 +218,25 @@ class ChainPlanner {
     }
     if (cp_.root != chain::RootChange::Create) return;
     const ProgramRecord& root = *out_.root;
+    // A rebuilt root's array takes the old root's pin (restored by a rollback).
+    std::optional<std::string> previous_root;
+    if (rebuild_root_ && c_.old_root->paths.map_name_path == root.paths.map_name_path) {
+      previous_root = c_.old_root->object_key;
+    }
     b_.plan().append(
         "pin " + root.spec.map_name + where_,
-        PinMap{root.object_key, root.spec.map_name, root.paths.map_name_path, std::nullopt},
+        PinMap{root.object_key, root.spec.map_name, root.paths.map_name_path, previous_root},
         PlanBuilder::subject(c_.iface, c_.hook, root.spec.name));
     b_.plan().fills.push_back(*root_fill_);
   }
 
   /// What left the chain is released after the commit (docs/chain-protocol.md §4.1 I5).
   void retire() {
+    if (rebuild_root_) {
+      for (const auto& r : c_.old) b_.release(r);
+      b_.release_root(*c_.old_root);
+      return;
+    }
     for (const auto& inst : cp_.retire) b_.release(records_.at(inst.id));
     if (cp_.root == chain::RootChange::Remove) {
       b_.release_root(*c_.old_root);
@@ -245,6 +266,7 @@ class ChainPlanner {
   std::map<std::string, Plan::Fill> fills_;  ///< instance id -> fill of a new instance
   std::optional<Plan::Fill> root_fill_;
   bool cleared_first_ = false;
+  bool rebuild_root_ = false;  ///< the whole hook is rebuilt behind a new root
   HookResult out_;
 };
 

@@ -464,5 +464,65 @@ TEST(HealthEngine, ADeletedInterfaceIsReportedDownAndReattachedWhenCreatedAgain)
   EXPECT_EQ(t.inj_.calls(), 0) << "repaired: nothing more";
 }
 
+// With chaining (issue 11): the interface created again gets the whole hook rebuilt behind a new
+// root — programs built and wired first, the new root attached last, already pointing at the
+// complete chain — on the pinned maps; the old instances and the old root are released.
+TEST(HealthEngine, ARecreatedInterfaceGetsItsChainRebuiltBehindANewRoot) {
+  Options o;
+  o.chaining = true;
+  Harness t(o);
+  ASSERT_TRUE(t.run(AddPrograms{{entry({prog("a", 1), prog("b", 2)})}}));
+  const auto a = t.rec(0);
+  const auto b = t.rec(1);
+  const auto root = t.snap()->state.ifaces.at("eth0").roots.at(model::Hook::XdpIngress);
+  ASSERT_TRUE(t.kernel_.configure_maps(
+      a.object_key, {model::MapArg{"packets", std::vector<model::KeyValue>{{0, 42}}}}, {}));
+  ASSERT_TRUE(t.kernel_.remove_interface("eth0"));
+  ASSERT_TRUE(t.run(CheckHealth{}));
+  EXPECT_FALSE(t.view(kA).running) << "BPFRunning 0 while the interface is gone";
+
+  t.kernel_.add_interface("eth0", 7);
+  for (int k = 1;; ++k) {
+    SCOPED_TRACE("failing call " + std::to_string(k));
+    auto model_now = [&] {
+      auto m = t.kernel_.model();
+      m.pins.erase(root.paths.link_pin.string());
+      return m;
+    };
+    const auto model_before = model_now();
+    const auto state_before = t.snap()->state;
+    t.inj_.fail_call(k);
+    ASSERT_TRUE(t.run(CheckHealth{}));
+    t.inj_.fail_call(0);
+    if (t.snap()->state.revision != state_before.revision) break;
+    EXPECT_EQ(model_now(), model_before);
+    EXPECT_EQ(t.snap()->state, state_before);
+    ASSERT_LT(k, 80);
+  }
+  const auto& iface = t.snap()->state.ifaces.at("eth0");
+  const auto& root2 = iface.roots.at(model::Hook::XdpIngress);
+  const auto a2 = t.rec(0);
+  const auto b2 = t.rec(1);
+  EXPECT_NE(root2.object_key, root.object_key);
+  EXPECT_NE(a2.object_key, a.object_key);
+  EXPECT_NE(b2.object_key, b.object_key);
+  EXPECT_EQ(root2.attach.ifindex, 7u);
+  auto m = t.kernel_.model();
+  EXPECT_EQ(m.attachments["eth0/xdpingress"], root2.object_key);
+  EXPECT_EQ(m.slots[root2.object_key + "/xdp_root_array"], a2.object_key);
+  EXPECT_EQ(m.slots[a2.object_key + "/next"], b2.object_key);
+  for (const auto* old : {&root, &a, &b}) {
+    EXPECT_FALSE(m.objects.contains(old->object_key)) << old->object_key << " released";
+  }
+  EXPECT_EQ(m.map_contents["/sys/fs/bpf/eth0/a/1_0/packets"].at(0), 42u) << "state kept";
+  // The root goes live last: after every program is built and wired.
+  const auto& log = t.inj_.log();
+  const auto attach = position(log, "attach " + root2.object_key);
+  ASSERT_NE(attach, std::string::npos);
+  EXPECT_LT(position(log, "write slot " + a2.object_key + "/next"), attach);
+  EXPECT_LT(position(log, "write slot " + root2.object_key + "/xdp_root_array"), attach);
+  EXPECT_TRUE(t.view(kA).running) << "BPFRunning 1";
+}
+
 }  // namespace
 }  // namespace l3afd

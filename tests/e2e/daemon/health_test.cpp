@@ -19,6 +19,7 @@
 #include "core/unique_fd.h"
 #include "e2e/daemon/daemon_fixture.h"
 #include "e2e/daemon/kernel_probe.h"
+#include "e2e/daemon/traffic.h"
 #include "support/http_client.h"
 #include "support/netns.h"
 
@@ -151,6 +152,68 @@ void HealthE2e::delete_and_recreate(const std::string& poll_interval) {
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(attached_programs(ifc).xdp, d[0].prog_id);
   EXPECT_EQ(running_samples(metrics()), up);
+}
+
+// The same with chaining: the chain on a re-created interface is rebuilt behind a new root
+// (programs built and wired first, the root attached last) on the pinned maps, and every packet
+// runs the whole chain again.
+TEST_F(HealthE2e, ADeletedInterfaceGetsItsChainRebuiltWhenCreatedAgain) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions o;
+  o.chaining = true;
+  o.ebpf_poll_interval = "1h";  // the netlink event triggers the check
+  ASSERT_TRUE(start_daemon(o));
+  const std::string ifc = v.root_name();
+  auto e = entry(ifc);
+  if (!e.bpf_programs) e.bpf_programs = model::BpfPrograms{};
+  e.bpf_programs->xdp_ingress =
+      std::vector<BpfProgram>{chain_counter('a', 1), chain_counter('b', 2)};
+  ASSERT_EQ(add({e}).status, 200);
+  const auto get_before = get_all().body;
+  const auto counter = [&](char c) {
+    return percpu_counter(fs::path("/sys/fs/bpf") / ifc / (std::string("chain-") + c) / "1_0" /
+                          "chain_packets");
+  };
+  ASSERT_EQ(v.send_udp_from_peer(10), 10);
+  ASSERT_TRUE(eventually([&] { return counter('b').value_or(0) >= 10u; }));
+  const uint64_t a_before = *counter('a');
+  const std::vector<uint32_t> ids_before = [&] {
+    std::vector<uint32_t> ids;
+    for (const auto& d : bpfs(ifc)) ids.push_back(d.prog_id);
+    return ids;
+  }();
+  ASSERT_EQ(ids_before.size(), 3u);
+
+  ASSERT_EQ(testing::run_command({"ip", "link", "del", ifc}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] {
+    return running_samples(metrics()) == std::vector<std::string>{"0", "0"};
+  })) << metrics();
+  const std::string ns = v.peer_ns().name();
+  for (const auto& c : std::vector<std::vector<std::string>>{
+           {"ip", "link", "add", ifc, "type", "veth", "peer", "name", v.peer_name(), "netns", ns},
+           {"ip", "addr", "add", v.root_addr() + "/24", "dev", ifc},
+           {"ip", "link", "set", ifc, "up"},
+           {"ip", "-n", ns, "addr", "add", v.peer_addr() + "/24", "dev", v.peer_name()},
+           {"ip", "-n", ns, "link", "set", v.peer_name(), "up"}}) {
+    auto res = testing::run_command(c);
+    ASSERT_EQ(res.exit_code, 0) << c[2] << ": " << res.output;
+  }
+  EXPECT_TRUE(eventually([&] {
+    return running_samples(metrics()) == std::vector<std::string>{"1", "1"};
+  })) << metrics()
+      << daemon_log();
+  const auto d = bpfs(ifc);
+  ASSERT_EQ(d.size(), 3u);
+  for (std::size_t i = 0; i < d.size(); ++i) EXPECT_NE(d[i].prog_id, ids_before[i]) << i;
+  EXPECT_EQ(attached_programs(ifc).xdp, d[0].prog_id) << "the new root is attached";
+  EXPECT_EQ(get_all().body, get_before);
+  ASSERT_EQ(v.send_udp_from_peer(10), 10);
+  EXPECT_TRUE(eventually([&] {
+    const auto a = counter('a');
+    const auto b = counter('b');
+    return a && b && *a >= a_before + 10 && *a == *b;
+  })) << "counted again by the whole chain, in the same pinned maps";
 }
 
 TEST_F(HealthE2e, ADeletedInterfaceIsReportedDownAndItsProgramReattachedWhenCreatedAgain) {
