@@ -9,6 +9,7 @@
 // while the daemon was down are the restore's job (chain_test.cpp ChainRestart).
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 
 #include <cerrno>
 #include <chrono>
@@ -272,6 +273,49 @@ TEST_F(HealthE2e, ADetachedLinkAndARemovedPinAreNoticedAndRepaired) {
   EXPECT_NE(daemon_log().find("names nothing instead of prog_id=" + std::to_string(second)),
             std::string::npos)
       << daemon_log();
+  EXPECT_EQ(running_samples(metrics()), (std::vector<std::string>{"1"}));
+}
+
+// Drift policy for a link another tool switched to its own program: reported (BPFRunning 0,
+// the log names both programs), not taken back from under that tool (the redeploy's
+// compare-and-swap finds another program: conflict), given up after max-ebpf-restart-count.
+TEST_F(HealthE2e, ALinkSwitchedToAnotherProgramIsReportedAndNotTakenBack) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  DaemonOptions o;
+  o.ebpf_poll_interval = "200ms";
+  o.max_ebpf_restart_count = 1;
+  ASSERT_TRUE(start_daemon(o));
+  const std::string ifc = v.root_name();
+  ASSERT_EQ(add({entry(ifc, xdp_counter())}).status, 200);
+  // Another tool's XDP program: r0 = XDP_PASS; exit.
+  const bpf_insn insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, load_opts, .expected_attach_type = BPF_XDP);
+  UniqueFd other(bpf_prog_load(BPF_PROG_TYPE_XDP, "other_tool", "GPL", insns, 2, &load_opts));
+  ASSERT_TRUE(other) << errno;
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(other.get(), &info, &len), 0);
+  const fs::path link_pin =
+      fs::path("/sys/fs/bpf/links") / ifc / "xdp-counter" / "1_0" / "xdp-counter_xdp";
+  {
+    UniqueFd link(bpf_obj_get(link_pin.c_str()));
+    ASSERT_TRUE(link);
+    ASSERT_EQ(bpf_link_update(link.get(), other.get(), nullptr), 0) << errno;
+  }
+  EXPECT_TRUE(eventually([&] {
+    return daemon_log().find("is not redeployed again") != std::string::npos;
+  })) << daemon_log();
+  EXPECT_NE(daemon_log().find("runs prog_id=" + std::to_string(info.id)), std::string::npos);
+  EXPECT_EQ(attached_programs(ifc).xdp, info.id) << "the other tool's program stays";
+  EXPECT_EQ(running_samples(metrics()), (std::vector<std::string>{"0"}));
+  // A delete and add takes the hook back.
+  ASSERT_EQ(remove({names(ifc, {"xdp-counter"})}).status, 200);
+  ASSERT_EQ(add({entry(ifc, xdp_counter())}).status, 200);
+  EXPECT_EQ(attached_programs(ifc).xdp, bpfs(ifc).at(0).prog_id);
   EXPECT_EQ(running_samples(metrics()), (std::vector<std::string>{"1"}));
 }
 
