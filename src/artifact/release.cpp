@@ -2,9 +2,12 @@
 // extract. Shared by RepositorySource and the daemon's release packages.
 #include "artifact/release.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -23,23 +26,6 @@ namespace fs = std::filesystem;
 
 /// A `.sha256` file holds one digest and a file name; anything larger is not one.
 constexpr uint64_t kMaxChecksumBytes = 4096;
-
-/// Removes a directory tree when it goes out of scope (errors are logged: the caller's result
-/// is already decided).
-class TreeRemover {
- public:
-  explicit TreeRemover(fs::path p) : path_(std::move(p)) {}
-  TreeRemover(const TreeRemover&) = delete;
-  TreeRemover& operator=(const TreeRemover&) = delete;
-  ~TreeRemover() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-    if (ec) spdlog::warn("artifact: cannot remove path={}: {}", path_.string(), ec.message());
-  }
-
- private:
-  fs::path path_;
-};
 
 /// `<url>.sha256`: the suffix goes on the path, before any query or fragment.
 Result<std::string> checksum_url(const std::string& url) {
@@ -89,7 +75,7 @@ Status fetch_archive(const std::string& url, ArchiveFormat format, const fs::pat
   if (!dir.has_filename()) dir = dir.parent_path();
   std::string tmpl = (dir.parent_path() / ".fetch-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) return fail(Errc::Io, "mkdtemp " + tmpl, errno);
-  const TreeRemover scratch_remover{fs::path(tmpl)};
+  const ScopedTree scratch_remover{fs::path(tmpl)};
   const fs::path archive = fs::path(tmpl) / "archive";
 
   const detail::DownloadLimits dl{options.timeout, options.max_download_bytes};
@@ -100,6 +86,33 @@ Status fetch_archive(const std::string& url, ArchiveFormat format, const fs::pat
   const detail::ExtractLimits xl{options.max_entries, options.max_extracted_bytes};
   if (auto st = detail::extract_archive(archive, format, dest, xl); !st) {
     return fail(detail::add_context(std::move(st.error()), "extract " + detail::redact_url(url)));
+  }
+  return ok();
+}
+
+ScopedTree::~ScopedTree() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+  if (ec) spdlog::warn("artifact: cannot remove path={}: {}", path_.string(), ec.message());
+}
+
+Status swap_tree(const fs::path& fresh, const fs::path& target, const fs::path& aside) {
+  if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    return ok();
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    return fail(Errc::Io, "exchange " + fresh.string() + " with " + target.string(), errno);
+  }
+  if (::rename(target.c_str(), aside.c_str()) != 0) {
+    return fail(Errc::Io, "move " + target.string() + " aside", errno);
+  }
+  if (::rename(fresh.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    if (::rename(aside.c_str(), target.c_str()) != 0) {
+      spdlog::error("artifact: cannot restore path={} from={}: {}", target.string(), aside.string(),
+                    std::strerror(errno));
+    }
+    return fail(Errc::Io, "rename " + fresh.string() + " to " + target.string(), err);
   }
   return ok();
 }

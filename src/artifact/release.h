@@ -50,4 +50,25 @@ std::string redact_userinfo(std::string_view url);
 Status fetch_archive(const std::string& url, ArchiveFormat format,
                      const std::filesystem::path& dest, const FetchOptions& options);
 
+/// Removes a directory tree when it goes out of scope (a failure is logged: the caller's result
+/// is already decided). Used for staging directories.
+class ScopedTree {
+ public:
+  explicit ScopedTree(std::filesystem::path p) : path_(std::move(p)) {}
+  ScopedTree(const ScopedTree&) = delete;
+  ScopedTree& operator=(const ScopedTree&) = delete;
+  ~ScopedTree();
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Puts the directory `fresh` in place of the existing directory `target`, so that readers see
+/// the old or the new tree, never none: renameat2(RENAME_EXCHANGE) (the old tree then is at
+/// `fresh`), or, where the file system cannot exchange, the old tree moved to `aside` and the new
+/// one renamed in (moved back on failure). The caller removes what is left at `fresh`/`aside`.
+/// Errors: Io (naming the paths).
+Status swap_tree(const std::filesystem::path& fresh, const std::filesystem::path& target,
+                 const std::filesystem::path& aside);
+
 }  // namespace l3afd::artifact

@@ -86,29 +86,6 @@ Status validate_ref(const ArtifactRef& ref) {
   return validate_component("artifact", ref.artifact);
 }
 
-/// Swaps the freshly extracted tree into `target`, which exists. The old tree ends up at
-/// `fresh` (exchange) or `aside` and is removed with the staging directory.
-Status swap_in(const fs::path& fresh, const fs::path& target, const fs::path& aside) {
-  if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-    return ok();
-  }
-  if (errno != EINVAL && errno != ENOSYS) {
-    return fail(Errc::Io, "exchange " + fresh.string() + " with " + target.string(), errno);
-  }
-  if (::rename(target.c_str(), aside.c_str()) != 0) {
-    return fail(Errc::Io, "move " + target.string() + " aside", errno);
-  }
-  if (::rename(fresh.c_str(), target.c_str()) != 0) {
-    const int err = errno;
-    if (::rename(aside.c_str(), target.c_str()) != 0) {
-      spdlog::error("artifact: cannot restore path={} from={}: {}", target.string(), aside.string(),
-                    std::strerror(errno));
-    }
-    return fail(Errc::Io, "rename " + fresh.string() + " to " + target.string(), err);
-  }
-  return ok();
-}
-
 }  // namespace
 
 namespace {
@@ -208,7 +185,7 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
       return fail(Errc::Io, "rename " + fresh.string() + " to " + target.string(), err);
     }
     if (refresh) {
-      if (auto st = swap_in(fresh, target, staging / "old"); !st)
+      if (auto st = swap_tree(fresh, target, staging / "old"); !st)
         return fail(std::move(st.error()));
     } else {
       out.from_cache = true;  // a concurrent fetch of the same package installed it first

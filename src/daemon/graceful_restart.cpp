@@ -136,7 +136,12 @@ Status GracefulRestart::hand_over(const std::string& version) {
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.time_to_restart);
   Status st =
       send_handover(successor->channel.get(), hooks_.state(), hooks_.descriptors(), timeout);
-  if (st) st = wait_ready(*successor, timeout);
+  if (st) {
+    st = wait_ready(*successor, timeout);
+  } else if (auto why = wait_ready(*successor, std::chrono::seconds(1));
+             !why && why.error().code == Errc::RestartFailed) {
+    st = std::move(why);  // it exited before reading: its exit status says why, not EPIPE
+  }
   if (!st) {
     kill_successor(*successor);
     if (auto w = pid_file_.write_own(); !w) {

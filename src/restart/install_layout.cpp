@@ -28,22 +28,6 @@ constexpr std::string_view kPackageDir = "l3afd";
 constexpr std::string_view kBinaryName = "l3afd";
 constexpr std::string_view kConfigName = "l3afd.cfg";
 
-/// Removes a directory tree on scope exit (logged on failure: the result is already decided).
-class TreeRemover {
- public:
-  explicit TreeRemover(fs::path p) : path_(std::move(p)) {}
-  TreeRemover(const TreeRemover&) = delete;
-  TreeRemover& operator=(const TreeRemover&) = delete;
-  ~TreeRemover() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-    if (ec) spdlog::warn("restart: cannot remove path={}: {}", path_.string(), ec.message());
-  }
-
- private:
-  fs::path path_;
-};
-
 enum class Kind { Missing, Directory, Regular, Other };
 
 Result<Kind> lstat_kind(const fs::path& p, mode_t* mode = nullptr) {
@@ -109,25 +93,7 @@ Status put_in_place(const fs::path& fresh, const fs::path& target, const fs::pat
     return fail(Errc::Io, target.string() + " exists and is not a directory");
   }
   // Readers see the old or the new tree, never none.
-  if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-    return ok();
-  }
-  if (errno != EINVAL && errno != ENOSYS) {
-    return fail(Errc::Io, "exchange " + fresh.string() + " with " + target.string(), errno);
-  }
-  // The file system cannot exchange: move the old tree aside, then the new one in.
-  if (::rename(target.c_str(), aside.c_str()) != 0) {
-    return fail(Errc::Io, "move " + target.string() + " aside", errno);
-  }
-  if (::rename(fresh.c_str(), target.c_str()) != 0) {
-    const int err = errno;
-    if (::rename(aside.c_str(), target.c_str()) != 0) {
-      spdlog::error("restart: cannot restore path={} from={}: {}", target.string(), aside.string(),
-                    std::strerror(errno));
-    }
-    return fail(Errc::Io, "rename " + fresh.string() + " to " + target.string(), err);
-  }
-  return ok();
+  return artifact::swap_tree(fresh, target, aside);
 }
 
 /// Refuses `version` when it is the running one (or the running one is unknown).
@@ -227,7 +193,7 @@ Status stage_release(const fs::path& basepath, std::string_view version,
   std::string tmpl = (*base / (".staging-" + std::string(version) + "-XXXXXX")).string();
   if (::mkdtemp(tmpl.data()) == nullptr) return fail(Errc::Io, "mkdtemp " + tmpl, errno);
   const fs::path staging = tmpl;
-  const TreeRemover staging_remover(staging);
+  const artifact::ScopedTree staging_remover(staging);
 
   // The tree becomes <basepath>/<version>: its mode is the installed directory's.
   const fs::path tree = staging / "tree";

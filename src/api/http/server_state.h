@@ -44,6 +44,9 @@ class ServerState {
   bool is_stopping() const;
 
  private:
+  /// Marks stopping and returns the live connections. Called with mu_ held.
+  std::vector<std::shared_ptr<SessionBase>> stop_locked();
+
   mutable std::mutex mu_;
   bool stopping_ = false;
   std::vector<std::weak_ptr<SessionBase>> sessions_;

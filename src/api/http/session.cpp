@@ -15,17 +15,17 @@ bool ServerState::add(const std::shared_ptr<SessionBase>& s) {
 
 std::vector<std::shared_ptr<SessionBase>> ServerState::begin_stop() {
   std::lock_guard lock(mu_);
-  stopping_ = true;
-  std::vector<std::shared_ptr<SessionBase>> live;
-  for (const auto& w : sessions_) {
-    if (auto s = w.lock()) live.push_back(std::move(s));
-  }
+  auto live = stop_locked();
   sessions_.clear();
   return live;
 }
 
 std::vector<std::shared_ptr<SessionBase>> ServerState::begin_drain() {
   std::lock_guard lock(mu_);
+  return stop_locked();
+}
+
+std::vector<std::shared_ptr<SessionBase>> ServerState::stop_locked() {
   stopping_ = true;
   std::vector<std::shared_ptr<SessionBase>> live;
   for (const auto& w : sessions_) {

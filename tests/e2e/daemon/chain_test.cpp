@@ -49,6 +49,22 @@ fs::path counter_pin(const std::string& ifc, char c, const std::string& version 
   return fs::path("/sys/fs/bpf") / ifc / (std::string("chain-") + c) / v / "chain_packets";
 }
 
+/// The counters of chain-a and chain-c on `ifc` once they stopped moving (bounded: 5 s), i.e.
+/// after the last frame of a traffic run has left the chain.
+std::pair<std::optional<uint64_t>, std::optional<uint64_t>> settled_counters(
+    const std::string& ifc) {
+  std::optional<uint64_t> a, c;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto a1 = percpu_counter(counter_pin(ifc, 'a'));
+    auto c1 = percpu_counter(counter_pin(ifc, 'c'));
+    if (a1 == a && c1 == c) break;
+    a = a1;
+    c = c1;
+  }
+  return {a, c};
+}
+
 /// run_cnt of a program (counted while BPF statistics are enabled); nullopt if it is gone.
 std::optional<uint64_t> run_count(uint32_t prog_id) {
   UniqueFd fd(bpf_prog_get_fd_by_id(prog_id));
@@ -395,15 +411,7 @@ class ChainRestart : public ChainE2e {
     traffic.stop();
 
     EXPECT_EQ(chain_names(ifc), (Names{"xdp-root", "chain-a", "chain-b", "chain-c"}));
-    std::optional<uint64_t> a, c;
-    for (int attempt = 0; attempt < 50; ++attempt) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      auto a1 = percpu_counter(counter_pin(ifc, 'a'));
-      auto c1 = percpu_counter(counter_pin(ifc, 'c'));
-      if (a1 == a && c1 == c) break;
-      a = a1;
-      c = c1;
-    }
+    const auto [a, c] = settled_counters(ifc);
     ASSERT_TRUE(a && c);
     EXPECT_GT(*a, a_before + 100) << "counters continue across the restart (maps pinned by name)";
     EXPECT_EQ(*c, *a) << "no packet skipped the end of the chain during kill and restart";
@@ -449,15 +457,7 @@ TEST_F(ChainRestart, GracefulRestartUnderTrafficKeepsEveryPacketAndReloadsNothin
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   traffic.stop();
 
-  std::optional<uint64_t> a, c;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto a1 = percpu_counter(counter_pin(ifc, 'a'));
-    auto c1 = percpu_counter(counter_pin(ifc, 'c'));
-    if (a1 == a && c1 == c) break;
-    a = a1;
-    c = c1;
-  }
+  const auto [a, c] = settled_counters(ifc);
   ASSERT_TRUE(a && c);
   EXPECT_GT(*a, a_before + 100) << "the chain ran through the restart";
   EXPECT_EQ(*c, *a) << "no packet skipped the end of the chain during the graceful restart";
