@@ -11,6 +11,8 @@
 //   --say=TEXT         prints TEXT (no newline) to stdout
 //   --print-lines=N    prints "line <i>" N times; --print-bytes=N prints N 'x' characters
 //   --alloc=N          allocates and touches N bytes; exit 3 when the allocation fails
+//   --say-on-usr2=TEXT while sleeping, prints TEXT and a newline to stdout at each SIGUSR2
+//                      (default disposition: a write to a pipe without reader kills it)
 //   --sleep-ms=N       sleeps N ms (-1: until a signal ends it)
 //   --code=N           exit status (default 0)
 #include <fcntl.h>
@@ -33,6 +35,10 @@ namespace {
 volatile sig_atomic_t g_usr1 = 0;
 void on_usr1(int) {
   g_usr1 = 1;
+}
+volatile sig_atomic_t g_usr2 = 0;
+void on_usr2(int) {
+  g_usr2 = 1;
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -70,6 +76,8 @@ int main(int argc, char** argv) {
   if (has("ignore-term")) ::signal(SIGTERM, SIG_IGN);
   const std::string marker = has("usr1-marker") ? flags["usr1-marker"] : "";
   if (!marker.empty()) ::signal(SIGUSR1, on_usr1);
+  const std::string say_on_usr2 = has("say-on-usr2") ? flags["say-on-usr2"] : "";
+  if (!say_on_usr2.empty()) ::signal(SIGUSR2, on_usr2);
   if (has("ready-file")) write_file(flags["ready-file"], "ready");
   if (has("signal-pid-file")) {
     std::ifstream in(flags["signal-pid-file"]);
@@ -97,6 +105,11 @@ int main(int argc, char** argv) {
     const long ms = std::atol(flags["sleep-ms"].c_str());
     for (long waited = 0; ms < 0 || waited < ms; waited += 10) {
       if (g_usr1 != 0) break;
+      if (g_usr2 != 0) {
+        g_usr2 = 0;
+        std::printf("%s\n", say_on_usr2.c_str());
+        std::fflush(stdout);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }

@@ -507,6 +507,44 @@ TEST_F(Companions, AfterKill9TheRestartedDaemonAdoptsTheCompanionInsteadOfStarti
   EXPECT_TRUE(eventually([&] { return !alive(pid); }));
 }
 
+// Graceful restart (issue 11): the companion keeps running (adopted, not restarted), and the
+// read end of its output pipe is handed to the new process: what it prints afterwards reaches
+// its log, and it is not killed by SIGPIPE when the old process is gone.
+TEST_F(Companions, AGracefulRestartAdoptsTheCompanionAndKeepsReadingItsOutput) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  const fs::path pidf = dir_.path() / "handed.pid";
+  auto p = test_companion("xdp", true,
+                          args({{"pid-file", pidf.string()},
+                                {"say-on-usr2", "said-after-the-restart"},
+                                {"sleep-ms", "-1"}}));
+  ASSERT_EQ(add({entry(ifc, p)}).status, 200);
+  ASSERT_TRUE(eventually([&] { return pid_in(pidf) > 0; }));
+  const pid_t pid = pid_in(pidf);
+  auto r = graceful_restart(std::string("v") + L3AFD_VERSION);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(daemon_log().find("(output pipe handed over)"), std::string::npos) << daemon_log();
+  ASSERT_EQ(::kill(pid, SIGUSR2), 0);
+  const auto logged = [&] {
+    std::error_code ec;
+    for (const auto& f :
+         fs::recursive_directory_iterator(store_.parent_path() / "companion-logs", ec)) {
+      std::ifstream in(f.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find("said-after-the-restart") != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(eventually(logged)) << "the new process reads the companion's output";
+  EXPECT_TRUE(alive(pid)) << "not killed by a write to a pipe without reader";
+  EXPECT_EQ(pid_in(pidf), pid) << "adopted, not started again";
+  ASSERT_EQ(remove({names(ifc, {"test-companion"})}).status, 200);
+  EXPECT_TRUE(eventually([&] { return !alive(pid); })) << "still supervised: delete stops it";
+}
+
 // ---- the shape of L3AF's e2e add payload ---------------------------------------------------
 
 TEST_F(Companions, PayloadOfTheShapeOfL3afsOwnE2eSuiteAddsUpdatesAndDeletes) {
