@@ -167,10 +167,21 @@ TEST_F(GracefulRestartE2e, AddRestartUpdateIsByteExactAndAdoptsTheLiveState) {
 
   ASSERT_EQ(update({entry(ifc, xdp_counter("1.0", 9), tc_counter())}).status, 200);
   EXPECT_EQ(get(ifc).body, model::encode(view(ifc, kIpv4, xdp_counter("1.0", 9), tc_counter())));
-  // And a second restart from the new process works the same way.
+
+  // As after l3afd v2.1.0's hand-over (compatibility.md §5.1 item 4, L3AF's exp_output_4): a
+  // stored empty array comes back as null after a graceful restart; the program is not
+  // changed by it (same id).
+  auto tc_empty = tc_counter();
+  tc_empty.monitor_maps = std::vector<model::MonitorMap>{};
+  ASSERT_EQ(update({entry(ifc, xdp_counter("1.0", 9), tc_empty)}).status, 200);
+  ASSERT_NE(get(ifc).body.find("\"monitor_maps\": []"), std::string::npos) << get(ifc).body;
+  const uint32_t tc_id = bpfs(ifc).back().prog_id;
   r = graceful_restart(kRunning);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(get(ifc).body, model::encode(view(ifc, kIpv4, xdp_counter("1.0", 9), tc_counter())));
+  auto tc_null = tc_counter();
+  tc_null.monitor_maps.reset();
+  EXPECT_EQ(get(ifc).body, model::encode(view(ifc, kIpv4, xdp_counter("1.0", 9), tc_null)));
+  EXPECT_EQ(bpfs(ifc).back().prog_id, tc_id);
 }
 
 TEST_F(GracefulRestartE2e, UpgradeFetchesThePackageAndRollsBackWhenTheNewProcessFails) {
