@@ -83,8 +83,9 @@ class GracefulRestartE2e : public DaemonFixture {
                     fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
     fs::copy_file(config_, stage / "l3afd" / "l3afd.cfg", fs::copy_options::overwrite_existing);
     fs::create_directories(releases_ / version);
-    ASSERT_TRUE(run_tool({"tar", "-czf", (releases_ / version / "l3afd.tar.gz").string(), "-C",
-                          stage.string(), "l3afd"}));
+    ASSERT_TRUE(
+        run_tool({"tar", "-I", "gzip -1", "-cf", (releases_ / version / "l3afd.tar.gz").string(),
+                  "-C", stage.string(), "l3afd"}));
   }
   /// A "daemon" that is a script (a test fixture, never the daemon's own code).
   fs::path script(const std::string& name, const std::string& text) {
