@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -109,9 +110,11 @@ class ArtifactSource {
 /// staging directory on every fetch and swapped in atomically (renameat2 RENAME_EXCHANGE, or
 /// rename-aside when the file system lacks it); the old tree is then removed.
 ///
-/// Thread-safety: fetch/remove of different refs may run concurrently. Concurrent fetches of
-/// the same non-latest ref are safe (the loser of the final rename reports a cache hit);
-/// concurrent fetch and remove of the same ref are not (the engine serialises them).
+/// Thread-safety: fetch/remove of any refs may run concurrently. Concurrent fetches of the same
+/// non-latest ref are safe (the loser of the final rename reports a cache hit). A fetch and a
+/// remove of the same package never interleave between the fetch's directory set-up and its
+/// move (downloads happen in a staging directory of the cache root); a remove that comes after
+/// the move removes what the fetch installed (the engine orders its own fetches and removes).
 class RepositorySource final : public ArtifactSource {
  public:
   explicit RepositorySource(FetchOptions options);
@@ -122,6 +125,9 @@ class RepositorySource final : public ArtifactSource {
 
  private:
   FetchOptions options_;
+  /// Serialises remove() with the part of fetch() that makes <name>/<version> and moves the
+  /// package in (never held while downloading).
+  std::mutex dirs_mu_;
 };
 
 }  // namespace l3afd::artifact

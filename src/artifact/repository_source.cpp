@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -149,18 +150,11 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
   if (ec)
     return fail(Errc::Io, "create " + options_.cache_root.string() + ": " + ec.message(),
                 ec.value());
-  bool made_name = false;
-  bool made_version = false;
-  if (auto st = ensure_real_dir(name_dir, made_name); !st) return fail(std::move(st.error()));
-  ScopeExit drop_name([&] {
-    if (made_name) rmdir_if_empty(name_dir);
-  });
-  if (auto st = ensure_real_dir(version_dir, made_version); !st) return fail(std::move(st.error()));
-  ScopeExit drop_version([&] {
-    if (made_version) rmdir_if_empty(version_dir);
-  });
-
-  std::string tmpl = (version_dir / ".staging-XXXXXX").string();
+  // Downloaded and extracted in a staging directory of the cache root, outside <name>/<version>:
+  // a concurrent remove() of this package (the engine releasing an older instance while a
+  // request prefetches on its own thread) can then neither delete it nor the directories it is
+  // about to be moved into, which are made under dirs_mu_ right before the move.
+  std::string tmpl = (options_.cache_root / ".staging-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) return fail(Errc::Io, "mkdtemp " + tmpl, errno);
   const fs::path staging = tmpl;
   ScopeExit drop_staging([&] { remove_tree_logged(staging); });
@@ -178,6 +172,17 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
                                        *stem + "/'");
   }
 
+  std::lock_guard lock(dirs_mu_);
+  bool made_name = false;
+  bool made_version = false;
+  if (auto st = ensure_real_dir(name_dir, made_name); !st) return fail(std::move(st.error()));
+  ScopeExit drop_name([&] {
+    if (made_name) rmdir_if_empty(name_dir);
+  });
+  if (auto st = ensure_real_dir(version_dir, made_version); !st) return fail(std::move(st.error()));
+  ScopeExit drop_version([&] {
+    if (made_version) rmdir_if_empty(version_dir);
+  });
   FetchedPackage out{target, false};
   if (::rename(fresh.c_str(), target.c_str()) != 0) {
     const int err = errno;
@@ -207,6 +212,7 @@ Status RepositorySource::remove(const ArtifactRef& ref) {
       fs::path(ref.name) / ref.version) {
     return fail(Errc::InvalidPayload, version_dir.string() + " is not below the cache root");
   }
+  std::lock_guard lock(dirs_mu_);  // never between a fetch's directories and its move
   auto name_kind = lstat_kind(name_dir);
   if (!name_kind) return fail(std::move(name_kind.error()));
   if (*name_kind == Kind::Missing) return ok();

@@ -21,7 +21,7 @@ TEST_F(HealthTest, ALoadedKeyIsLoadedUntilItIsUnloadedAndItsProgramIsGone) {
       << "really gone from the kernel";
 }
 
-TEST_F(HealthTest, AnAdoptedProgramStaysLoadedWhilePinsGoBecauseTheDaemonHoldsIt) {
+TEST_F(HealthTest, AnAdoptedProgramOutlivesItsPinsButIsReportedForTheMissingPin) {
   // The previous run loaded and pinned the program; this run adopts it from the pins.
   const LoadSpec s = xdp_spec("prev");
   auto prev = kernel_->load(s);
@@ -34,11 +34,12 @@ TEST_F(HealthTest, AnAdoptedProgramStaysLoadedWhilePinsGoBecauseTheDaemonHoldsIt
   EXPECT_TRUE(this_run.program_loaded("k"));
 
   // The previous run's fds close and every pin is removed (an operator's rm -r): the kernel
-  // keeps the program for the fd the adopting daemon holds.
+  // keeps the program for the fd the adopting daemon holds, but its pin is gone, so the next
+  // start could not adopt it: drift, reported for a redeploy (issue 11).
   ASSERT_TRUE(kernel_->unload("prev"));
   EXPECT_TRUE(pins_under_base().empty());
-  EXPECT_TRUE(this_run.program_loaded("k"));
   EXPECT_TRUE(this_run.program_exists(prev->prog_id));
+  EXPECT_FALSE(this_run.program_loaded("k")) << "its pin is gone";
 
   // Once the adopting daemon lets go, nothing holds it any more.
   ASSERT_TRUE(this_run.discard("k"));
