@@ -511,10 +511,12 @@ int run(const std::filesystem::path& config_path) {
     spdlog::warn("no interface events (interface drift is noticed at the next poll only): {}",
                  w.error().to_string());
   }
+  // Restored: a new process of a graceful restart answers its very first request (its
+  // listeners start only now, already ready).
+  ready = true;
   if (handover) {
     if (int rc = start_listeners(); rc != 0) return rc;
   }
-  ready = true;
   if (handover) {
     // The PID file names this process before the old one is told to go (the L3AF e2e suite
     // watches it change).
