@@ -238,6 +238,19 @@ std::string daemon_version(const std::filesystem::path& binary) {
                                                                          : end - at - key.size());
 }
 
+/// The environment of the daemon sections: this host, the --daemon binary and --repo
+/// repository (absolute), daemons' work directories under `workspace`, on `ifaces`.
+BenchEnv bench_env(const Options& o, const std::filesystem::path& workspace,
+                   const Interfaces& ifaces) {
+  BenchEnv env;
+  env.host = host_name();
+  env.daemon.binary = std::filesystem::absolute(o.daemon);
+  env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
+  env.workspace = workspace;
+  env.ifaces = &ifaces;
+  return env;
+}
+
 /// Sections 1-3 against the real daemon: appends their three tables to `tables` (two, latency
 /// and memory, with --only chained-api) and a line naming the daemon to `header`. The
 /// non-chained rows use daemons with bpf-chaining-enabled: false, the chain_* and *_chained rows
@@ -248,12 +261,7 @@ std::string run_daemon_sections(const Options& o, const std::filesystem::path& w
   std::string err;
   auto ifaces = Interfaces::create("bnch", 34, workspace, err);
   if (!ifaces) return err;
-  BenchEnv env;
-  env.host = host_name();
-  env.daemon.binary = std::filesystem::absolute(o.daemon);
-  env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
-  env.workspace = workspace;
-  env.ifaces = ifaces.get();
+  BenchEnv env = bench_env(o, workspace, *ifaces);
   header.push_back("daemon " + env.daemon.binary.string() + ", repository " + env.daemon.repo_url);
 
   const bool plain = o.only != Only::ChainedApi;  // the non-chained rows run too
@@ -350,12 +358,7 @@ std::string run_own_daemon_section(const Options& o, const std::filesystem::path
   std::string err;
   auto ifaces = Interfaces::create(section.iface_prefix, 2, workspace, err);
   if (!ifaces) return err;
-  BenchEnv env;
-  env.host = host_name();
-  env.daemon.binary = std::filesystem::absolute(o.daemon);
-  env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
-  env.workspace = workspace;
-  env.ifaces = ifaces.get();
+  BenchEnv env = bench_env(o, workspace, *ifaces);
   if (o.only == section.only) {
     header.push_back("daemon " + env.daemon.binary.string() + ", repository " +
                      env.daemon.repo_url);
@@ -388,13 +391,8 @@ std::string run_restart_section(const Options& o, const std::filesystem::path& w
   std::string err;
   auto ifaces = Interfaces::create("brst", 20, workspace, err);
   if (!ifaces) return err;
-  BenchEnv env;
-  env.host = host_name();
-  env.daemon.binary = std::filesystem::absolute(o.daemon);
-  env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
+  BenchEnv env = bench_env(o, workspace, *ifaces);
   env.daemon.chaining = true;
-  env.workspace = workspace;
-  env.ifaces = ifaces.get();
   if (o.only == Only::Restart) {
     header.push_back("daemon " + env.daemon.binary.string() + ", repository " +
                      env.daemon.repo_url);
