@@ -256,6 +256,21 @@ void read_roots(Reader& r, DaemonConfig::XdpRoot& x, DaemonConfig::TcRoot& t) {
   legacy_override(r, tcl, "version", t.version);
 }
 
+void read_listener_tls(Reader& r, std::string_view section, std::string_view key,
+                       ListenerTls& out) {
+  std::string mode;
+  if (!r.opt_string(section, key, mode)) return;
+  if (mode == "off") {
+    out = ListenerTls::Off;
+  } else if (mode == "tls") {
+    out = ListenerTls::Tls;
+  } else if (mode == "mtls") {
+    out = ListenerTls::Mtls;
+  } else {
+    r.fatal(section, key, "\"" + mode + "\" is not one of off, tls, mtls");
+  }
+}
+
 void read_mtls(Reader& r, const IniFile& ini, DaemonConfig::Mtls& m) {
   constexpr std::string_view s = "mtls";
   r.opt_bool(s, "enabled", m.enabled);
@@ -266,6 +281,7 @@ void read_mtls(Reader& r, const IniFile& ini, DaemonConfig::Mtls& m) {
   r.opt_int(s, "cert-expiry-warning-days", m.cert_expiry_warning_days, 0);
   std::string rules;
   if (r.opt_string(s, "san-match-rules", rules)) m.san_match_rules = split_rules(rules);
+  r.opt_duration(s, "cert-reload-interval", m.cert_reload_interval, true);
 
   // Ours reads [mtls] first and the Original's [mTLS] spelling second (D49).
   constexpr std::string_view key = "min-tls-version";
@@ -303,11 +319,13 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view file_n
   r.check_addr("web", "metrics-addr", c.web.metrics_addr);
   r.opt_duration("web", "ebpf-poll-interval", c.web.ebpf_poll_interval, true);
   r.opt_int("web", "n-metric-samples", c.web.n_metric_samples, 1);
+  read_listener_tls(r, "web", "metrics-tls", c.web.metrics_tls);
 
   read_roots(r, c.xdp_root, c.tc_root);
 
   r.opt_string("ebpf-chain-debug", "addr", c.ebpf_chain_debug.addr);
   r.opt_bool("ebpf-chain-debug", "enabled", c.ebpf_chain_debug.enabled);
+  read_listener_tls(r, "ebpf-chain-debug", "tls", c.ebpf_chain_debug.tls);
   if (c.ebpf_chain_debug.enabled) {
     r.check_addr("ebpf-chain-debug", "addr", c.ebpf_chain_debug.addr);
   }
@@ -350,6 +368,15 @@ Result<DaemonConfig> load_config(const std::filesystem::path& path) {
   std::fclose(f);
   if (read_failed) return fail(Errc::Io, "read config file " + path.string(), read_errno);
   return parse_config(text, path.string());
+}
+
+std::string_view listener_tls_name(ListenerTls mode) noexcept {
+  switch (mode) {
+    case ListenerTls::Tls: return "tls";
+    case ListenerTls::Mtls: return "mtls";
+    case ListenerTls::Off: break;
+  }
+  return "off";
 }
 
 std::string_view tc_attach_mode_name(TcAttachMode mode) noexcept {

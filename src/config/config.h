@@ -34,6 +34,10 @@ enum class TcAttachMode {
 /// Minimum TLS version of the API listener ([mtls]/[mTLS] min-tls-version).
 enum class TlsVersion { Tls12, Tls13 };
 
+/// TLS on the metrics or debug listener ([web] metrics-tls, [ebpf-chain-debug] tls; ours):
+/// plain HTTP, server-side TLS with the [mtls] server certificate, or mTLS like the API.
+enum class ListenerTls { Off, Tls, Mtls };
+
 struct DaemonConfig {
   using Duration = std::chrono::milliseconds;  ///< Go durations, truncated to milliseconds
 
@@ -81,6 +85,7 @@ struct DaemonConfig {
     std::string metrics_addr = "localhost:8898";             ///< metrics-addr (valid host:port)
     Duration ebpf_poll_interval = std::chrono::seconds(30);  ///< ebpf-poll-interval (> 0)
     std::int64_t n_metric_samples = 20;                      ///< n-metric-samples (> 0)
+    ListenerTls metrics_tls = ListenerTls::Off;              ///< metrics-tls (extension)
   } web;
 
   struct XdpRoot {
@@ -109,6 +114,7 @@ struct DaemonConfig {
   struct EbpfChainDebug {
     std::string addr = "localhost:8899";  ///< addr (valid host:port when enabled)
     bool enabled = false;                 ///< enabled
+    ListenerTls tls = ListenerTls::Off;   ///< tls (extension)
   } ebpf_chain_debug;
 
   struct L3afConfigs {
@@ -133,6 +139,9 @@ struct DaemonConfig {
     /// san-match-rules split at ',', each trimmed, empty ones dropped; empty = no restriction.
     std::vector<std::string> san_match_rules;
     TlsVersion min_tls_version = TlsVersion::Tls13;  ///< min-tls-version ([mtls], else [mTLS])
+    /// cert-reload-interval (extension, > 0): how often the certificate files are checked for
+    /// renewal.
+    Duration cert_reload_interval = std::chrono::seconds(10);
   } mtls;
 
   struct GracefulRestart {
@@ -161,6 +170,8 @@ Result<DaemonConfig> load_config(const std::filesystem::path& path);
 
 /// "auto" | "tcx" | "classic".
 std::string_view tc_attach_mode_name(TcAttachMode mode) noexcept;
+/// "off" | "tls" | "mtls".
+std::string_view listener_tls_name(ListenerTls mode) noexcept;
 /// "TLS_1.2" | "TLS_1.3".
 std::string_view tls_version_name(TlsVersion version) noexcept;
 

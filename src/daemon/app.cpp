@@ -49,6 +49,7 @@
 #include "daemon/graceful_restart.h"
 #include "daemon/handover.h"
 #include "daemon/handover_state.h"
+#include "daemon/listener_tls.h"
 #include "daemon/package_bridge.h"
 #include "daemon/pid_file.h"
 #include "daemon/residue.h"
@@ -62,6 +63,7 @@
 #include "store/json_file_store.h"
 #include "store/ownership_journal.h"
 #include "supervisor/companions.h"
+#include "tls/certificate_watcher.h"
 
 namespace l3afd::daemon {
 
@@ -131,8 +133,10 @@ kernel::TcMode tc_mode(config::TcAttachMode m) {
 /// debug for metrics and debug, which are polled.
 api::http::ServerOptions server_options(const config::DaemonConfig& cfg, std::string address,
                                         const char* name,
-                                        spdlog::level::level_enum request_log_level) {
+                                        spdlog::level::level_enum request_log_level,
+                                        std::shared_ptr<tls::ServerTls> tls) {
   api::http::ServerOptions o;
+  o.tls = std::move(tls);
   o.address = std::move(address);
   o.max_body_bytes = cfg.l3af_configs.max_body_size;
   o.max_header_bytes = cfg.l3af_configs.max_header_size;
@@ -188,10 +192,42 @@ int run(const std::filesystem::path& config_path) {
                  inherited.from_version, handover->fds.size());
   }
 
-  if (cfg.mtls.enabled) {
-    return fatal(config_path.string() +
-                 ": [mtls] enabled: mTLS is not supported by this version of l3afd yet; set "
-                 "'enabled: false' and keep the API listener on loopback");
+  // TLS (docs/compatibility.md §8.4, docs/security.md): the certificates are read before
+  // anything else is touched, so a missing or damaged file stops the start naming it.
+  std::shared_ptr<tls::ServerTls> api_tls;
+  std::shared_ptr<tls::ServerTls> metrics_tls;
+  std::shared_ptr<tls::ServerTls> debug_tls;
+  if (std::string why; api_mtls_required(cfg, why)) {
+    auto t = listener_tls(cfg, "api", true);
+    if (!t) return fatal(config_path.string() + ": " + t.error().to_string());
+    api_tls = std::move(*t);
+    spdlog::info("api: mTLS on ({}) cert={} client_ca={} min_tls_version={} san_rules={}", why,
+                 api_tls->settings().cert_file.string(), api_tls->settings().ca_file.string(),
+                 config::tls_version_name(cfg.mtls.min_tls_version),
+                 cfg.mtls.san_match_rules.empty()
+                     ? std::string("none (any client of the CA)")
+                     : std::to_string(cfg.mtls.san_match_rules.size()));
+  } else if (!is_loopback_listen_address(cfg.l3af_configs.restapi_addr)) {
+    spdlog::warn(
+        "api: plain HTTP on {}, which is not loopback: whoever reaches it can load "
+        "programs (set [mtls] enabled: true, docs/security.md)",
+        cfg.l3af_configs.restapi_addr);
+  }
+  const auto optional_tls = [&](config::ListenerTls mode, const char* name,
+                                std::shared_ptr<tls::ServerTls>& out) -> Status {
+    if (mode == config::ListenerTls::Off) return ok();
+    auto t = listener_tls(cfg, name, mode == config::ListenerTls::Mtls);
+    if (!t) return fail(std::move(t.error()));
+    out = std::move(*t);
+    return ok();
+  };
+  if (auto st = optional_tls(cfg.web.metrics_tls, "metrics", metrics_tls); !st) {
+    return fatal(config_path.string() + ": [web] metrics-tls: " + st.error().to_string());
+  }
+  if (cfg.ebpf_chain_debug.enabled) {
+    if (auto st = optional_tls(cfg.ebpf_chain_debug.tls, "debug", debug_tls); !st) {
+      return fatal(config_path.string() + ": [ebpf-chain-debug] tls: " + st.error().to_string());
+    }
   }
   if (cfg.l3afd.chain_write_order_original) {
     spdlog::warn(
@@ -231,6 +267,16 @@ int run(const std::filesystem::path& config_path) {
   for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+
+  // Renewed certificate files are picked up while the listeners run; validity is checked daily.
+  std::optional<tls::CertificateWatcher> cert_watch;
+  {
+    std::vector<std::shared_ptr<tls::ServerTls>> watched;
+    for (const auto& t : {api_tls, metrics_tls, debug_tls}) {
+      if (t) watched.push_back(t);
+    }
+    if (!watched.empty()) cert_watch.emplace(std::move(watched), cfg.mtls.cert_reload_interval);
+  }
 
   // 5. adapters and engine
   auto platform = artifact::detect_platform();
@@ -400,7 +446,8 @@ int run(const std::filesystem::path& config_path) {
   };
   const auto start_listeners = [&]() -> int {
     auto api_options = listen_options(
-        server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info), "api");
+        server_options(cfg, cfg.l3af_configs.restapi_addr, "api", spdlog::level::info, api_tls),
+        "api");
     api_options.on_request = [&requests](std::string_view method, std::string_view route,
                                          int status, std::chrono::nanoseconds elapsed) {
       requests.observe(method, route, status, std::chrono::duration<double>(elapsed).count());
@@ -412,16 +459,17 @@ int run(const std::filesystem::path& config_path) {
     if (!a) return fatal("[l3af-configs] restapi-addr: " + a.error().to_string());
     api_srv = std::move(*a);
     auto m = api::http::Server::start(
-        listen_options(server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug),
-                       "metrics"),
+        listen_options(
+            server_options(cfg, cfg.web.metrics_addr, "metrics", spdlog::level::debug, metrics_tls),
+            "metrics"),
         api::make_metrics_router(engine, sampler, host, &requests, &kern, &bpf_stats));
     if (!m) return fatal("[web] metrics-addr: " + m.error().to_string());
     metrics_srv = std::move(*m);
     if (cfg.ebpf_chain_debug.enabled) {
       auto d = api::http::Server::start(
-          listen_options(
-              server_options(cfg, cfg.ebpf_chain_debug.addr, "debug", spdlog::level::debug),
-              "debug"),
+          listen_options(server_options(cfg, cfg.ebpf_chain_debug.addr, "debug",
+                                        spdlog::level::debug, debug_tls),
+                         "debug"),
           api::make_debug_router(deps));
       if (!d) return fatal("[ebpf-chain-debug] addr: " + d.error().to_string());
       debug_srv = std::move(*d);
@@ -546,7 +594,12 @@ int run(const std::filesystem::path& config_path) {
       continue;
     }
     if (sig == SIGHUP) {
-      spdlog::info("SIGHUP received: ignored (programs keep running)");
+      if (cert_watch) {
+        spdlog::info("SIGHUP received: reloading the TLS certificates (programs keep running)");
+        cert_watch->reload_now();
+      } else {
+        spdlog::info("SIGHUP received: ignored (programs keep running)");
+      }
       continue;
     }
     if (sig == SIGUSR2) {

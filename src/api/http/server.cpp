@@ -192,8 +192,14 @@ void Server::Impl::on_accept(boost::system::error_code ec, tcp::socket socket) {
     });
     return;
   }
-  auto session = std::make_shared<detail::PlainSession>(std::move(socket), state);
-  if (state->add(session)) session->run();
+  if (state->options.tls) {
+    auto session = std::make_shared<detail::SslSession>(std::move(socket), state,
+                                                        state->options.tls->context());
+    if (state->add(session)) session->run();
+  } else {
+    auto session = std::make_shared<detail::PlainSession>(std::move(socket), state);
+    if (state->add(session)) session->run();
+  }
   do_accept();
 }
 
@@ -234,8 +240,8 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Router rout
   impl->fd = impl->acceptor.native_handle();
   impl->do_accept();
   impl->run_threads();
-  spdlog::info("{}: listening address={} port={}", impl->state->options.name,
-               local.address().to_string(), impl->port);
+  spdlog::info("{}: listening address={} port={} tls={}", impl->state->options.name,
+               local.address().to_string(), impl->port, impl->state->options.tls ? "on" : "off");
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

@@ -14,6 +14,7 @@
 #include <spdlog/common.h>
 
 #include "api/http/router.h"
+#include "api/http/tls_source.h"
 #include "core/result.h"
 
 namespace l3afd::api::http {
@@ -37,6 +38,11 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};
   int threads = 2;           ///< io threads; values below 2 are raised to 2
   std::string name = "api";  ///< used in log lines
+  /// TLS on every connection (certificates, client verification and authorization from the
+  /// source); null = plain HTTP. A handshake that fails or exceeds read_timeout closes the
+  /// connection without an answer (logged at info with the reason); a client the source refuses
+  /// after the handshake gets `403 {"code":"forbidden",...}` and the connection is closed.
+  std::shared_ptr<TlsSource> tls;
   /// Level of the one log line per request (5xx answers: warn at least). The daemon uses
   /// info for the API listener and debug for metrics and debug, which are polled.
   spdlog::level::level_enum request_log_level = spdlog::level::debug;

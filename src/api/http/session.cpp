@@ -102,4 +102,74 @@ void PlainSession::drain() {
                           });
 }
 
+// ---- SslSession ----------------------------------------------------------------------------
+
+SslSession::SslSession(net::ip::tcp::socket&& socket, std::shared_ptr<ServerState> state,
+                       std::shared_ptr<net::ssl::context> context)
+    : HttpSession<SslSession>(std::move(state)),
+      context_(std::move(context)),
+      stream_(std::move(socket), *context_) {
+  remote_ = endpoint_text(beast::get_lowest_layer(stream_).socket());
+}
+
+void SslSession::run() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    const auto& tls = self->state_->options.tls;
+    // The callback runs inside the handshake, on this strand, while the session is alive.
+    SslSession* raw = self.get();
+    self->stream_.set_verify_callback([raw, tls](bool preverified, net::ssl::verify_context& vctx) {
+      std::string reason;
+      const bool ok = tls->verify(preverified, vctx.native_handle(), reason);
+      if (!ok && raw->verify_failure_.empty()) raw->verify_failure_ = std::move(reason);
+      return ok;
+    });
+    beast::get_lowest_layer(self->stream_).expires_after(self->opts().read_timeout);
+    self->stream_.async_handshake(net::ssl::stream_base::server,
+                                  [self](beast::error_code ec) { self->on_handshake(ec); });
+  });
+}
+
+void SslSession::on_handshake(beast::error_code ec) {
+  if (ec) {
+    if (ec == net::error::operation_aborted) return;  // closed by stop()
+    // A refused client is worth a line (who tried, and why); scanners and health checks that
+    // connect and leave produce the same line, so it is info, not warn.
+    const std::string why = !verify_failure_.empty()      ? verify_failure_
+                            : ec == beast::error::timeout ? "handshake timed out"
+                                                          : ec.message();
+    spdlog::info("{}: tls handshake refused remote={}: {}", opts().name, remote_, why);
+    return close_now();
+  }
+  const TlsPeer peer = state_->options.tls->authorize(stream_.native_handle());
+  client_ = peer.identity;
+  if (!peer.allowed) refused_ = peer.reason.empty() ? "client certificate refused" : peer.reason;
+  do_read();
+}
+
+void SslSession::close() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+}
+
+void SslSession::close_if_idle() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ec;
+    auto& socket = beast::get_lowest_layer(self->stream_).socket();
+    if (self->idle() && socket.available(ec) == 0 && !ec) self->close_now();
+  });
+}
+
+void SslSession::close_now() {
+  beast::error_code ec;
+  auto& socket = beast::get_lowest_layer(stream_).socket();
+  socket.shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(stream_).close();
+}
+
+void SslSession::close_gracefully() {
+  if (closing_) return;
+  closing_ = true;
+  beast::get_lowest_layer(stream_).expires_after(kDrainTimeout);
+  stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
+}
+
 }  // namespace l3afd::api::http::detail

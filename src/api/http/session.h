@@ -1,8 +1,7 @@
 // One HTTP/1.1 connection (internal to the server). The protocol logic is written once in
-// HttpSession<Derived> over `derived().stream()`; PlainSession supplies a tcp_stream. A TLS
-// session (mTLS, docs/compatibility.md §8.4) is a second Derived owning a
-// beast::ssl_stream<beast::tcp_stream>, doing the handshake in run() and async_shutdown in
-// close_gracefully(); nothing in HttpSession needs to change.
+// HttpSession<Derived> over `derived().stream()`; PlainSession supplies a tcp_stream, SslSession
+// (TLS and mTLS, docs/compatibility.md §8.4) a beast::ssl_stream<beast::tcp_stream> with the
+// handshake in run() and the TLS shutdown in close_gracefully().
 //
 // Threading: every member runs on the connection's strand (the stream's executor), so a
 // session needs no lock. close() may be called from any thread; it posts to the strand.
@@ -16,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -97,6 +97,8 @@ class HttpSession {
     method_ = std::string(req.method_string());
     target_ = std::string(req.target());
     take_request_id();
+    // A TLS client the certificate policy refused (SslSession): no request reaches a handler.
+    if (!refused_.empty()) return send_error(403, "forbidden", refused_);
     if (req.version() == 11 && req.find(bhttp::field::host) == req.end()) {
       return send_error(400, "bad_request", "missing required Host header");
     }
@@ -248,10 +250,11 @@ class HttpSession {
     // control characters whatever the client sent.
     const std::string_view path = std::string_view(target_).substr(0, target_.find('?'));
     const log::RequestScope scope(request_id_);
-    spdlog::log(level, "{}: request method={} path={} status={} duration_ms={}.{:03} remote={}{}{}",
-                opts().name, method_.empty() ? "-" : method_, path.empty() ? "-" : path,
-                resp.status, us / 1000, us % 1000, remote_, resp.log_detail.empty() ? "" : ": ",
-                resp.log_detail);
+    spdlog::log(
+        level, "{}: request method={} path={} status={} duration_ms={}.{:03} remote={}{}{}{}{}",
+        opts().name, method_.empty() ? "-" : method_, path.empty() ? "-" : path, resp.status,
+        us / 1000, us % 1000, remote_, client_.empty() ? "" : " client=", client_,
+        resp.log_detail.empty() ? "" : ": ", resp.log_detail);
   }
 
   void on_write(beast::error_code ec, bool keep_alive) {
@@ -268,6 +271,10 @@ class HttpSession {
   std::shared_ptr<ServerState> state_;
   beast::flat_buffer buffer_;
   std::string remote_;
+  /// The verified client certificate's identity (TLS), logged as `client=`; "" = none.
+  std::string client_;
+  /// Non-empty: every request is answered 403 with this reason (a refused TLS client).
+  std::string refused_;
 
  private:
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -309,6 +316,34 @@ class PlainSession : public HttpSession<PlainSession>,
   beast::tcp_stream stream_;
   std::size_t drained_ = 0;
   std::array<char, 4096> drain_buf_{};
+};
+
+/// A TLS connection: the handshake (under read_timeout) precedes the first request; the
+/// context comes from ServerOptions::tls at accept time and lives as long as the connection.
+class SslSession : public HttpSession<SslSession>,
+                   public SessionBase,
+                   public std::enable_shared_from_this<SslSession> {
+ public:
+  SslSession(net::ip::tcp::socket&& socket, std::shared_ptr<ServerState> state,
+             std::shared_ptr<net::ssl::context> context);
+
+  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+
+  /// Handshakes, then serves, on the connection's strand.
+  void run();
+  void close() override;
+  void close_if_idle() override;
+  void close_now();
+  /// Sends the TLS close_notify (bounded by the drain timeout), then closes.
+  void close_gracefully();
+
+ private:
+  void on_handshake(beast::error_code ec);
+
+  std::shared_ptr<net::ssl::context> context_;  ///< outlives stream_ (declared before it)
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  std::string verify_failure_;  ///< what TlsSource::verify refused, for the handshake log line
+  bool closing_ = false;
 };
 
 }  // namespace l3afd::api::http::detail
