@@ -124,9 +124,41 @@ void SslSession::run() {
       return ok;
     });
     beast::get_lowest_layer(self->stream_).expires_after(self->opts().read_timeout);
-    self->stream_.async_handshake(net::ssl::stream_base::server,
-                                  [self](beast::error_code ec) { self->on_handshake(ec); });
+    // A plain HTTP request to a TLS port gets a plain answer saying so, instead of a closed
+    // connection the client cannot explain.
+    beast::async_detect_ssl(beast::get_lowest_layer(self->stream_), self->buffer_,
+                            [self](beast::error_code ec, bool is_tls) {
+                              if (ec) return self->on_handshake(ec);
+                              if (!is_tls) return self->refuse_plain_http();
+                              self->stream_.async_handshake(
+                                  net::ssl::stream_base::server, self->buffer_.data(),
+                                  // The default argument satisfies Boost 1.81's requires
+                                  // clause, which names the one-argument signature.
+                                  [self](beast::error_code hec, std::size_t used = 0) {
+                                    self->buffer_.consume(used);
+                                    self->on_handshake(hec);
+                                  });
+                            });
   });
+}
+
+void SslSession::refuse_plain_http() {
+  spdlog::info("{}: plain HTTP on the TLS listener refused remote={}", opts().name, remote_);
+  static const std::string kAnswer = [] {
+    const std::string body =
+        R"({"code":"tls_required","message":"this listener speaks TLS only: use https://",)"
+        R"("errors":[]})";
+    return "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  }();
+  beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
+  net::async_write(beast::get_lowest_layer(stream_), net::buffer(kAnswer),
+                   [self = shared_from_this()](beast::error_code, std::size_t) {
+                     beast::error_code ec;
+                     auto& socket = beast::get_lowest_layer(self->stream_).socket();
+                     socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+                     self->close_now();
+                   });
 }
 
 void SslSession::on_handshake(beast::error_code ec) {

@@ -339,6 +339,8 @@ class SslSession : public HttpSession<SslSession>,
 
  private:
   void on_handshake(beast::error_code ec);
+  /// Answers `400 {"code":"tls_required",...}` in plain text to a client that sent plain HTTP.
+  void refuse_plain_http();
 
   std::shared_ptr<net::ssl::context> context_;  ///< outlives stream_ (declared before it)
   beast::ssl_stream<beast::tcp_stream> stream_;
