@@ -252,7 +252,8 @@ fs::path DaemonFixture::write_config(const DaemonOptions& opt) {
               ? ""
               : "restart-artifacts-url: " + opt.restart_artifacts_url + "\n")
       << (opt.time_to_restart > 0 ? "time-to-restart: " + std::to_string(opt.time_to_restart) + "\n"
-                                  : "");
+                                  : "")
+      << opt.extra_config;
   return config_;
 }
 
@@ -276,7 +277,7 @@ bool DaemonFixture::restart_daemon() {
                     << daemon_log();
       return false;
     }
-    auto r = test::request("127.0.0.1", api_port_, "GET", "/l3af/configs/v1");
+    auto r = api("GET", "/l3af/configs/v1");
     if (r.status == 200) return true;
     sleep_ms(50);
   }
@@ -350,6 +351,14 @@ void DaemonFixture::TearDown() {
 
 test::HttpResult DaemonFixture::api(const std::string& method, const std::string& target,
                                     const std::string& body) const {
+  if (api_tls_) {
+    const auto t = test::tls_request(api_port_, method, target, *api_tls_, body);
+    test::HttpResult r;
+    r.status = t.status;
+    r.body = t.body;
+    r.error = t.error;
+    return r;
+  }
   return test::request("127.0.0.1", api_port_, method, target, body);
 }
 

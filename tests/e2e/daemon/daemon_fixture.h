@@ -20,6 +20,7 @@
 #include "model/l3af_types.h"
 #include "support/http_client.h"
 #include "support/netns.h"
+#include "support/tls_client.h"
 
 namespace l3afd::e2e {
 
@@ -46,6 +47,9 @@ struct DaemonOptions {
   std::string restart_basepath;
   std::string restart_artifacts_url;
   int time_to_restart = 0;
+  /// Appended verbatim to the config (sections may repeat, a repeated key keeps its last
+  /// value), e.g. an [mtls] section that replaces `enabled: false`.
+  std::string extra_config;
 };
 
 /// A temp dir removed (recursively) in the destructor.
@@ -194,6 +198,8 @@ class DaemonFixture : public ::testing::Test {
 
  protected:
   TempDir dir_;
+  /// When set, the API is reached over TLS with these client options (readiness and api()).
+  std::optional<test::TlsClientOptions> api_tls_;
   fs::path config_;
   fs::path log_;
   fs::path pid_file_;
