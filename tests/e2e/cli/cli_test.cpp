@@ -120,15 +120,22 @@ TEST_F(Cli, BadValueNamesTheKeyAndTheReason) {
   EXPECT_FALSE(fs::exists(dir_ / "l3afd.pid")) << "nothing started, no PID file left";
 }
 
-TEST_F(Cli, UnsupportedModesAreRefusedAtStartWithAClearMessage) {
+TEST_F(Cli, MtlsByDefaultNeedsItsCertificatesAndNamesTheMissingOne) {
+  // [mtls] enabled defaults to true (the reference's default): without certificate files the
+  // start stops, naming the file, before a PID file exists.
   auto mtls = write_config(minimal());
   auto r = run({"--config", mtls.string()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("[mtls] enabled"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[mtls] server certificate"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("server.crt"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ / "l3afd.pid"));
+}
+
+TEST_F(Cli, UnsupportedModesAreRefusedAtStartWithAClearMessage) {
   std::string text = minimal("true") + "[mtls]\nenabled: false\n";
   text.insert(text.find("bpf-chaining-enabled"), "chain-write-order: fast\n");
   auto order = write_config(text);
-  r = run({"--config", order.string()});
+  auto r = run({"--config", order.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("[l3afd] chain-write-order: \"fast\" is not one of"), std::string::npos)
       << r.output;

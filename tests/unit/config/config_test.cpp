@@ -322,5 +322,24 @@ TEST(ConfigOptional, InterpolationFromDefaultSection) {
   EXPECT_EQ(c.mtls.cert_dir, "/tmp/r/certs");
 }
 
+TEST(Config, ListenerTlsExtensions) {
+  auto c = parse_ok(kMinimal);
+  EXPECT_EQ(c.web.metrics_tls, ListenerTls::Off);
+  EXPECT_EQ(c.ebpf_chain_debug.tls, ListenerTls::Off);
+  EXPECT_EQ(c.mtls.cert_reload_interval, seconds(10));
+  c = parse_ok(std::string(kMinimal) +
+               "[web]\nmetrics-tls: mtls\n[ebpf-chain-debug]\ntls: tls\n[mtls]\n"
+               "cert-reload-interval: 1m\n");
+  EXPECT_EQ(c.web.metrics_tls, ListenerTls::Mtls);
+  EXPECT_EQ(c.ebpf_chain_debug.tls, ListenerTls::Tls);
+  EXPECT_EQ(c.mtls.cert_reload_interval, seconds(60));
+  EXPECT_EQ(listener_tls_name(ListenerTls::Mtls), "mtls");
+  EXPECT_EQ(parse_error(std::string(kMinimal) + "[web]\nmetrics-tls: yes\n"),
+            "t.cfg: [web] metrics-tls: \"yes\" is not one of off, tls, mtls");
+  EXPECT_NE(parse_error(std::string(kMinimal) + "[mtls]\ncert-reload-interval: 0s\n")
+                .find("[mtls] cert-reload-interval"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace l3afd::config
