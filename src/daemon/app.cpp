@@ -8,7 +8,7 @@
 //  7. signals blocked in every thread, handled by sigwait on the main thread
 //  8. restore the persisted state through the planner, sweep residue of unfinished changes
 //     (daemon/residue.h), then mark ready and start the engine
-//  9. wait for a signal; SIGHUP is logged and ignored (D44)
+//  9. wait for a signal; SIGHUP reloads TLS certificates, nothing else (D44)
 // 10. stop: listeners closed, engine drained, every program detached and unloaded within
 //     shutdown-timeout (the store is kept, so the next start redeploys), PID file removed
 // Graceful restart (daemon/graceful_restart.h, docs/operations.md): the old process, once its
