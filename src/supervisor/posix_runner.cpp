@@ -90,6 +90,18 @@ struct ChildPlan {
   std::array<__user_cap_data_struct, _LINUX_CAPABILITY_U32S_3> cap_data{};
 };
 
+// The 32-bit-id system calls: on architectures that kept the 16-bit originals (i386, arm) the
+// 32-bit ones have their own numbers; elsewhere (x86_64, arm64) the plain ones take 32-bit ids.
+#ifdef SYS_setresuid32
+constexpr long kSetgroups = SYS_setgroups32;
+constexpr long kSetresgid = SYS_setresgid32;
+constexpr long kSetresuid = SYS_setresuid32;
+#else
+constexpr long kSetgroups = SYS_setgroups;
+constexpr long kSetresgid = SYS_setresgid;
+constexpr long kSetresuid = SYS_setresuid;
+#endif
+
 /// Reports the failed step to the parent and ends the child (async-signal-safe).
 [[noreturn]] void child_failed(int report, Step step, int err) {
   const ChildFailure f{step, err};
@@ -107,10 +119,12 @@ void take_identity(const ChildPlan& p) {
   // Keeps the permitted set across the change of uid (cleared again by execve), so that the
   // capabilities to keep can still be made inheritable and ambient below.
   if (c.ambient != 0 && ::prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0) die(Step::KeepCaps);
-  if (::syscall(SYS_setgroups, c.groups.size(), c.groups.data()) != 0) die(Step::Groups);
-  if (::syscall(SYS_setresgid, c.gid, c.gid, c.gid) != 0) die(Step::Gid);
-  if (::syscall(SYS_setresuid, c.uid, c.uid, c.uid) != 0) die(Step::Uid);
-  if (c.ambient == 0) return;  // a non-root uid: the kernel cleared every capability
+  if (::syscall(kSetgroups, c.groups.size(), c.groups.data()) != 0) die(Step::Groups);
+  if (::syscall(kSetresgid, c.gid, c.gid, c.gid) != 0) die(Step::Gid);
+  if (::syscall(kSetresuid, c.uid, c.uid, c.uid) != 0) die(Step::Uid);
+  // Without capabilities to keep: a uid other than 0 has none left (the kernel cleared them with
+  // the change of uid); uid 0 keeps its own.
+  if (c.ambient == 0) return;
   if (::syscall(SYS_capset, &p.cap_header, p.cap_data.data()) != 0) die(Step::Capabilities);
   for (unsigned long cap = 0; cap < 64; ++cap) {
     if ((c.ambient & (std::uint64_t{1} << cap)) == 0) continue;
