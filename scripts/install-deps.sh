@@ -10,7 +10,7 @@ pkgs=(
   libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   libboost1.81-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
-  libarchive-dev libcurl4-openssl-dev libssl-dev
+  libarchive-dev libcurl4-openssl-dev libssl-dev libcap-dev
   libgtest-dev libgmock-dev googletest
   iproute2 iputils-ping ethtool curl procps util-linux tar gzip zip
   prometheus prometheus-cpp-dev systemtap-sdt-dev bpftrace libsystemd-dev

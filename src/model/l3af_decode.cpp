@@ -2,6 +2,7 @@
 // of the order- and duplicate-preserving json::Node tree. Each struct has a table of its JSON
 // field names (row order of §4) and a switch that decodes one member into the matched field.
 #include <array>
+#include <map>
 #include <optional>
 #include <span>
 
@@ -235,7 +236,80 @@ Status dec_monitor_map(const Ctx& c, const Node& n, MonitorMap& out) {
                     });
 }
 
-constexpr std::array<std::string_view, 31> kProgramFields{"id",
+// "companion" and its members are the project's extension (model/l3af_types.h
+// CompanionSettings). A misspelt member must not go unnoticed there — it would leave the
+// companion running as root, or without the variable it needs — so, unlike everywhere else,
+// an unknown member of `companion` is an error (Errc::InvalidPayload, field = its pointer).
+constexpr std::array<std::string_view, 4> kCompanionFields{"user", "group", "environment",
+                                                           "capabilities"};
+
+Status dec_optional_string(const Ctx& c, std::string_view what, const Node& n,
+                           std::optional<std::string>& out) {
+  if (n.kind == Kind::Null) {
+    out.reset();
+    return ok();
+  }
+  if (n.kind != Kind::String) return type_error(c, what, n, "a string");
+  out = n.text;
+  return ok();
+}
+
+Status dec_environment(const Ctx& c, const Node& n,
+                       std::optional<std::map<std::string, std::string>>& out) {
+  if (n.kind == Kind::Null) {
+    out.reset();
+    return ok();
+  }
+  if (n.kind != Kind::Map) return type_error(c, "environment", n, "an object");
+  if (!out) out.emplace();
+  for (const json::Member& m : n.members) {
+    if (m.value.kind != Kind::String) {
+      return type_error(c.child(m.key), "an environment value", m.value, "a string");
+    }
+    (*out)[m.key] = m.value.text;  // a repeated name: the last value wins (Go map decoding)
+  }
+  return ok();
+}
+
+Status dec_companion(const Ctx& c, const Node& n, std::optional<CompanionSettings>& out) {
+  if (n.kind == Kind::Null) {
+    out.reset();
+    return ok();
+  }
+  if (n.kind != Kind::Map) return type_error(c, "companion", n, "an object");
+  if (!out) out.emplace();
+  for (const json::Member& m : n.members) {
+    const Ctx s = c.child(m.key);
+    const auto idx = match_field(m.key, kCompanionFields);
+    if (!idx) {
+      const std::string reason =
+          "unknown member of companion (its members are user, group, environment and "
+          "capabilities)";
+      Error e{.code = Errc::InvalidPayload, .message = s.pointer + ": " + reason};
+      e.items.push_back(ErrorItem{.iface = s.iface,
+                                  .direction = s.direction,
+                                  .program = s.program,
+                                  .field = s.pointer,
+                                  .message = reason});
+      return tl::unexpected(std::move(e));
+    }
+    Status st = ok();
+    switch (*idx) {
+      case 0: st = dec_optional_string(s, "user", m.value, out->user); break;
+      case 1: st = dec_optional_string(s, "group", m.value, out->group); break;
+      case 2: st = dec_environment(s, m.value, out->environment); break;
+      default:
+        st = dec_list(s, "capabilities", m.value, out->capabilities,
+                      [](const Ctx& e, const Node& v, std::string& name) {
+                        return dec_string(e, "a capability", v, name);
+                      });
+    }
+    if (!st) return st;
+  }
+  return ok();
+}
+
+constexpr std::array<std::string_view, 32> kProgramFields{"id",
                                                           "name",
                                                           "seq_id",
                                                           "artifact",
@@ -265,7 +339,8 @@ constexpr std::array<std::string_view, 31> kProgramFields{"id",
                                                           "monitor_maps",
                                                           "ebpf_package_repo_url",
                                                           "object_file",
-                                                          "entry_function_name"};
+                                                          "entry_function_name",
+                                                          "companion"};
 
 Status dec_program_field(const Ctx& c, std::size_t i, const Node& v, BpfProgram& p) {
   const std::string_view f = kProgramFields[i];
@@ -300,7 +375,8 @@ Status dec_program_field(const Ctx& c, std::size_t i, const Node& v, BpfProgram&
     case 27: return dec_list(c, f, v, p.monitor_maps, dec_monitor_map);
     case 28: return dec_string(c, f, v, p.ebpf_package_repo_url);
     case 29: return dec_string(c, f, v, p.object_file);
-    default: return dec_string(c, f, v, p.entry_function_name);
+    case 30: return dec_string(c, f, v, p.entry_function_name);
+    default: return dec_companion(c, v, p.companion);
   }
 }
 

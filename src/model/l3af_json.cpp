@@ -71,6 +71,35 @@ void write_monitor_map(Writer& w, const MonitorMap& m) {
   w.end_object();
 }
 
+/// The extension object: only the members that are set, in the order of CompanionSettings.
+void write_companion(Writer& w, const CompanionSettings& c) {
+  w.begin_object();
+  if (c.user) {
+    w.key("user");
+    w.string_value(*c.user);
+  }
+  if (c.group) {
+    w.key("group");
+    w.string_value(*c.group);
+  }
+  if (c.environment) {
+    w.key("environment");
+    w.begin_object();
+    for (const auto& [name, value] : *c.environment) {
+      w.key(name);
+      w.string_value(value);
+    }
+    w.end_object();
+  }
+  if (c.capabilities) {
+    w.key("capabilities");
+    w.begin_array();
+    for (const auto& name : *c.capabilities) w.string_value(name);
+    w.end_array();
+  }
+  w.end_object();
+}
+
 void write_program(Writer& w, const BpfProgram& p) {
   const auto str = [&w](std::string_view k, const std::string& v) {
     w.key(k);
@@ -116,6 +145,10 @@ void write_program(Writer& w, const BpfProgram& p) {
   str("ebpf_package_repo_url", p.ebpf_package_repo_url);
   str("object_file", p.object_file);
   str("entry_function_name", p.entry_function_name);
+  if (p.companion) {  // extension: absent from the original's payloads, so never written for them
+    w.key("companion");
+    write_companion(w, *p.companion);
+  }
   w.end_object();
 }
 

@@ -25,6 +25,9 @@ namespace l3afd::model {
 // Type errors: message "<pointer>: <reason>" and exactly one ErrorItem whose `field` is the
 // JSON pointer of the offending value (keys spelt as in the body) and whose iface / direction /
 // program are filled when known. The first error in document order is reported.
+// One exception, in the project's extension only: an unknown member of a program's `companion`
+// object is Errc::InvalidPayload (same shape: message "<pointer>: <reason>", one ErrorItem), not
+// ignored (model/l3af_types.h CompanionSettings).
 
 /// add/update body: an array of L3afBpfPrograms, or null (-> empty vector).
 Result<std::vector<L3afBpfPrograms>> decode_programs(std::string_view body);
@@ -38,7 +41,8 @@ Result<RestartConfig> decode_restart(std::string_view body);
 // ---- encoding (docs/compatibility.md §5.1, §5.3)
 // ---------------------------------------------------
 
-/// GET of one interface: MarshalIndent(v, "", indent). Fields in §4 order, nullopt -> null.
+/// GET of one interface: MarshalIndent(v, "", indent). Fields in §4 order, nullopt -> null;
+/// the extensions (`key_end`, `companion` and its members) only when set.
 std::string encode(const L3afBpfPrograms& v, std::string_view indent = "  ");
 
 /// GET of all interfaces: MarshalIndent of the array; an empty vector is "[]".

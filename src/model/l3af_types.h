@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,7 +57,22 @@ inline std::vector<uint64_t> monitored_keys(const MonitorMap& m) {
   return keys;
 }
 
-struct BpfProgram {  // 31 keys, in serialization order
+/// Extension (docs/compatibility.md §11.7, "Ours"): how the program's companion commands
+/// (cmd_start, cmd_stop, cmd_status, cmd_update) are confined beyond what every companion gets.
+/// Absent in the original's payloads and then never written back, so their JSON is unchanged;
+/// a member that is absent (or null) is not written either. Rules and meaning: model/companion.h.
+struct CompanionSettings {
+  std::optional<std::string> user;   ///< name or decimal uid; unset: the daemon's user
+  std::optional<std::string> group;  ///< name or decimal gid; unset: the user's primary group
+  /// Variables the companion's environment holds, and nothing else; written sorted by name.
+  std::optional<std::map<std::string, std::string>> environment;
+  /// Capabilities (capabilities(7) names, e.g. CAP_BPF) kept across the change of user, as
+  /// ambient capabilities; only with a `user` other than root.
+  std::optional<std::vector<std::string>> capabilities;
+  bool operator==(const CompanionSettings&) const = default;
+};
+
+struct BpfProgram {  // the original's 31 keys in serialization order, then our extension
   int64_t id = 0;
   std::string name;
   int64_t seq_id = 0;
@@ -88,6 +104,8 @@ struct BpfProgram {  // 31 keys, in serialization order
   std::string ebpf_package_repo_url;
   std::string object_file;
   std::string entry_function_name;
+  /// Extension, written last and only when set (see CompanionSettings).
+  std::optional<CompanionSettings> companion;
   bool operator==(const BpfProgram&) const = default;
 };
 

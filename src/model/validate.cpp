@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "json/convert.h"
+#include "model/companion.h"
 #include "model/hook.h"
 
 namespace l3afd::model {
@@ -243,6 +244,24 @@ class Checker {
     }
     check_args(p, iface, dir, ptr);
     check_maps(p, iface, dir, ptr);
+    check_companion(p, iface, dir, ptr);
+  }
+
+  /// The extension (model/companion.h): only beside a cmd_start, and every member resolvable
+  /// now (user and group exist, capabilities known to this kernel, environment within bounds).
+  void check_companion(const BpfProgram& p, const std::string& iface, std::string_view dir,
+                       const std::string& ptr) {
+    if (!p.companion) return;
+    const std::string at = ptr + "/companion";
+    if (p.cmd_start.empty()) {
+      add(Kind::Payload, iface, dir, p.name, at,
+          "companion confines the program's companion commands: it needs cmd_start");
+    }
+    auto resolved = resolve_companion(*p.companion);
+    if (resolved) return;
+    for (const ErrorItem& item : resolved.error().items) {
+      add(Kind::Payload, iface, dir, p.name, at + "/" + item.field, item.message);
+    }
   }
 
   void check_args(const BpfProgram& p, const std::string& iface, std::string_view dir,

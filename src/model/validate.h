@@ -1,5 +1,6 @@
 // Input validation of add/update/delete requests (docs/compatibility.md §4.8), run on the whole
-// decoded request before anything is applied. Pure apart from the injected iface_state probe.
+// decoded request before anything is applied. Pure apart from the injected iface_state probe
+// and the account and capability look-ups of a program's `companion` (model/companion.h).
 // Thread-safe if `iface_state` is.
 #pragma once
 

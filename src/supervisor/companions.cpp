@@ -10,6 +10,7 @@
 
 #include "core/usdt.h"
 #include "layout/bpffs_layout.h"
+#include "supervisor/confinement.h"
 #include "supervisor/proc_identity.h"
 #include "supervisor/run_command.h"
 
@@ -204,6 +205,9 @@ Status PosixCompanions::check(const CompanionRequest& r) {
                           "rules_file " + p.rules_file + " is not a path inside the package"));
     }
   }
+  // The accounts and capabilities of `companion` exist now (validated with the request, but an
+  // account may have gone since, e.g. for a restored program).
+  if (auto o = confined_options(r); !o) return fail(std::move(o.error()));
   return ok();
 }
 
@@ -268,6 +272,9 @@ Result<CompanionProcess> PosixCompanions::start(const CompanionRequest& r) {
   std::error_code ec;
   const auto real_exe = fs::canonical(line->executable, ec);
   if (ec) return fail(Errc::NotFound, "cmd_start " + line->executable.string(), ec.value());
+  auto confined = confined_options(r);
+  if (!confined) return fail(std::move(confined.error()));
+  SpawnOptions o = std::move(*confined);
 
   std::lock_guard lock(mu_);
   if (find_running_locked(r.id) != procs_.end()) {
@@ -286,11 +293,14 @@ Result<CompanionProcess> PosixCompanions::start(const CompanionRequest& r) {
     if (!fd) continue;
     auto exe = proc_executable(rec.pid);
     Proc p{rec.id, rec.pid, rec.start_time, rec.executable, true, false};
-    if (exe && *exe == real_exe && rec.executable == real_exe) {
+    // Same executable and same user and group as this request starts it with: the companion
+    // settings (docs/compatibility.md §11.7) are part of what is adopted.
+    const bool same_exe = exe && *exe == real_exe && rec.executable == real_exe;
+    if (same_exe && runs_as(rec.pid, o)) {
       UniqueFd output;
-      if (auto o = inherited_outputs_.find(rec.pid); o != inherited_outputs_.end()) {
-        output = std::move(o->second);
-        inherited_outputs_.erase(o);
+      if (auto in = inherited_outputs_.find(rec.pid); in != inherited_outputs_.end()) {
+        output = std::move(in->second);
+        inherited_outputs_.erase(in);
       }
       const bool has_output = output.valid();
       auto token = supervise_locked(p, std::move(*fd), std::move(output));
@@ -300,8 +310,8 @@ Result<CompanionProcess> PosixCompanions::start(const CompanionRequest& r) {
                    has_output ? " (output pipe handed over)" : "");
       return CompanionProcess{rec.pid, rec.start_time, true};
     }
-    spdlog::info("companion of a previous run runs another executable, stopping it id={} pid={}",
-                 r.id, rec.pid);
+    spdlog::info("companion of a previous run runs {}, stopping it id={} pid={}",
+                 same_exe ? "as another user or group" : "another executable", r.id, rec.pid);
     p.stopping = true;
     auto token = supervise_locked(p, std::move(*fd), UniqueFd());
     if (token) {
@@ -312,8 +322,6 @@ Result<CompanionProcess> PosixCompanions::start(const CompanionRequest& r) {
   }
 
   if (auto st = write_rules(r); !st) return fail(std::move(st.error()));
-  SpawnOptions o;
-  o.cwd = r.package_dir;
   if (r.program.memory > 0) o.memory_bytes = static_cast<std::uint64_t>(r.program.memory);
   if (r.program.cpu > 0) o.cpu_seconds = static_cast<std::uint64_t>(r.program.cpu);
   o.output_pipe = true;
@@ -343,10 +351,10 @@ Result<CompanionProcess> PosixCompanions::start(const CompanionRequest& r) {
 
 Status PosixCompanions::run_checked(const CommandLine& cmd, const CompanionRequest& r,
                                     std::chrono::milliseconds timeout, const char* what) {
-  SpawnOptions o;
-  o.cwd = r.package_dir;
+  auto o = confined_options(r);
+  if (!o) return fail(std::move(o.error()).with_context(std::string(what) + " of " + r.id));
   auto log = log_for(r.id);
-  auto outcome = run_to_end(cmd, o, timeout, log.get());
+  auto outcome = run_to_end(cmd, std::move(*o), timeout, log.get());
   if (!outcome) {
     return fail(std::move(outcome.error()).with_context(std::string(what) + " of " + r.id));
   }
@@ -403,11 +411,11 @@ Result<bool> PosixCompanions::running(const CompanionRequest& r) {
   if (!r.program.cmd_status.empty()) {
     auto line = status_command(invocation(r), r.program.cmd_status, r.program.status_args);
     if (!line) return fail(located(r, std::move(line.error())));
-    SpawnOptions o;
-    o.cwd = r.package_dir;
+    auto o = confined_options(r);
+    if (!o) return fail(std::move(o.error()).with_context("cmd_status of " + r.id));
     // The status output is read, not logged: a health check every poll interval would fill
     // the program's log with RUNNING.
-    auto outcome = run_to_end(*line, o, options_.command_timeout, nullptr);
+    auto outcome = run_to_end(*line, std::move(*o), options_.command_timeout, nullptr);
     if (!outcome) {
       if (outcome.error().code == Errc::Timeout) {
         spdlog::warn("companion cmd_status hung, taken as not running id={}: {}", r.id,

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <fstream>
@@ -19,7 +20,58 @@ std::filesystem::path proc_dir(pid_t pid) {
   return std::filesystem::path("/proc") / std::to_string(pid);
 }
 
+/// The first two numbers after "<key>:" on the line of `text` that starts with the key.
+std::optional<std::pair<std::uint32_t, std::uint32_t>> status_pair(std::string_view text,
+                                                                   std::string_view key) {
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto end = std::min(text.find('\n', at), text.size());
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    if (!line.starts_with(key) || line.size() <= key.size() || line[key.size()] != ':') continue;
+    line.remove_prefix(key.size() + 1);
+    std::uint32_t v[2] = {0, 0};
+    for (auto& x : v) {
+      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+      const auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), x);
+      if (ec != std::errc() || ptr == line.data()) return std::nullopt;
+      line.remove_prefix(static_cast<std::size_t>(ptr - line.data()));
+    }
+    return std::make_pair(v[0], v[1]);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<ProcCredentials> parse_proc_status(std::string_view text) {
+  const auto uid = status_pair(text, "Uid");
+  const auto gid = status_pair(text, "Gid");
+  if (!uid || !gid) return std::nullopt;
+  return ProcCredentials{
+      .uid = uid->first, .euid = uid->second, .gid = gid->first, .egid = gid->second};
+}
+
+Result<ProcCredentials> proc_credentials(pid_t pid) {
+  if (pid <= 0) return fail(Errc::NotFound, "no process " + std::to_string(pid));
+  const auto path = proc_dir(pid) / "status";
+  std::ifstream in(path);
+  if (!in) {
+    const int err = errno;
+    if (err == ENOENT || err == ESRCH) {
+      return fail(Errc::NotFound, "no process " + std::to_string(pid));
+    }
+    return fail(Errc::Io, "read " + path.string(), err);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = parse_proc_status(text.str());
+  if (!parsed) {
+    if (text.str().empty()) return fail(Errc::NotFound, "no process " + std::to_string(pid));
+    return fail(Errc::Io, "malformed " + path.string());
+  }
+  return *parsed;
+}
 
 std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   const auto fields = proc_stat_fields(text);

@@ -224,6 +224,55 @@ TEST(CompanionEngine, ChangedStartArgsRestartTheCompanionAndUpdateArgsRunCmdUpda
   EXPECT_EQ(t.companions_.updated().size(), 1u);
 }
 
+TEST(CompanionEngine, AChangeOfTheCompanionSettingsAloneRestartsItWithThem) {
+  // docs/compatibility.md §11.7: `companion` is part of the definition, not applied in place.
+  Harness t({.max_restarts = 0});
+  ASSERT_TRUE(t.run(AddPrograms{{entry(limiter())}}));
+  const int pid = t.companions_.pid_of(kId);
+  t.engine_->start();
+  t.companions_.exit(kId);  // max_restarts 0: given up at once
+  for (int i = 0; i < 500 && !t.snap()->companions.at(kId).given_up; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(t.snap()->companions.at(kId).given_up);
+
+  auto confined = limiter();
+  confined.companion = model::CompanionSettings{
+      .user = "nobody", .environment = std::map<std::string, std::string>{{"MODE", "strict"}}};
+  ASSERT_TRUE(t.engine_->submit(UpdatePrograms{{entry(confined)}}).get());
+  ASSERT_EQ(t.companions_.running().count(kId), 1u) << "started again, with the new settings";
+  EXPECT_NE(t.companions_.pid_of(kId), pid);
+  EXPECT_EQ(t.companions_.running().at(kId).program, confined);
+  EXPECT_TRUE(t.snap()->companions.at(kId).running) << "its supervision starts over";
+  EXPECT_FALSE(t.snap()->companions.at(kId).given_up);
+
+  // Only the settings again (the environment): stopped and started with them.
+  auto again = confined;
+  again.companion->environment = std::map<std::string, std::string>{{"MODE", "lax"}};
+  const int confined_pid = t.companions_.pid_of(kId);
+  ASSERT_TRUE(t.engine_->submit(UpdatePrograms{{entry(again)}}).get());
+  EXPECT_NE(t.companions_.pid_of(kId), confined_pid);
+  EXPECT_EQ(t.companions_.running().at(kId).program, again);
+  EXPECT_EQ(t.companions_.stopped(), std::vector<std::string>{kId});
+  t.engine_->stop();
+}
+
+TEST(CompanionEngine, ABadCompanionSettingIsA400NamingTheMemberBeforeAnyStep) {
+  Harness t;
+  auto p = limiter();
+  p.companion = model::CompanionSettings{.user = "l3afd-no-such-user",
+                                         .capabilities = std::vector<std::string>{"CAP_NOPE"}};
+  auto st = t.run(AddPrograms{{entry(p)}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Errc::InvalidPayload);
+  ASSERT_EQ(st.error().items.size(), 2u) << st.error().message;
+  EXPECT_EQ(st.error().items[0].field, "/0/bpf_programs/xdp_ingress/0/companion/user");
+  EXPECT_EQ(st.error().items[1].field, "/0/bpf_programs/xdp_ingress/0/companion/capabilities/0");
+  EXPECT_EQ(t.inj_.calls(), 0) << "refused before any step";
+  EXPECT_TRUE(t.companions_.running().empty());
+  EXPECT_TRUE(t.store_.state().empty());
+}
+
 TEST(CompanionEngine, AnInPlaceChangeKeepsTheSupervisionStateOfADownCompanion) {
   Harness t({.max_restarts = 0});
   ASSERT_TRUE(t.run(AddPrograms{{entry(limiter())}}));

@@ -31,6 +31,7 @@ using testing::eventually;
 using testing::gone;
 using testing::PackageDir;
 using testing::read_file;
+using testing::Reaper;
 
 class Reports {
  public:
@@ -57,25 +58,6 @@ class Reports {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<CompanionExit> got_;
-};
-
-/// Processes the test itself must clean up (started through the port, so ours to signal):
-/// killed through a pidfd, and only while the pid still names the process that was started.
-struct Reaper {
-  std::vector<std::pair<int, std::uint64_t>> procs;
-  void add(int pid) {
-    auto st = proc_stat(pid);
-    if (st) procs.emplace_back(pid, st->start_time);
-  }
-  ~Reaper() {
-    for (auto [pid, start] : procs) {
-      auto fd = open_if_same(pid, start);
-      if (!fd) continue;
-      ::syscall(SYS_pidfd_send_signal, fd->get(), SIGKILL, nullptr, 0);
-      siginfo_t info{};
-      ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd->get()), &info, WEXITED);
-    }
-  }
 };
 
 class Companions : public ::testing::Test {

@@ -2,6 +2,11 @@
 // executes binaries only). Everything it does is driven by the --key=value flags the daemon
 // passes (start_args and friends), in this order:
 //   --argv-file=P      writes its argv, one element per line, to P (atomically: tmp + rename)
+//   --report-file=P    writes what it runs with to P (atomically), one "key=value" per line:
+//                      uid=<real>,<effective>,<saved>  gid=<...>  groups=<sorted, comma-separated>
+//                      env=<NAME=value> (one line per variable, in environ order)
+//                      NoNewPrivs= CapInh= CapPrm= CapEff= CapAmb= (as /proc/self/status says)
+//                      fds=<open fds, sorted, comma-separated>  cwd=<working directory>
 //   --pid-file=P       writes its pid to P
 //   --rules-copy=P     copies the file its --rules-file names to P (what was there at start)
 //   --ignore-term=1    ignores SIGTERM
@@ -15,10 +20,12 @@
 //                      (default disposition: a write to a pipe without reader kills it)
 //   --sleep-ms=N       sleeps N ms (-1: until a signal ends it)
 //   --code=N           exit status (default 0)
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +36,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -50,6 +60,53 @@ void write_file(const std::string& path, const std::string& text) {
   std::rename(tmp.c_str(), path.c_str());
 }
 
+template <class T>
+std::string joined(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
+  return out;
+}
+
+/// The --report-file text (see the header comment). Gathered before anything is opened for
+/// writing, so that the open fds are exactly the ones the process started with.
+std::string report() {
+  std::string out;
+  uid_t ru = 0, eu = 0, su = 0;
+  gid_t rg = 0, eg = 0, sg = 0;
+  ::getresuid(&ru, &eu, &su);
+  ::getresgid(&rg, &eg, &sg);
+  out += "uid=" + std::to_string(ru) + "," + std::to_string(eu) + "," + std::to_string(su) + "\n";
+  out += "gid=" + std::to_string(rg) + "," + std::to_string(eg) + "," + std::to_string(sg) + "\n";
+  std::vector<gid_t> groups(static_cast<std::size_t>(std::max(::getgroups(0, nullptr), 0)));
+  groups.resize(static_cast<std::size_t>(
+      std::max(::getgroups(static_cast<int>(groups.size()), groups.data()), 0)));
+  out += "groups=" + joined(groups) + "\n";
+  for (char** e = environ; *e != nullptr; ++e) out += std::string("env=") + *e + "\n";
+  std::vector<int> fds;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* ent = ::readdir(d)) {
+      if (ent->d_name[0] == '.') continue;
+      const int fd = std::atoi(ent->d_name);
+      if (fd != ::dirfd(d)) fds.push_back(fd);  // not the listing's own fd
+    }
+    ::closedir(d);
+  }
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    for (const char* key : {"NoNewPrivs:", "CapInh:", "CapPrm:", "CapEff:", "CapAmb:"}) {
+      if (line.rfind(key, 0) != 0) continue;
+      std::string value = line.substr(std::strlen(key));
+      value.erase(0, value.find_first_not_of(" \t"));
+      out += std::string(key, std::strlen(key) - 1) + "=" + value + "\n";
+    }
+  }
+  out += "fds=" + joined(fds) + "\n";
+  char cwd[4096] = {};
+  out += std::string("cwd=") + (::getcwd(cwd, sizeof cwd) != nullptr ? cwd : "?") + "\n";
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +122,7 @@ int main(int argc, char** argv) {
     }
   }
   auto has = [&](const char* k) { return flags.count(k) != 0; };
+  if (has("report-file")) write_file(flags["report-file"], report());
   if (has("argv-file")) write_file(flags["argv-file"], all);
   if (has("pid-file")) write_file(flags["pid-file"], std::to_string(::getpid()));
   if (has("rules-copy")) {

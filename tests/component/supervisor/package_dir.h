@@ -1,8 +1,12 @@
 // A temporary package directory holding a copy of the fake companion (tests/component/
-// supervisor/fake_companion.cpp), and small helpers to wait (boundedly) for what real processes
-// do. Waits are generous bounds against hangs, never assertions about timing.
+// supervisor/fake_companion.cpp), small helpers to wait (boundedly) for what real processes do,
+// and the Reaper that kills what a test left running. Waits are generous bounds against hangs,
+// never assertions about timing.
 #pragma once
 
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,6 +18,10 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
+
+#include "supervisor/proc_identity.h"
 
 namespace l3afd::supervisor::testing {
 
@@ -71,5 +79,24 @@ inline bool eventually(const std::function<bool()>& done,
 inline bool gone(int pid) {
   return !fs::exists("/proc/" + std::to_string(pid));
 }
+
+/// Processes the test itself must clean up (started through the port, so ours to signal):
+/// killed through a pidfd, and only while the pid still names the process that was started.
+struct Reaper {
+  std::vector<std::pair<int, std::uint64_t>> procs;
+  void add(int pid) {
+    auto st = proc_stat(pid);
+    if (st) procs.emplace_back(pid, st->start_time);
+  }
+  ~Reaper() {
+    for (auto [pid, start] : procs) {
+      auto fd = open_if_same(pid, start);
+      if (!fd) continue;
+      ::syscall(SYS_pidfd_send_signal, fd->get(), SIGKILL, nullptr, 0);
+      siginfo_t info{};
+      ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd->get()), &info, WEXITED);
+    }
+  }
+};
 
 }  // namespace l3afd::supervisor::testing

@@ -1,5 +1,6 @@
 // Process identity with real processes: the start time read from /proc (after the last ')'),
-// and a pidfd opened only for the process that started at the recorded time.
+// the credentials from /proc/<pid>/status, and a pidfd opened only for the process that started
+// at the recorded time.
 #include "supervisor/proc_identity.h"
 
 #include <signal.h>
@@ -44,6 +45,22 @@ TEST(ProcStat, OwnStartTimeMatchesProc) {
   EXPECT_EQ(*exe, std::filesystem::read_symlink("/proc/self/exe"));
 }
 
+TEST(ProcCredentials, UidAndGidLinesAreParsed) {
+  const std::string status =
+      "Name:\tx\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t65534\t1000\t7\t7\n"
+      "Gid:\t100 200\t300\t400\nGroups:\t1 2\n";
+  EXPECT_EQ(parse_proc_status(status), (ProcCredentials{65534, 1000, 100, 200}));
+  EXPECT_FALSE(parse_proc_status("Uid:\t1\t1\t1\t1\n")) << "no Gid line";
+  EXPECT_FALSE(parse_proc_status("Uid:\tx\t1\nGid:\t1\t1\n")) << "not a number";
+  EXPECT_FALSE(parse_proc_status("Uids:\t1\t1\nGid:\t1\t1\n")) << "another key";
+}
+
+TEST(ProcCredentials, OwnCredentialsMatchTheSystemCalls) {
+  auto me = proc_credentials(::getpid());
+  ASSERT_TRUE(me) << me.error().to_string();
+  EXPECT_EQ(*me, (ProcCredentials{::getuid(), ::geteuid(), ::getgid(), ::getegid()}));
+}
+
 TEST(ProcStat, AMissingProcessIsNotFound) {
   const pid_t child = ::fork();
   if (child == 0) ::_exit(0);
@@ -53,6 +70,9 @@ TEST(ProcStat, AMissingProcessIsNotFound) {
   auto st = proc_stat(child);  // reaped: gone (unless recycled within microseconds)
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::NotFound);
+  auto creds = proc_credentials(child);
+  ASSERT_FALSE(creds);
+  EXPECT_EQ(creds.error().code, Errc::NotFound);
 }
 
 TEST(OpenIfSame, OpensOnlyTheProcessThatStartedAtTheRecordedTime) {

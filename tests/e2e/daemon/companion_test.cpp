@@ -10,11 +10,17 @@
 //   SIGTERM-ignoring daemon → killed after the grace while the API answers, memory limit,
 //   kill -9 of the daemon → the companion is adopted (same pid, no duplicate, no zombie);
 // - a payload of the shape of L3AF's own e2e add payload, add / update / delete, byte-exact GET;
+// - confinement (issue 12): a companion with the `companion` extension runs as its user and group
+//   with exactly the granted environment and no_new_privs (one without it: root, empty
+//   environment), is restarted with new settings by an update that changes only them, and keeps
+//   them through the store, a kill -9 and a graceful restart; a bad extension is a 400;
 // - probes: a tracepoint and a uprobe count exactly the events the test makes; kprobe refused.
 #include <arpa/inet.h>
+#include <grp.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -22,6 +28,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -602,6 +609,174 @@ TEST_F(Companions, PayloadOfTheShapeOfL3afsOwnE2eSuiteAddsUpdatesAndDeletes) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(eventually([&] { return !alive(pid_in(in_pid)) && !alive(eg1); }));
   EXPECT_EQ(get(ifc).body, model::encode(view(ifc, kAddr)));
+}
+
+// ---- confinement (issue 12, docs/compatibility.md §11.7) ------------------------------------
+
+/// "Key:" line of /proc/<pid>/status, its value with the tabs as single spaces ("" if absent).
+std::string status_line(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + ":", 0) != 0) continue;
+    std::string v = line.substr(key.size() + 1);
+    std::replace(v.begin(), v.end(), '\t', ' ');
+    v.erase(0, v.find_first_not_of(' '));
+    return v;
+  }
+  return "";
+}
+
+/// /proc/<pid>/environ, one "NAME=value" per element.
+std::vector<std::string> environ_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string v; std::getline(in, v, '\0');) out.push_back(v);
+  return out;
+}
+
+/// "<id> <id> <id> <id>": what the Uid:/Gid: line of a process shows when real, effective, saved
+/// and file-system ids are all `id`.
+std::string four(unsigned id) {
+  const std::string s = std::to_string(id);
+  return s + " " + s + " " + s + " " + s;
+}
+
+class ConfinedCompanions : public Companions {
+ protected:
+  void SetUp() override {
+    // The operator's grant (docs/operations.md "Companion confinement"): the companion's user
+    // must be able to enter the package cache (bpf-dir, below the test's 0700 temp dir) and to
+    // write where its start_args point it.
+    fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read |
+                                     fs::perms::group_exec | fs::perms::others_read |
+                                     fs::perms::others_exec);
+    fs::create_directories(out());
+    fs::permissions(out(), fs::perms::all);
+  }
+  fs::path out() const { return dir_.path() / "out"; }
+  static passwd account(const char* name) {
+    const passwd* pw = ::getpwnam(name);
+    EXPECT_NE(pw, nullptr) << name;
+    return pw != nullptr ? *pw : passwd{};
+  }
+};
+
+TEST_F(ConfinedCompanions, RunAsTheGivenUserWithTheGrantedEnvironmentThroughUpdatesAndRestarts) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  const passwd nobody = account("nobody");
+  const group* nogroup = ::getgrnam("nogroup");
+  ASSERT_NE(nogroup, nullptr);
+  const gid_t nogroup_gid = nogroup->gr_gid;
+  const fs::path confined_pid = out() / "confined.pid";
+  const fs::path plain_pid = out() / "plain.pid";
+  auto confined =
+      test_companion("xdp", true, args({{"pid-file", confined_pid.string()}, {"sleep-ms", "-1"}}));
+  confined.companion = model::CompanionSettings{
+      .user = "nobody",
+      .group = "nogroup",
+      .environment = std::map<std::string, std::string>{{"L3AFD_GREETING", "hello world"}}};
+  auto plain =
+      test_companion("tc", true, args({{"pid-file", plain_pid.string()}, {"sleep-ms", "-1"}}));
+  ASSERT_EQ(add({entry(ifc, confined, plain)}).status, 200);
+  ASSERT_TRUE(eventually([&] { return pid_in(confined_pid) > 0 && pid_in(plain_pid) > 0; }));
+  const pid_t pid = pid_in(confined_pid);
+
+  // The running companion, as the kernel sees it.
+  EXPECT_EQ(status_line(pid, "Uid"), four(nobody.pw_uid));
+  EXPECT_EQ(status_line(pid, "Gid"), four(nogroup_gid));
+  EXPECT_EQ(status_line(pid, "NoNewPrivs"), "1");
+  EXPECT_EQ(status_line(pid, "CapEff"), "0000000000000000");
+  EXPECT_EQ(environ_of(pid), std::vector<std::string>{"L3AFD_GREETING=hello world"});
+  const fs::path exe = fs::read_symlink("/proc/" + std::to_string(pid) + "/exe");
+  EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd"), exe.parent_path())
+      << "the package directory";
+  EXPECT_EQ(exe.string().rfind((dir_.path() / "bpf").string(), 0), 0u) << exe;
+  // Without the extension: as the daemon (root), nothing in the environment, no_new_privs too.
+  const pid_t root_pid = pid_in(plain_pid);
+  EXPECT_EQ(status_line(root_pid, "Uid"), four(0));
+  EXPECT_EQ(status_line(root_pid, "Gid"), four(0));
+  EXPECT_EQ(status_line(root_pid, "NoNewPrivs"), "1");
+  EXPECT_TRUE(environ_of(root_pid).empty()) << environ_of(root_pid).front();
+
+  // GET echoes the extension; the program without it is rendered exactly as the original does.
+  const std::string expected = model::encode(view(ifc, kAddr, confined, plain));
+  EXPECT_EQ(get(ifc).body, expected);
+  EXPECT_NE(expected.find("\"companion\": {"), std::string::npos);
+  EXPECT_EQ(expected.find("\"companion\""), expected.rfind("\"companion\"")) << "once only";
+
+  // An update that changes only the companion settings restarts it with them.
+  auto as_daemon = confined;
+  as_daemon.companion->user = "daemon";
+  as_daemon.companion->group.reset();  // daemon's primary group
+  as_daemon.companion->environment =
+      std::map<std::string, std::string>{{"L3AFD_GREETING", "again"}};
+  const passwd daemon_user = account("daemon");
+  ASSERT_EQ(update({entry(ifc, as_daemon, plain)}).status, 200);
+  ASSERT_TRUE(eventually([&] {
+    return pid_in(confined_pid) != pid && alive(pid_in(confined_pid));
+  })) << "not restarted";
+  const pid_t second = pid_in(confined_pid);
+  EXPECT_TRUE(eventually([&] { return !alive(pid); })) << "the old one was stopped";
+  EXPECT_EQ(status_line(second, "Uid"), four(daemon_user.pw_uid));
+  EXPECT_EQ(status_line(second, "Gid"), four(daemon_user.pw_gid));
+  EXPECT_EQ(environ_of(second), std::vector<std::string>{"L3AFD_GREETING=again"});
+  EXPECT_EQ(pid_in(plain_pid), root_pid) << "the other program's companion kept running";
+  const std::string updated = model::encode(view(ifc, kAddr, as_daemon, plain));
+  EXPECT_EQ(get(ifc).body, updated);
+
+  // kill -9 and restart: restored from the store with the extension, the companion adopted.
+  kill_daemon();
+  ASSERT_TRUE(restart_daemon());
+  EXPECT_EQ(get(ifc).body, updated) << "the store kept the extension";
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(pid_in(confined_pid), second) << "adopted, not started again";
+  EXPECT_TRUE(alive(second));
+
+  // Graceful restart: the new process restores the same definitions and adopts it too.
+  auto r = graceful_restart(std::string("v") + L3AFD_VERSION);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(get(ifc).body, updated) << "the hand-over kept the extension";
+  EXPECT_EQ(pid_in(confined_pid), second);
+  EXPECT_TRUE(alive(second));
+  EXPECT_EQ(status_line(second, "Uid"), four(daemon_user.pw_uid));
+
+  ASSERT_EQ(remove({names(ifc, {"test-companion"}, {"test-companion"})}).status, 200);
+  EXPECT_TRUE(eventually([&] { return !alive(second) && !alive(root_pid); }));
+}
+
+TEST_F(ConfinedCompanions, ABadExtensionIsA400NamingTheFieldAndChangesNothing) {
+  testing::VethPair v;
+  ASSERT_EQ(v.error(), "");
+  ASSERT_TRUE(start_daemon());
+  const std::string ifc = v.root_name();
+  const auto before = kernel_snapshot({ifc});
+  const std::string state_before = state_bytes();
+  auto p = test_companion("xdp", true, args({{"sleep-ms", "-1"}}));
+  p.companion = model::CompanionSettings{
+      .user = "l3afd-no-such-user",
+      .environment = std::map<std::string, std::string>{{"BAD-NAME", "x"}}};
+  auto r = add({entry(ifc, p)});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("/0/bpf_programs/xdp_ingress/0/companion/user"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("/0/bpf_programs/xdp_ingress/0/companion/environment/BAD-NAME"),
+            std::string::npos)
+      << r.body;
+  // A misspelt member is refused too, rather than ignored.
+  std::string body = model::encode(std::vector<model::L3afBpfPrograms>{entry(ifc, p)});
+  const auto at = body.find("\"user\"");
+  ASSERT_NE(at, std::string::npos);
+  body.replace(at, 6, "\"usr\"");
+  r = api("POST", "/l3af/configs/v1/add", body);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("/0/bpf_programs/xdp_ingress/0/companion/usr"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(kernel_snapshot({ifc}), before) << kernel_snapshot({ifc}).describe();
+  EXPECT_EQ(state_bytes(), state_before);
+  EXPECT_TRUE(companions_named(daemon_.pid(), "test_companion").empty());
 }
 
 // ---- probes --------------------------------------------------------------------------------
