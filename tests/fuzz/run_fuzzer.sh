@@ -8,7 +8,8 @@
 #       as well. Crash, leak, timeout and out-of-memory inputs are written to
 #       <build dir>/fuzz/artifacts/<name>/.
 #   run_fuzzer.sh replay <binary> <name> <source dir> <build dir>
-#       Runs every file of <source dir>/regressions/<name> and <source dir>/corpus/<name> once.
+#       Runs every file of <source dir>/regressions/<name> and <source dir>/corpus/<name> once,
+#       each in its own process; a failing one is named as the reproducer.
 #
 # Exit status: the fuzzer's (0 = no finding). On a finding, the reproducer's path and the
 # commands to replay it and to keep it as a regression input are printed last.
@@ -26,7 +27,7 @@ mkdir -p "$artifacts" "$corpus"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 marker=$(mktemp)
-trap 'rm -f "$marker"' EXIT
+trap 'rm -f "$marker" "$marker.log"' EXIT
 
 report() {
   local rc=$1
@@ -47,8 +48,10 @@ report() {
 case $mode in
   fuzz)
     seconds=${FUZZ_SECONDS:-20}
-    dirs=("$corpus" "$seeds")
-    [ -d "$regressions" ] && dirs+=("$regressions")
+    dirs=("$corpus")
+    for d in "$seeds" "$regressions"; do
+      [ -d "$d" ] && dirs+=("$d")
+    done
     echo "fuzz.$name: ${seconds}s, corpus $corpus, seeds $seeds"
     rc=0
     "$bin" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/" \
@@ -66,9 +69,26 @@ case $mode in
       exit 0
     fi
     echo "fuzz.$name: replaying ${#inputs[@]} inputs"
-    rc=0
-    "$bin" -artifact_prefix="$artifacts/" "${inputs[@]}" || rc=$?
-    report "$rc"
+    # One process per input, so that a failure names its input; libFuzzer's own copies of a
+    # failing input go to a directory of their own (not mistaken for a finding of the fuzz run).
+    replay_artifacts=$build/fuzz/replay-artifacts/$name
+    mkdir -p "$replay_artifacts"
+    failed=0
+    for f in "${inputs[@]}"; do
+      rc=0
+      "$bin" -artifact_prefix="$replay_artifacts/" "$f" >"$marker.log" 2>&1 || rc=$?
+      if [ "$rc" -ne 0 ]; then
+        cat "$marker.log"
+        echo
+        echo "fuzz.$name: FAILED (exit status $rc) on $f"
+        echo "  reproducer: $f"
+        echo "  replay:     $bin $f"
+        failed=1
+      fi
+    done
+    rm -f "$marker.log"
+    [ $failed -eq 0 ] && echo "fuzz.$name: all ${#inputs[@]} inputs pass"
+    exit $failed
     ;;
   *)
     echo "usage: $0 fuzz|replay <binary> <name> <source dir> <build dir>" >&2
