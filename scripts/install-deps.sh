@@ -7,6 +7,9 @@ set -euo pipefail
 pkgs=(
   build-essential cmake make pkg-config git ccache
   clang llvm
+  # clang's runtimes: libFuzzer, ASan/UBSan for clang, FuzzedDataProvider.h (make fuzz). Only
+  # recommended by clang-14, so --no-install-recommends would leave it out.
+  libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   libboost1.81-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev

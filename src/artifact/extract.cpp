@@ -39,6 +39,14 @@ std::vector<std::string> split_path(const std::string& rel) {
   return out;
 }
 
+// libarchive's error text, which is NULL when a reader fails without setting one (a malformed
+// zip entry does; found by tests/fuzz/fuzz_archive.cpp, the NULL crashed the daemon).
+std::string error_text(archive* a) {
+  const char* text = archive_error_string(a);
+  if (text != nullptr) return text;
+  return "unknown libarchive error (errno " + std::to_string(archive_errno(a)) + ")";
+}
+
 const char* rejected_type(archive_entry* e) {
   if (archive_entry_hardlink(e) != nullptr) return "hard link";
   switch (archive_entry_filetype(e)) {
@@ -111,8 +119,7 @@ class Extractor {
     char buf[64 * 1024];
     for (;;) {
       const la_ssize_t n = archive_read_data(a, buf, sizeof buf);
-      if (n < 0)
-        return fail(entry_error(name, std::string("read data: ") + archive_error_string(a)));
+      if (n < 0) return fail(entry_error(name, "read data: " + error_text(a)));
       if (n == 0) break;
       bytes_ += static_cast<uint64_t>(n);
       if (bytes_ > limits_.max_bytes) {
@@ -197,11 +204,10 @@ Status extract_archive(const std::filesystem::path& archive_file, ArchiveFormat 
     rc = archive_read_support_format_zip(a.get());
   }
   if (rc != ARCHIVE_OK) {
-    return fail(Errc::Internal, std::string("libarchive setup: ") + archive_error_string(a.get()));
+    return fail(Errc::Internal, "libarchive setup: " + error_text(a.get()));
   }
   if (archive_read_open_filename(a.get(), archive_file.c_str(), 64 * 1024) != ARCHIVE_OK) {
-    return fail(Errc::Unavailable,
-                std::string("cannot read archive: ") + archive_error_string(a.get()));
+    return fail(Errc::Unavailable, "cannot read archive: " + error_text(a.get()));
   }
 
   Extractor ex(root.get(), limits);
@@ -212,10 +218,9 @@ Status extract_archive(const std::filesystem::path& archive_file, ArchiveFormat 
     if (rc == ARCHIVE_EOF) break;
     if (rc == ARCHIVE_WARN) {
       spdlog::warn("artifact: archive warning path={}: {}", archive_file.string(),
-                   archive_error_string(a.get()));
+                   error_text(a.get()));
     } else if (rc != ARCHIVE_OK) {
-      return fail(Errc::Unavailable,
-                  std::string("cannot read archive: ") + archive_error_string(a.get()));
+      return fail(Errc::Unavailable, "cannot read archive: " + error_text(a.get()));
     }
     if (first && format == ArchiveFormat::TarGz &&
         archive_filter_code(a.get(), 0) != ARCHIVE_FILTER_GZIP) {
@@ -242,8 +247,7 @@ Status extract_archive(const std::filesystem::path& archive_file, ArchiveFormat 
     if (!st) return st;
   }
   if (archive_read_close(a.get()) != ARCHIVE_OK) {
-    return fail(Errc::Unavailable,
-                std::string("cannot read archive: ") + archive_error_string(a.get()));
+    return fail(Errc::Unavailable, "cannot read archive: " + error_text(a.get()));
   }
   return ex.apply_dir_modes();
 }

@@ -121,12 +121,29 @@ class Reader {
   std::string line(std::string_view section, std::string_view key, std::string_view reason) const {
     std::string out(file_);
     out += ": [";
-    out += section;
+    append_one_line(out, section);
     out += "] ";
-    out += key;
+    append_one_line(out, key);
     out += ": ";
-    out += reason;
+    append_one_line(out, reason);
     return out;
+  }
+
+  // Reasons quote values, and a value continued over several lines holds newlines: control
+  // characters are written as \xNN so that a problem stays one line (found by
+  // tests/fuzz/fuzz_config.cpp). Other bytes, UTF-8 included, are kept.
+  static void append_one_line(std::string& out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const char ch : text) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7f) {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      } else {
+        out += ch;
+      }
+    }
   }
 
   // An optional key could not be read: keep the default, but an undefined %(name)s is fatal

@@ -123,7 +123,9 @@ bool fill_value(const Node& n, const std::string& pointer, Value& out, Error& er
 }  // namespace
 
 Result<Value> to_value(const Node& n, std::string_view pointer) {
-  Result<Value> out{tl::in_place};
+  // Not `out{tl::in_place}`: clang 14 wrongly finds Value not default-constructible there
+  // (a recursive type with a default member initializer), so the null Value is passed in.
+  Result<Value> out{Value()};
   Error err;
   if (!fill_value(n, std::string(pointer), *out, err)) return tl::unexpected(std::move(err));
   return out;

@@ -6,12 +6,35 @@
 #include <prometheus/text_serializer.h>
 
 namespace l3afd::metrics {
+namespace {
+
+// The text format wants a HELP text with backslash and newline escaped ("\\", "\n"), and
+// prometheus-cpp 1.0.1's TextSerializer writes it raw (it escapes label values only), so a
+// newline would end the line early and a backslash would be an invalid escape for the scraper.
+// Found by tests/fuzz/fuzz_exposition.cpp, which also notices if a later prometheus-cpp starts
+// escaping on its own (the text would then be escaped twice).
+std::string escape_help(const std::string& help) {
+  std::string out;
+  out.reserve(help.size());
+  for (const char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 prometheus::MetricFamily& Exposition::family(const std::string& name, const std::string& help,
                                              prometheus::MetricType type) {
   auto it = families_.find(name);
   if (it == families_.end()) {
-    it = families_.emplace(name, prometheus::MetricFamily{name, help, type, {}}).first;
+    it = families_.emplace(name, prometheus::MetricFamily{name, escape_help(help), type, {}}).first;
   }
   return it->second;
 }

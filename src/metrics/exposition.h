@@ -9,6 +9,8 @@
 // Rules applied here, once, for every family (the Go client's, which L3AF's tools read):
 //  * families are written in name order; a family without series is not written at all;
 //  * labels of a series are written sorted by name;
+//  * help texts are escaped as the format requires (backslash, newline), label values by
+//    prometheus-cpp; any bytes round-trip (tests/fuzz/fuzz_exposition.cpp);
 //  * values as prometheus-cpp prints doubles (16 significant digits): integral values below
 //    10^6 come out as plain digits, which is what §13 requires ("37", never "37.0"/"3.7e+01").
 #pragma once
