@@ -394,7 +394,9 @@ TEST_F(Companions, ACrashedCompanionIsRestartedAndACrashLoopIsGivenUp) {
       << "not restarted";
   EXPECT_TRUE(eventually([&] { return restart_count(bpfs_raw(ifc), "test-companion") == 1; }, 5s))
       << bpfs_raw(ifc);
-  EXPECT_EQ(running_sample(metrics(), "test-companion"), "1");
+  // The new process may write its pid file a moment before the engine records it as running.
+  EXPECT_TRUE(eventually([&] { return running_sample(metrics(), "test-companion") == "1"; }, 5s))
+      << metrics();
   EXPECT_NE(metrics().find("l3afd_companion_restarts_total{direction=\"xdpingress\","
                            "ebpf_program=\"test-companion\""),
             std::string::npos)
