@@ -19,6 +19,8 @@ int http_status(Errc c) noexcept {
     case Errc::Timeout:
     case Errc::RestartFailed:
     case Errc::Internal: return 500;
+    // Bad Gateway: the upstream (the package repository) answered with something untrustworthy.
+    case Errc::PackageIntegrity: return 502;
   }
   return 500;
 }
@@ -40,6 +42,7 @@ const char* api_code(Errc c) noexcept {
     case Errc::Internal: return "internal";
     case Errc::RestartInProgress: return "restart_in_progress";
     case Errc::RestartFailed: return "restart_failed";
+    case Errc::PackageIntegrity: return "package_integrity";
   }
   return "internal";
 }

@@ -11,7 +11,8 @@ namespace l3afd::api {
 int http_status(Errc c) noexcept;
 
 /// API `code` string: invalid_json, invalid_payload, wrong_host, unknown_interface, conflict,
-/// not_ready, payload_too_large, apply_failed (every failure while applying), internal.
+/// not_ready, payload_too_large, apply_failed (every failure while applying), internal,
+/// restart_in_progress, restart_failed, package_integrity (502: a package failed verification).
 const char* api_code(Errc c) noexcept;
 
 /// {"code":..,"message":..,"errors":[{"iface","direction","program","field","message"}],"step":..}

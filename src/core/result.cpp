@@ -21,6 +21,7 @@ const char* errc_name(Errc c) noexcept {
     case Errc::Internal: return "internal";
     case Errc::RestartInProgress: return "restart_in_progress";
     case Errc::RestartFailed: return "restart_failed";
+    case Errc::PackageIntegrity: return "package_integrity";
   }
   return "internal";
 }

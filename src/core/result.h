@@ -33,6 +33,10 @@ enum class Errc {
   /// (a second restart request: 409)
   RestartInProgress,
   RestartFailed,  ///< a graceful restart failed and was rolled back                 -> 500
+  /// A downloaded package failed its integrity check (digest mismatch, bad or missing   -> 502
+  /// signature, not listed in a signed SHA256SUMS): the repository served something that
+  /// must not be trusted; nothing of it was unpacked or loaded
+  PackageIntegrity,
 };
 
 /// Stable lower-case name of an Errc, for logs.
