@@ -7,8 +7,12 @@
 //                   that is not a safe path component, an unknown artifact suffix, an unknown
 //                   url scheme;
 //   Unavailable     the repository could not be reached or served something unusable (HTTP
-//                   status other than 200, curl error, size cap, checksum mismatch, malicious or
-//                   malformed archive, missing top-level directory);
+//                   status other than 200, curl error, size cap, malicious or malformed
+//                   archive, missing top-level directory);
+//   PackageIntegrity the download failed verification: `.sha256` missing (when required),
+//                   malformed or mismatching, or the signed SHA256SUMS check of trust.h failed
+//                   (unsigned under require, bad signature, no trusted key, not listed, digest
+//                   mismatch); nothing of the download was extracted;
 //   Timeout         the download exceeded FetchOptions::timeout;
 //   NotFound        the repository has no such artifact (HTTP 404, missing local file);
 //   Io              a local file system or process operation failed (errno attached).
@@ -17,10 +21,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 
+#include "artifact/trust.h"
 #include "core/result.h"
 
 namespace l3afd::artifact {
@@ -44,6 +50,9 @@ struct FetchOptions {
   /// When true, `<artifact url>.sha256` must exist; when false a missing one (HTTP 404, or
   /// ENOENT for file://) only skips the verification.
   bool require_checksum = false;
+  /// Signature policies and trusted keys (trust.h); null: no signature is checked (policy Off
+  /// for every repository), the behaviour before signed repositories existed.
+  std::shared_ptr<const RepositoryTrust> trust;
 };
 
 /// Where a fetched package lives.
@@ -106,9 +115,13 @@ class ArtifactSource {
 /// The package repository adapter (file://, http://, https://; .tar.gz and .zip).
 ///
 /// Cache: an existing <cache_root>/<name>/<version>/<stem> directory is used without
-/// downloading, except for version "latest", which is downloaded and extracted into a fresh
-/// staging directory on every fetch and swapped in atomically (renameat2 RENAME_EXCHANGE, or
-/// rename-aside when the file system lacks it); the old tree is then removed.
+/// downloading when its source record names the same artifact URL, except for version "latest",
+/// which is downloaded and extracted into a fresh staging directory on every fetch and swapped
+/// in atomically (renameat2 RENAME_EXCHANGE, or rename-aside when the file system lacks it); the
+/// old tree is then removed. Signatures: a cache hit is not verified again; under a Require
+/// policy an entry is a hit only if its record says it was verified by signature when it was
+/// fetched (otherwise it is re-fetched and swapped in like "latest"). A failed verification of
+/// a re-fetch leaves the previous tree in place and fails the fetch.
 ///
 /// Thread-safety: fetch/remove of any refs may run concurrently. Concurrent fetches of the same
 /// non-latest ref are safe (the loser of the final rename reports a cache hit). A fetch and a

@@ -1,5 +1,6 @@
-// fetch_archive: download into a scratch directory, verify against the .sha256 companion,
-// extract. Shared by RepositorySource and the daemon's release packages.
+// fetch_archive: download into a scratch directory, verify against the .sha256 companion and
+// the signed SHA256SUMS of the directory, extract. Shared by RepositorySource and the daemon's
+// release packages.
 #include "artifact/release.h"
 
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include "artifact/error_context.h"
 #include "artifact/extract.h"
 #include "artifact/sha256.h"
+#include "artifact/signed_listing.h"
 #include "artifact/url_parts.h"
 #include "core/log.h"
 
@@ -35,20 +37,21 @@ Result<std::string> checksum_url(const std::string& url) {
   return detail::join_url(*parts);
 }
 
-/// Verifies `archive` against `<url>.sha256` as described in release.h.
-Status verify_checksum(const std::string& url, const fs::path& archive,
-                       const FetchOptions& options) {
+/// Verifies `archive` against `<url>.sha256` as described in release.h; true when the companion
+/// was present (and matched).
+Result<bool> verify_checksum(const std::string& url, const fs::path& archive,
+                             const FetchOptions& options) {
   auto sum_url = checksum_url(url);
   if (!sum_url) return fail(std::move(sum_url.error()));
   auto sum_text = detail::download_optional(*sum_url, {options.timeout, kMaxChecksumBytes});
   if (!sum_text) return fail(detail::add_context(std::move(sum_text.error()), "checksum"));
   if (!sum_text->has_value()) {
     if (options.require_checksum) {
-      return fail(Errc::Unavailable,
+      return fail(Errc::PackageIntegrity,
                   "checksum required but " + detail::redact_url(*sum_url) + " does not exist");
     }
     spdlog::debug("artifact: no checksum url={}", detail::redact_url(*sum_url));
-    return ok();
+    return false;
   }
   auto want = detail::parse_sha256_file(**sum_text);
   if (!want)
@@ -56,10 +59,10 @@ Status verify_checksum(const std::string& url, const fs::path& archive,
   auto got = detail::sha256_file_hex(archive);
   if (!got) return fail(std::move(got.error()));
   if (*got != *want) {
-    return fail(Errc::Unavailable, "checksum mismatch for " + detail::redact_url(url) +
-                                       ": expected " + *want + ", got " + *got);
+    return fail(Errc::PackageIntegrity, "checksum mismatch for " + detail::redact_url(url) +
+                                            ": expected " + *want + ", got " + *got);
   }
-  return ok();
+  return true;
 }
 
 }  // namespace
@@ -68,8 +71,9 @@ std::string redact_userinfo(std::string_view url) {
   return detail::redact_url(url);
 }
 
-Status fetch_archive(const std::string& url, ArchiveFormat format, const fs::path& dest,
-                     const FetchOptions& options) {
+Result<ArchiveVerification> fetch_archive(const std::string& url, std::string_view repo_url,
+                                          ArchiveFormat format, const fs::path& dest,
+                                          const FetchOptions& options) {
   // The scratch directory goes into dest's parent ("a/tree/" and "a/tree" both mean "a").
   fs::path dir = dest.lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();
@@ -81,13 +85,27 @@ Status fetch_archive(const std::string& url, ArchiveFormat format, const fs::pat
   const detail::DownloadLimits dl{options.timeout, options.max_download_bytes};
   auto bytes = detail::download_to_file(url, archive, dl);
   if (!bytes) return fail(std::move(bytes.error()));
-  if (auto st = verify_checksum(url, archive, options); !st) return st;
+  // Both verifiers run on the downloaded bytes, before a single entry is extracted.
+  ArchiveVerification out;
+  auto checksum = verify_checksum(url, archive, options);
+  if (!checksum) return fail(std::move(checksum.error()));
+  out.checksum = *checksum;
+  out.policy = options.trust ? options.trust->policy_for(repo_url) : SignaturePolicy::Off;
+  static const TrustedKeys kNoKeys;
+  auto signer = detail::verify_signed_listing(
+      url, archive, out.policy, options.trust ? options.trust->keys() : kNoKeys, options.timeout);
+  if (!signer) return fail(std::move(signer.error()));
+  out.signed_by = std::move(*signer);
+  if (!out.signed_by.empty()) {
+    spdlog::info("artifact: signature verified url={} key={}", detail::redact_url(url),
+                 out.signed_by);
+  }
 
   const detail::ExtractLimits xl{options.max_entries, options.max_extracted_bytes};
   if (auto st = detail::extract_archive(archive, format, dest, xl); !st) {
     return fail(detail::add_context(std::move(st.error()), "extract " + detail::redact_url(url)));
   }
-  return ok();
+  return out;
 }
 
 ScopedTree::~ScopedTree() {

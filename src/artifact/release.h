@@ -1,5 +1,6 @@
 // One archive fetched outside the package repository layout, for example the daemon's own
-// release package (compat §16.1): URL construction, then download, verification and
+// release package (compat §16.1): URL construction, then download, verification (checksum and
+// signed SHA256SUMS) and
 // extraction with exactly the rules packages get (README.md, "Fetch sequence" steps 4 to 6, and
 // "Extraction rules"). RepositorySource uses fetch_archive for its packages too.
 //
@@ -29,14 +30,27 @@ Result<std::string> url_join_path(std::string_view base,
 /// messages; a URL that cannot be split is returned unchanged. Pure.
 std::string redact_userinfo(std::string_view url);
 
-/// Downloads the archive at `url` (file://, http://, https://) and extracts it into `dest`:
+/// What fetch_archive verified before extracting.
+struct ArchiveVerification {
+  bool checksum = false;  ///< `<url>.sha256` was published and matched
+  /// The policy applied to the repository (Off when `options.trust` is null).
+  SignaturePolicy policy = SignaturePolicy::Off;
+  /// The trusted key file that signed the SHA256SUMS listing the archive with its digest;
+  /// empty when no signature was checked (policy Off, or IfPresent without SHA256SUMS).
+  std::string signed_by;
+};
+
+/// Downloads the archive at `url` (file://, http://, https://) from the repository `repo_url`
+/// and extracts it into `dest`:
 ///  * the download is capped at `options.max_download_bytes` and each transfer at
 ///    `options.timeout`; http/https accept only status 200;
 ///  * checksum: `<url>.sha256` (the suffix appended to the URL's path). Present: its first token
 ///    must be the hex SHA-256 of the download. Absent (HTTP 404, missing local file): no
 ///    verification, unless `options.require_checksum`, which makes it an error. Any other
 ///    failure to read it fails the call: a verifier is never skipped silently;
-///  * extraction entry by entry, `format` as given, limited by `options.max_entries` and
+///  * signature: under `options.trust->policy_for(repo_url)` (Off when `options.trust` is null),
+///    the signed `SHA256SUMS` of the archive's directory (trust.h, signed_listing.h);
+///  * only then extraction entry by entry, `format` as given, limited by `options.max_entries` and
 ///    `options.max_extracted_bytes`; only regular files and directories, no absolute names,
 ///    no "..", setuid/setgid/sticky dropped.
 /// `options.cache_root` and `options.platform` are not used.
@@ -45,10 +59,12 @@ std::string redact_userinfo(std::string_view url);
 /// removed before returning, on success and on error. On error `dest` may hold partial output:
 /// the caller removes it.
 /// Errors: InvalidPayload (unknown url scheme), NotFound (no such archive), Timeout,
-/// Unavailable (HTTP status, size cap, checksum missing/malformed/mismatching, malformed or
-/// malicious archive), Io (local file system). Messages name the URL (userinfo redacted).
-Status fetch_archive(const std::string& url, ArchiveFormat format,
-                     const std::filesystem::path& dest, const FetchOptions& options);
+/// PackageIntegrity (checksum required but missing, malformed or mismatching; every signature
+/// failure: nothing was extracted), Unavailable (HTTP status, size cap, malformed or malicious
+/// archive), Io (local file system). Messages name the URL (userinfo redacted).
+Result<ArchiveVerification> fetch_archive(const std::string& url, std::string_view repo_url,
+                                          ArchiveFormat format, const std::filesystem::path& dest,
+                                          const FetchOptions& options);
 
 /// Removes a directory tree when it goes out of scope (a failure is logged: the caller's result
 /// is already decided). Used for staging directories.

@@ -91,25 +91,45 @@ Status validate_ref(const ArtifactRef& ref) {
 
 namespace {
 
-/// The source URL recorded for a cache entry, or "" when there is none.
-std::string read_stamp(const fs::path& stamp) {
+/// The source record of a cache entry, `<version>/.source-<stem>`: the artifact URL on the first
+/// line, and "signed-by <key file>" on the second when the package's SHA256SUMS signature was
+/// verified when it was fetched (records written before signed repositories have no second
+/// line: not verified).
+struct Stamp {
+  std::string url;  ///< "" when there is no record
+  bool signature_verified = false;
+};
+
+Stamp read_stamp(const fs::path& stamp) {
   std::ifstream in(stamp, std::ios::binary);
-  std::string url;
-  std::getline(in, url);
-  return url;
+  Stamp out;
+  std::getline(in, out.url);
+  std::string second;
+  if (std::getline(in, second)) out.signature_verified = second.starts_with("signed-by ");
+  return out;
 }
 
-/// Records `url` as the source of a cache entry (temporary file + rename).
-Status write_stamp(const fs::path& stamp, const std::string& url) {
+/// Records the source of a cache entry (temporary file + rename).
+Status write_stamp(const fs::path& stamp, const std::string& url, const std::string& signed_by) {
   const fs::path tmp = stamp.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << url << '\n';
+    if (!signed_by.empty()) out << "signed-by " << signed_by << '\n';
     if (!out) return fail(Errc::Io, "write " + tmp.string());
   }
   if (::rename(tmp.c_str(), stamp.c_str()) != 0)
     return fail(Errc::Io, "rename " + tmp.string(), errno);
   return ok();
+}
+
+/// A failed verification names the payload field it concerns, so that the API's error body
+/// locates it (engine/failure.h fills in interface and program).
+Error blame_artifact(Error e) {
+  if (e.code == Errc::PackageIntegrity && e.items.empty()) {
+    e.items.push_back(ErrorItem{.field = "artifact", .message = e.to_string()});
+  }
+  return e;
 }
 
 }  // namespace
@@ -135,14 +155,22 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
 
   // Each cache entry records the URL it was fetched from: an entry is only reused for the same
   // source, so a package from another (or a missing) repository is never substituted for it.
+  // Under a require policy it must also have been verified by signature when it was fetched: an
+  // entry cached while the policy was weaker is not trusted now.
   const fs::path stamp = version_dir / (".source-" + *stem);
+  const bool require_signature =
+      options_.trust && options_.trust->policy_for(ref.repo_url) == SignaturePolicy::Require;
   auto existing = lstat_kind(target);
   if (!existing) return fail(std::move(existing.error()));
   if (*existing == Kind::Other) return fail(Errc::Io, target.string() + " is not a directory");
-  if (*existing == Kind::Directory && !latest && read_stamp(stamp) == *url) {
-    return FetchedPackage{target, true};
+  if (*existing == Kind::Directory && !latest) {
+    const Stamp record = read_stamp(stamp);
+    if (record.url == *url && (record.signature_verified || !require_signature)) {
+      return FetchedPackage{target, true};
+    }
   }
-  // Re-fetched and swapped in: "latest" always, any version whose source differs.
+  // Re-fetched and swapped in: "latest" always, any version whose source differs or whose
+  // signature a require policy wants and the record lacks.
   const bool refresh = latest || *existing == Kind::Directory;
 
   std::error_code ec;
@@ -161,8 +189,8 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
 
   const fs::path tree = staging / "tree";
   if (::mkdir(tree.c_str(), 0700) != 0) return fail(Errc::Io, "create " + tree.string(), errno);
-  if (auto st = fetch_archive(*url, *format, tree, options_); !st)
-    return fail(std::move(st.error()));
+  auto verified = fetch_archive(*url, ref.repo_url, *format, tree, options_);
+  if (!verified) return fail(blame_artifact(std::move(verified.error())));
   const fs::path fresh = tree / *stem;
   auto top = lstat_kind(fresh);
   if (!top) return fail(std::move(top.error()));
@@ -196,7 +224,8 @@ Result<FetchedPackage> RepositorySource::fetch(const ArtifactRef& ref) {
       out.from_cache = true;  // a concurrent fetch of the same package installed it first
     }
   }
-  if (auto st = write_stamp(stamp, *url); !st) return fail(std::move(st.error()));
+  if (auto st = write_stamp(stamp, *url, verified->signed_by); !st)
+    return fail(std::move(st.error()));
   made_name = false;
   made_version = false;
   return out;

@@ -198,14 +198,16 @@ Status stage_release(const fs::path& basepath, std::string_view version,
   // The tree becomes <basepath>/<version>: its mode is the installed directory's.
   const fs::path tree = staging / "tree";
   if (::mkdir(tree.c_str(), 0755) != 0) return fail(Errc::Io, "create " + tree.string(), errno);
-  if (auto st = artifact::fetch_archive(*url, artifact::ArchiveFormat::TarGz, tree, limits); !st) {
-    return st;
-  }
+  // The signature policy is that of the release repository, restart-artifacts-url.
+  auto verified =
+      artifact::fetch_archive(*url, artifacts_url, artifact::ArchiveFormat::TarGz, tree, limits);
+  if (!verified) return fail(std::move(verified.error()));
   if (auto st = check_package(tree, *url); !st) return st;
   const fs::path target = release_dir(*base, version);
   if (auto st = put_in_place(tree, target, staging / "old"); !st) return st;
-  spdlog::info("restart: release staged version={} url={} path={}", version,
-               artifact::redact_userinfo(*url), target.string());
+  spdlog::info("restart: release staged version={} url={} path={} signed-by={}", version,
+               artifact::redact_userinfo(*url), target.string(),
+               verified->signed_by.empty() ? "-" : verified->signed_by);
   return ok();
 }
 

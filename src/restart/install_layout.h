@@ -64,7 +64,9 @@ Result<std::optional<std::string>> running_version(const std::filesystem::path& 
 ///  2. creates the private staging directory `<basepath>/.staging-<version>-XXXXXX`;
 ///  3. fetches `<artifacts_url>/<version>/l3afd.tar.gz` (joined like url.JoinPath; file://,
 ///     http://, https://) and extracts it with artifact::fetch_archive: the `.sha256` companion
-///     verified when present (`limits.require_checksum` makes it mandatory), entries checked
+///     verified when present (`limits.require_checksum` makes it mandatory), the signed
+///     SHA256SUMS of `<artifacts_url>/<version>/` under the signature policy of `artifacts_url`
+///     (`limits.trust`; artifact/trust.h) checked before extraction, entries checked
 ///     one by one (no links, "..", devices; size and entry caps of `limits`);
 ///  4. requires `l3afd/` to be a directory, `l3afd/l3afd` a regular file with an execute bit,
 ///     `l3afd/l3afd.cfg` a regular file (Unavailable otherwise);
@@ -73,7 +75,8 @@ Result<std::optional<std::string>> running_version(const std::filesystem::path& 
 /// `<basepath>` must exist. On error nothing is left behind: no staging directory, and
 /// `<basepath>/<version>` is unchanged (absent, or the previous tree).
 /// Errors: InvalidPayload (bad version, the running version, unusable URL), NotFound (no such
-/// package), Timeout, Unavailable (HTTP status, checksum, malformed or malicious archive,
+/// package), Timeout, PackageIntegrity (checksum or signature), Unavailable (HTTP status,
+/// malformed or malicious archive,
 /// required files missing), Io (local file system; also an existing `<basepath>/<version>`
 /// that is not a directory). Messages name the URL or path and the reason.
 Status stage_release(const std::filesystem::path& basepath, std::string_view version,

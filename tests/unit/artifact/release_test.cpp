@@ -15,6 +15,7 @@
 
 #include "artifact/sha256.h"
 #include "component/artifact/archive_builder.h"
+#include "component/artifact/signing.h"
 
 namespace l3afd::artifact {
 namespace {
@@ -67,6 +68,7 @@ class FetchArchive : public ::testing::Test {
 
   fs::path archive_path() const { return root_ / "repo" / "pkg.tar.gz"; }
   std::string url() const { return "file://" + archive_path().string(); }
+  std::string repo() const { return "file://" + (root_ / "repo").string(); }
   fs::path dest() const { return root_ / "work" / "dest"; }
   void publish(const std::vector<TestEntry>& entries) {
     ASSERT_EQ(write_archive(archive_path(), TestFormat::TarGz, entries), "");
@@ -102,7 +104,7 @@ class FetchArchive : public ::testing::Test {
 
 TEST_F(FetchArchive, ExtractsIntoDestAndRemovesScratch) {
   publish({dir("top/"), file("top/bin", "ELF", 0755), file("top/conf", "c", 0640)});
-  auto st = fetch_archive(url(), ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
   ASSERT_TRUE(st.has_value()) << st.error().to_string();
   EXPECT_EQ(list(dest()), std::vector<std::string>{"top"});
   EXPECT_EQ(read(dest() / "top" / "bin"), "ELF");
@@ -114,7 +116,7 @@ TEST_F(FetchArchive, ExtractsIntoDestAndRemovesScratch) {
 
 TEST_F(FetchArchive, DestWithTrailingSlashKeepsScratchOutOfDest) {
   publish({file("top/a", "x")});
-  auto st = fetch_archive(url(), ArchiveFormat::TarGz, dest().string() + "/", options_);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest().string() + "/", options_);
   ASSERT_TRUE(st.has_value()) << st.error().to_string();
   EXPECT_EQ(list(dest()), std::vector<std::string>{"top"});
   expect_no_scratch();
@@ -126,17 +128,20 @@ TEST_F(FetchArchive, MatchingChecksumIsAccepted) {
   ASSERT_TRUE(digest.has_value());
   write_sum(*digest + "  pkg.tar.gz\n");
   options_.require_checksum = true;
-  auto st = fetch_archive(url(), ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
   ASSERT_TRUE(st.has_value()) << st.error().to_string();
   EXPECT_EQ(read(dest() / "top" / "a"), "x");
+  EXPECT_TRUE(st->checksum);
+  EXPECT_EQ(st->signed_by, "") << "no trust configured: no signature checked";
+  EXPECT_EQ(st->policy, SignaturePolicy::Off);
 }
 
 TEST_F(FetchArchive, MismatchingChecksumFailsBeforeExtraction) {
   publish({file("top/a", "x")});
   write_sum(std::string(64, 'a') + "\n");
-  auto st = fetch_archive(url(), ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
   ASSERT_FALSE(st.has_value());
-  EXPECT_EQ(st.error().code, Errc::Unavailable);
+  EXPECT_EQ(st.error().code, Errc::PackageIntegrity);
   EXPECT_NE(st.error().message.find("checksum mismatch"), std::string::npos) << st.error().message;
   EXPECT_NE(st.error().message.find(archive_path().string()), std::string::npos);
   EXPECT_TRUE(list(dest()).empty()) << "nothing is extracted from an unverified archive";
@@ -147,7 +152,7 @@ TEST_F(FetchArchive, ChecksumSuffixGoesOnThePathBeforeTheQuery) {
   publish({file("top/a", "x")});
   write_sum(std::string(64, 'a') + "\n");
   // file:// ignores the query, so the mismatch proves `<path>.sha256?q=1` was read.
-  auto st = fetch_archive(url() + "?q=1", ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive(url() + "?q=1", repo(), ArchiveFormat::TarGz, dest(), options_);
   ASSERT_FALSE(st.has_value());
   EXPECT_NE(st.error().message.find("checksum mismatch"), std::string::npos) << st.error().message;
 }
@@ -155,25 +160,25 @@ TEST_F(FetchArchive, ChecksumSuffixGoesOnThePathBeforeTheQuery) {
 TEST_F(FetchArchive, MalformedChecksumFileFails) {
   publish({file("top/a", "x")});
   write_sum("nope\n");
-  auto st = fetch_archive(url(), ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
   ASSERT_FALSE(st.has_value());
-  EXPECT_EQ(st.error().code, Errc::Unavailable);
+  EXPECT_EQ(st.error().code, Errc::PackageIntegrity);
   EXPECT_NE(st.error().message.find("malformed checksum"), std::string::npos);
 }
 
 TEST_F(FetchArchive, RequiredChecksumMustExist) {
   publish({file("top/a", "x")});
   options_.require_checksum = true;
-  auto st = fetch_archive(url(), ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
   ASSERT_FALSE(st.has_value());
-  EXPECT_EQ(st.error().code, Errc::Unavailable);
+  EXPECT_EQ(st.error().code, Errc::PackageIntegrity);
   EXPECT_NE(st.error().message.find("checksum required"), std::string::npos);
   EXPECT_TRUE(list(dest()).empty());
   expect_no_scratch();
 }
 
 TEST_F(FetchArchive, MissingArchiveIsNotFound) {
-  auto st = fetch_archive(url(), ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
   ASSERT_FALSE(st.has_value());
   EXPECT_EQ(st.error().code, Errc::NotFound);
   EXPECT_NE(st.error().message.find(archive_path().string()), std::string::npos);
@@ -182,7 +187,7 @@ TEST_F(FetchArchive, MissingArchiveIsNotFound) {
 
 TEST_F(FetchArchive, RefusedEntriesFailWithTheEntryNamed) {
   publish({dir("top/"), special("top/link", TestEntry::Type::Symlink, "/etc/passwd")});
-  auto st = fetch_archive(url(), ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
   ASSERT_FALSE(st.has_value());
   EXPECT_EQ(st.error().code, Errc::Unavailable);
   EXPECT_NE(st.error().message.find("symbolic link not allowed"), std::string::npos)
@@ -192,10 +197,73 @@ TEST_F(FetchArchive, RefusedEntriesFailWithTheEntryNamed) {
 }
 
 TEST_F(FetchArchive, UnknownSchemeIsInvalidPayload) {
-  auto st = fetch_archive("ftp://h/pkg.tar.gz", ArchiveFormat::TarGz, dest(), options_);
+  auto st = fetch_archive("ftp://h/pkg.tar.gz", "ftp://h", ArchiveFormat::TarGz, dest(), options_);
   ASSERT_FALSE(st.has_value());
   EXPECT_EQ(st.error().code, Errc::InvalidPayload);
   expect_no_scratch();
+}
+
+// A release directory `<url>/<ver>/` signed like an artifact directory: the policy is the one of
+// the repository URL passed, and a refusal extracts nothing.
+class FetchSignedArchive : public FetchArchive {
+ protected:
+  void SetUp() override {
+    FetchArchive::SetUp();
+    testing::write_file(root_ / "keys" / "release.pem", key_.public_pem());
+  }
+  void trust(SignaturePolicy def, std::vector<PolicyRule> rules = {}) {
+    auto keys = TrustedKeys::load_dir(root_ / "keys");
+    ASSERT_TRUE(keys.has_value()) << keys.error().to_string();
+    auto t = make_repository_trust(def, std::move(rules), std::move(*keys));
+    ASSERT_TRUE(t.has_value()) << t.error().to_string();
+    options_.trust = *t;
+  }
+  testing::TestKey key_;
+};
+
+TEST_F(FetchSignedArchive, SignedReleaseIsVerifiedBeforeExtraction) {
+  publish({file("top/a", "x")});
+  testing::sign_directory(root_ / "repo", key_);
+  trust(SignaturePolicy::Require);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
+  ASSERT_TRUE(st.has_value()) << st.error().to_string();
+  EXPECT_EQ(st->signed_by, "release.pem");
+  EXPECT_EQ(st->policy, SignaturePolicy::Require);
+  EXPECT_EQ(read(dest() / "top" / "a"), "x");
+  expect_no_scratch();
+}
+
+TEST_F(FetchSignedArchive, TamperedReleaseExtractsNothing) {
+  publish({file("top/a", "x")});
+  testing::sign_directory(root_ / "repo", key_);
+  publish({file("top/a", "evil")});
+  trust(SignaturePolicy::IfPresent);
+  auto st = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, Errc::PackageIntegrity);
+  EXPECT_NE(st.error().message.find("digest mismatch"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find(url()), std::string::npos) << st.error().message;
+  EXPECT_TRUE(list(dest()).empty()) << "nothing is extracted from a refused archive";
+  expect_no_scratch();
+}
+
+TEST_F(FetchSignedArchive, PolicyFollowsTheRepositoryUrlGiven) {
+  publish({file("top/a", "x")});  // unsigned
+  trust(SignaturePolicy::IfPresent,
+        {{"file:///releases-that-must-be-signed/", SignaturePolicy::Require}});
+  auto lax = fetch_archive(url(), repo(), ArchiveFormat::TarGz, dest(), options_);
+  ASSERT_TRUE(lax.has_value()) << lax.error().to_string();
+  EXPECT_EQ(lax->policy, SignaturePolicy::IfPresent);
+  EXPECT_EQ(lax->signed_by, "");
+  fs::remove_all(dest() / "top");
+  // The same archive, named as coming from the strict repository: refused.
+  auto strict = fetch_archive(url(), "file:///releases-that-must-be-signed/", ArchiveFormat::TarGz,
+                              dest(), options_);
+  ASSERT_FALSE(strict.has_value());
+  EXPECT_EQ(strict.error().code, Errc::PackageIntegrity);
+  EXPECT_NE(strict.error().message.find("SHA256SUMS does not exist"), std::string::npos)
+      << strict.error().message;
+  EXPECT_TRUE(list(dest()).empty());
 }
 
 }  // namespace
