@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -230,6 +231,72 @@ void read_l3afd(Reader& r, DaemonConfig::L3afd& c) {
   }
 }
 
+std::optional<SignaturePolicy> parse_signature_policy(std::string_view text) {
+  if (text == "off") return SignaturePolicy::Off;
+  if (text == "if-present") return SignaturePolicy::IfPresent;
+  if (text == "require") return SignaturePolicy::Require;
+  return std::nullopt;
+}
+
+bool has_repo_scheme(std::string_view url) {
+  const std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return false;
+  std::string scheme(url.substr(0, sep));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return scheme == "file" || scheme == "http" || scheme == "https";
+}
+
+/// `text` in double quotes, for a reason (Reader::line writes its control characters as \xNN).
+std::string in_quotes(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
+
+// [ebpf-repo]: the repository and our signed-repository keys (docs/security-packages.md). The
+// policy values are checked here; the keys themselves are read by the daemon at start.
+void read_ebpf_repo(Reader& r, DaemonConfig::EbpfRepo& c) {
+  constexpr std::string_view s = "ebpf-repo";
+  r.req_string(s, "url", c.url);
+  r.opt_string(s, "trusted-keys-dir", c.trusted_keys_dir);
+  constexpr std::string_view kPolicies = " is not one of require, if-present, off";
+  std::string policy;
+  if (r.opt_string(s, "signature-policy", policy)) {
+    if (auto p = parse_signature_policy(policy)) {
+      c.signature_policy = *p;
+    } else {
+      r.fatal(s, "signature-policy", in_quotes(policy) + std::string(kPolicies));
+    }
+  }
+  constexpr std::string_view by_url = "signature-policy-by-url";
+  std::string rules;
+  if (!r.opt_string(s, by_url, rules)) return;
+  for (const auto& rule : split_rules(rules)) {
+    // The policy follows the last '=': a URL prefix may itself hold '=' (a query).
+    const std::size_t eq = rule.rfind('=');
+    if (eq == std::string::npos) {
+      return r.fatal(s, by_url, in_quotes(rule) + " is not <url prefix>=<policy>");
+    }
+    std::string prefix = rule.substr(0, eq);
+    while (!prefix.empty() && (prefix.back() == ' ' || prefix.back() == '\t')) prefix.pop_back();
+    std::string_view value = std::string_view(rule).substr(eq + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    if (!has_repo_scheme(prefix)) {
+      return r.fatal(
+          s, by_url,
+          in_quotes(rule) + ": the url prefix must start with file://, http:// or https://");
+    }
+    auto p = parse_signature_policy(value);
+    if (!p)
+      return r.fatal(s, by_url, in_quotes(rule) + ": " + in_quotes(value) + std::string(kPolicies));
+    for (const auto& seen : c.signature_policy_by_url) {
+      if (seen.url_prefix == prefix) {
+        return r.fatal(s, by_url, "url prefix " + in_quotes(prefix) + " is given twice");
+      }
+    }
+    c.signature_policy_by_url.push_back(SignaturePolicyRule{std::move(prefix), *p});
+  }
+}
+
 // Each non-empty value of the legacy section overrides the field (§8.2).
 void legacy_override(Reader& r, std::string_view section, std::string_view key,
                      std::string& field) {
@@ -330,7 +397,7 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view file_n
   Reader r(*ini, file_name, env, c.warnings);
   read_l3afd(r, c.l3afd);
 
-  r.req_string("ebpf-repo", "url", c.ebpf_repo.url);
+  read_ebpf_repo(r, c.ebpf_repo);
 
   r.opt_string("web", "metrics-addr", c.web.metrics_addr);
   r.check_addr("web", "metrics-addr", c.web.metrics_addr);

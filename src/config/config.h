@@ -24,6 +24,17 @@ namespace l3afd::config {
 /// Config file used when `--config` is not given (relative to the working directory).
 inline constexpr std::string_view kDefaultConfigPath = "config/l3afd.cfg";
 
+/// What a package repository must prove about its packages ([ebpf-repo] signature-policy,
+/// extension; docs/security-packages.md): `off`, `if-present` (the default), `require`.
+enum class SignaturePolicy { Off, IfPresent, Require };
+
+/// One entry of [ebpf-repo] signature-policy-by-url: `<url prefix>=<policy>`.
+struct SignaturePolicyRule {
+  std::string url_prefix;  ///< starts with file://, http:// or https://
+  SignaturePolicy policy = SignaturePolicy::IfPresent;
+  bool operator==(const SignaturePolicyRule&) const = default;
+};
+
 /// How TC programs are attached ([l3afd] tc-attach-mode, our extension).
 enum class TcAttachMode {
   Auto,     ///< TCX links when the kernel has them, else classic clsact filters
@@ -79,6 +90,13 @@ struct DaemonConfig {
 
   struct EbpfRepo {
     std::string url;  ///< url (required; may be empty when every program names its own repo)
+    /// trusted-keys-dir (extension): PEM ed25519 public keys (*.pem); "" = none
+    std::string trusted_keys_dir = "/etc/l3afd/trusted-keys";
+    /// signature-policy (extension): off | if-present | require
+    SignaturePolicy signature_policy = SignaturePolicy::IfPresent;
+    /// signature-policy-by-url (extension): comma-separated `<url prefix>=<policy>`, in file
+    /// order (the longest matching prefix wins; artifact/trust.h)
+    std::vector<SignaturePolicyRule> signature_policy_by_url;
   } ebpf_repo;
 
   struct Web {
