@@ -51,6 +51,7 @@
 #include "daemon/handover_state.h"
 #include "daemon/listener_tls.h"
 #include "daemon/package_bridge.h"
+#include "daemon/package_trust.h"
 #include "daemon/pid_file.h"
 #include "daemon/residue.h"
 #include "daemon/tracefs.h"
@@ -281,11 +282,15 @@ int run(const std::filesystem::path& config_path) {
   // 5. adapters and engine
   auto platform = artifact::detect_platform();
   if (!platform) return fatal(platform.error().to_string());
+  // Signed package repositories: a bad key file or a require policy without keys stops the start.
+  auto package_trust = load_package_trust(cfg.ebpf_repo, config_path);
+  if (!package_trust) return fatal(package_trust.error().to_string());
   artifact::FetchOptions fo;
   fo.cache_root = cfg.l3afd.bpf_dir;
   fo.platform = *platform;
   fo.timeout = cfg.l3afd.http_client_timeout;
   fo.max_download_bytes = cfg.l3afd.download_max_size;
+  fo.trust = *package_trust;  // also the daemon's release packages (gro.fetch below)
   artifact::RepositorySource repo(fo);
   PackageBridge packages(repo);
   // The change lock is taken on the bpffs root the layout uses (kernel.h lock_for_change()).
