@@ -109,6 +109,7 @@ std::string write_config(const DaemonOptions& o, const std::filesystem::path& cf
       << "BpfMapDefaultPath: " << d << "/bpffs\n"
       << "json-format-logs: false\n"
       << "\n[ebpf-repo]\nurl: " << o.repo_url << "\n"
+      << "trusted-keys-dir: " << o.trusted_keys_dir.string() << "\n"
       << "\n[web]\nmetrics-addr: 127.0.0.1:" << o.metrics_port << "\n"
       << "\n[ebpf-chain-debug]\nenabled: false\n"
       << "\n[l3af-configs]\nrestapi-addr: 127.0.0.1:" << o.api_port << "\n"

@@ -36,8 +36,11 @@ void install_signal_cleanup();
 bool interrupted();
 
 struct DaemonOptions {
-  std::filesystem::path binary;       ///< the l3afd executable
-  std::string repo_url;               ///< [ebpf-repo] url, e.g. file:///…/build/repo
+  std::filesystem::path binary;  ///< the l3afd executable
+  std::string repo_url;          ///< [ebpf-repo] url, e.g. file:///…/build/repo
+  /// [ebpf-repo] trusted-keys-dir: the build's trust directory beside its repository
+  /// (build/trusted-keys; build/repo is signed, docs/security-packages.md)
+  std::filesystem::path trusted_keys_dir;
   std::filesystem::path work_dir;     ///< created by start(), removed by stop()
   std::uint16_t api_port = 53000;     ///< on 127.0.0.1 in the private network namespace
   std::uint16_t metrics_port = 8898;  ///< on 127.0.0.1 in the private network namespace

@@ -246,6 +246,9 @@ BenchEnv bench_env(const Options& o, const std::filesystem::path& workspace,
   env.host = host_name();
   env.daemon.binary = std::filesystem::absolute(o.daemon);
   env.daemon.repo_url = "file://" + std::filesystem::absolute(o.repo).lexically_normal().string();
+  std::filesystem::path repo_dir = std::filesystem::absolute(o.repo).lexically_normal();
+  if (!repo_dir.has_filename()) repo_dir = repo_dir.parent_path();  // "build/repo/"
+  env.daemon.trusted_keys_dir = repo_dir.parent_path() / "trusted-keys";
   env.workspace = workspace;
   env.ifaces = &ifaces;
   return env;

@@ -238,6 +238,12 @@ fs::path DaemonFixture::write_config(const DaemonOptions& opt) {
       << "BpfMapDefaultPath: /sys/fs/bpf\n"
       << "tc-attach-mode: " << opt.tc_attach_mode << "\n"
       << "[ebpf-repo]\nurl: " << repo << "\n"
+      << "trusted-keys-dir: "
+      << (opt.trusted_keys_dir.empty() ? kTrustedKeysDir.string() : opt.trusted_keys_dir) << "\n"
+      << (opt.signature_policy.empty() ? "" : "signature-policy: " + opt.signature_policy + "\n")
+      << (opt.signature_policy_by_url.empty()
+              ? ""
+              : "signature-policy-by-url: " + opt.signature_policy_by_url + "\n")
       << "[web]\nmetrics-addr: 127.0.0.1:" << metrics_port_ << "\n"
       << (opt.ebpf_poll_interval.empty() ? ""
                                          : "ebpf-poll-interval: " + opt.ebpf_poll_interval + "\n")

@@ -28,15 +28,23 @@ namespace fs = std::filesystem;
 
 inline const fs::path kDaemonBinary = L3AFD_BINARY;
 inline const fs::path kRepoDir = L3AFD_BPF_REPO_DIR;
+/// The build's trust directory: the public key kRepoDir is signed with (bpf/CMakeLists.txt).
+inline const fs::path kTrustedKeysDir = L3AFD_TRUSTED_KEYS_DIR;
 
 /// Where config keys of one daemon instance differ from the defaults of write_config().
 struct DaemonOptions {
   std::string tc_attach_mode = "auto";
   std::uint64_t max_body_size = 16777216;
-  std::string repo_url;                  ///< empty: file://<kRepoDir>
-  bool chaining = false;                 ///< [l3afd] bpf-chaining-enabled
-  std::string chain_write_order;         ///< [l3afd] chain-write-order (empty: not written)
-  std::string retire_grace_period;       ///< [l3afd] retire-grace-period (empty: not written)
+  std::string repo_url;  ///< empty: file://<kRepoDir>
+  /// [ebpf-repo] trusted-keys-dir; empty: kTrustedKeysDir (kRepoDir is signed, and under the
+  /// default policy if-present a signed directory needs a trusted key)
+  std::string trusted_keys_dir;
+  std::string signature_policy;  ///< [ebpf-repo] signature-policy (empty: not written)
+  std::string
+      signature_policy_by_url;      ///< [ebpf-repo] signature-policy-by-url (empty: not written)
+  bool chaining = false;            ///< [l3afd] bpf-chaining-enabled
+  std::string chain_write_order;    ///< [l3afd] chain-write-order (empty: not written)
+  std::string retire_grace_period;  ///< [l3afd] retire-grace-period (empty: not written)
   std::string shutdown_timeout = "25s";  ///< [l3afd] shutdown-timeout (companion stop grace)
   std::string user_program_timeout;      ///< [l3afd] user-program-timeout (empty: default)
   int max_ebpf_restart_count = 3;        ///< [l3afd] max-ebpf-restart-count

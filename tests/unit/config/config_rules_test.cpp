@@ -254,6 +254,7 @@ class LoadConfigTest : public ::testing::Test {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
     unsetenv("L3AFD_REPO_URL");
+    unsetenv("L3AFD_TRUSTED_KEYS_DIR");
   }
   std::filesystem::path dir_;
 };
@@ -291,11 +292,15 @@ TEST_F(LoadConfigTest, DirectoryIsAnIoError) {
 
 TEST_F(LoadConfigTest, ProjectDefaultConfigLoads) {
   ASSERT_EQ(setenv("L3AFD_REPO_URL", "file:///tmp/l3afd-repo", 1), 0);
+  ASSERT_EQ(setenv("L3AFD_TRUSTED_KEYS_DIR", "/tmp/l3afd-trusted-keys", 1), 0);
   auto r = load_config(std::filesystem::path(L3AFD_SOURCE_DIR) / "config" / "l3afd.cfg");
   ASSERT_TRUE(r.has_value()) << r.error().message;
   const DaemonConfig& c = *r;
   EXPECT_TRUE(c.warnings.empty());
   EXPECT_EQ(c.ebpf_repo.url, "file:///tmp/l3afd-repo");
+  // `make run` deploys only what the build signed (bpf/CMakeLists.txt, scripts/run-local.sh).
+  EXPECT_EQ(c.ebpf_repo.trusted_keys_dir, "/tmp/l3afd-trusted-keys");
+  EXPECT_EQ(c.ebpf_repo.signature_policy, SignaturePolicy::Require);
   EXPECT_EQ(c.l3afd.pid_file, "build/run/l3afd.pid");
   EXPECT_EQ(c.l3afd.bpf_dir, "build/run/bpf");
   EXPECT_EQ(c.l3af_config_store.filename, "build/run/l3af-config.json");
