@@ -347,6 +347,10 @@ Status Engine::handle(const CheckHealth&) {
     const auto slash = id.find('/');
     if (slash != std::string::npos && ifaces_gone_.contains(id.substr(0, slash))) continue;
     if (kernel_.program_loaded(key)) continue;
+    // The kernel detaches an interface's programs while it unregisters it, a moment before its
+    // name stops resolving: found detached on an interface that is gone (or back with another
+    // index) by now, it is interface drift for the next check, not a lost program.
+    if (slash != std::string::npos && interface_drifted(id.substr(0, slash))) continue;
     changed = program_health_.lost(id, now) || changed;
   }
   for (const auto& [id, key] : program_health_.due(now)) {
@@ -357,6 +361,24 @@ Status Engine::handle(const CheckHealth&) {
   }
   if (changed) publish();
   return ok();
+}
+
+bool Engine::interface_drifted(const std::string& name) {
+  const auto it = applied_.ifaces.find(name);
+  if (it == applied_.ifaces.end()) return false;
+  uint32_t recorded = 0;
+  for (const auto& [h, list] : it->second.hooks) {
+    for (const auto& r : list) {
+      if (r.attach.ifindex != 0) recorded = r.attach.ifindex;
+    }
+  }
+  for (const auto& [h, root] : it->second.roots) {
+    if (root.attach.ifindex != 0) recorded = root.attach.ifindex;
+  }
+  if (recorded == 0) return false;
+  auto cur = kernel_.interface(name);
+  if (!cur) return cur.error().code == Errc::NotFound;
+  return cur->ifindex != recorded;
 }
 
 bool Engine::check_interfaces() {

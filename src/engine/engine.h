@@ -199,6 +199,9 @@ class Engine {
   /// programs are re-attached through reattach(); until that commits they stay down. True if
   /// anything changed.
   bool check_interfaces();
+  /// Whether the interface `name` of applied programs is gone now or has another ifindex than
+  /// they were attached to (what check_interfaces() reports at its next run).
+  bool interface_drifted(const std::string& name);
   /// Re-attaches the instances `keys` of interface `iface` (created again) through one plan
   /// with PlanOptions::rebuild: new instances attached to the new interface, maps kept by
   /// their pins, the old ones released after the commit. True when it committed.
