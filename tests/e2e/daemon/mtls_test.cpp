@@ -13,7 +13,6 @@
 
 #include "e2e/daemon/daemon_fixture.h"
 #include "model/l3af_json.h"
-#include "support/run_process.h"
 #include "support/test_pki.h"
 
 namespace l3afd::e2e {
@@ -62,8 +61,8 @@ class Mtls : public DaemonFixture {
   }
 
   /// curl with the given client certificate (empty: none) against the API.
-  test::ProcessResult curl(const std::string& who, const std::string& method,
-                           const std::string& target, const std::string& body = {}) const {
+  testing::CommandResult curl(const std::string& who, const std::string& method,
+                              const std::string& target, const std::string& body = {}) const {
     std::vector<std::string> argv = {"curl",       "-sS",
                                      "--max-time", "20",
                                      "-w",         "\nstatus=%{http_code}",
@@ -76,7 +75,7 @@ class Mtls : public DaemonFixture {
     if (!body.empty())
       argv.insert(argv.end(), {"-H", "Content-Type: application/json", "-d", body});
     argv.push_back("https://localhost:" + std::to_string(api_port_) + target);
-    return test::run_process(argv);
+    return testing::run_command(argv);
   }
 
   fs::path certs_;
@@ -143,7 +142,7 @@ TEST_F(Mtls, RenewedCertificatesAreUsedWithoutARestart) {
   issue_client(next, "ops2", "ops.example.com");
   issue_server(ca_, "l3afd-e2e-2");
   test::write_text(certs_ / "ca.pem", next.cert_pem());
-  test::ProcessResult r;
+  testing::CommandResult r;
   for (int i = 0; i < 300; ++i) {  // polled every second by the daemon
     r = curl("ops2", "GET", "/l3af/configs/v1");
     if (r.output.find("status=200") != std::string::npos) break;
