@@ -52,9 +52,14 @@ std::optional<ProcCredentials> parse_proc_status(std::string_view text) {
       .uid = uid->first, .euid = uid->second, .gid = gid->first, .egid = gid->second};
 }
 
-Result<ProcCredentials> proc_credentials(pid_t pid) {
+namespace {
+
+/// Parses /proc/<pid>/<name> with `parse`. NotFound when the process does not exist (or ended
+/// while being read: an empty text), Io when the file cannot be read or does not parse.
+template <class T, class Parse>
+Result<T> read_proc_file(pid_t pid, const char* name, Parse parse) {
   if (pid <= 0) return fail(Errc::NotFound, "no process " + std::to_string(pid));
-  const auto path = proc_dir(pid) / "status";
+  const auto path = proc_dir(pid) / name;
   std::ifstream in(path);
   if (!in) {
     const int err = errno;
@@ -65,12 +70,19 @@ Result<ProcCredentials> proc_credentials(pid_t pid) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  auto parsed = parse_proc_status(text.str());
+  auto parsed = parse(text.str());
   if (!parsed) {
     if (text.str().empty()) return fail(Errc::NotFound, "no process " + std::to_string(pid));
     return fail(Errc::Io, "malformed " + path.string());
   }
   return *parsed;
+}
+
+}  // namespace
+
+Result<ProcCredentials> proc_credentials(pid_t pid) {
+  return read_proc_file<ProcCredentials>(pid, "status",
+                                         [](const std::string& t) { return parse_proc_status(t); });
 }
 
 std::optional<ProcStat> parse_proc_stat(std::string_view text) {
@@ -82,25 +94,8 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
 }
 
 Result<ProcStat> proc_stat(pid_t pid) {
-  if (pid <= 0) return fail(Errc::NotFound, "no process " + std::to_string(pid));
-  const auto path = proc_dir(pid) / "stat";
-  std::ifstream in(path);
-  if (!in) {
-    const int err = errno;
-    if (err == ENOENT || err == ESRCH) {
-      return fail(Errc::NotFound, "no process " + std::to_string(pid));
-    }
-    return fail(Errc::Io, "read " + path.string(), err);
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto parsed = parse_proc_stat(text.str());
-  if (!parsed) {
-    // A process that ended while being read leaves an empty text.
-    if (text.str().empty()) return fail(Errc::NotFound, "no process " + std::to_string(pid));
-    return fail(Errc::Io, "malformed " + path.string());
-  }
-  return *parsed;
+  return read_proc_file<ProcStat>(pid, "stat",
+                                  [](const std::string& t) { return parse_proc_stat(t); });
 }
 
 Result<std::filesystem::path> proc_executable(pid_t pid) {
